@@ -1,0 +1,185 @@
+/*
+ * internal.h - libcymem's private structures, shared by the lib sources.
+ *
+ * doc/design.md describes the engine; in short:
+ *
+ *  - Small blocks (up to pool->small_max) come from slabs.  A slab is one
+ *    piece of memory from the backing allocator, cut into equal blocks of
+ *    one size class.  Which blocks are live, and how many bytes were asked
+ *    for each, lives in the slab's descriptor and its slack array, out of
+ *    line from user memory.  A freed block holds an encoded index link to
+ *    the next free block of its slab; links are validated before use.
+ *  - The page map (addr >> CYMEM__GRANULE_SHIFT -> at most two slabs) finds
+ *    the slab of any pointer without touching the pointer's memory, which
+ *    makes free() exact for foreign and garbage pointers.
+ *  - Large blocks, over-aligned blocks, and a new pool's first few small
+ *    blocks ("tiny mode") are "direct": one backing allocation each, found
+ *    by exact address in the direct map.
+ */
+#ifndef CYMEM_INTERNAL_H
+#define CYMEM_INTERNAL_H
+
+#include "config.h"
+
+#include <cymem.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#  define likely(x)   __builtin_expect(!!(x), 1)
+#  define unlikely(x) __builtin_expect(!!(x), 0)
+#  define NOINLINE    __attribute__((noinline))
+#else
+#  define likely(x)   (x)
+#  define unlikely(x) (x)
+#  define NOINLINE
+#endif
+
+/* Every block is aligned to this; at least alignof(max_align_t). */
+#define CYMEM__MIN_ALIGN 16
+/* Slab bases are aligned to this, so classes that are multiples of it can
+ * serve cymem_pool_alloc_aligned() with alignments up to it. */
+#define CYMEM__SLAB_ALIGN 64
+
+/* Granule of the page map: every slab spans at least one granule. */
+#define CYMEM__GRANULE_SHIFT 14
+#define CYMEM__GRANULE ((size_t)1 << CYMEM__GRANULE_SHIFT)
+
+/* Size classes: 16..256 by 16, then 8 classes per doubling up to 32 KiB. */
+#define CYMEM__NCLASSES 72
+#define CYMEM__CLASS_MAX ((size_t)32 << 10)
+
+/* The default chunk size: the largest a slab grows to. */
+#define CYMEM__CHUNK_DEFAULT ((size_t)1 << 20)
+
+/* Tiny mode ends after this many direct small blocks or bytes. */
+#define CYMEM__TINY_BLOCKS 32
+#define CYMEM__TINY_BYTES  ((size_t)8 << 10)
+
+/* A slab's slack entry for a free (or never handed out) block. */
+#define CYMEM__SLACK_FREE8  0xFFu
+#define CYMEM__SLACK_FREE16 0xFFFFu
+/* Free-list terminator (before encoding). */
+#define CYMEM__NO_BLOCK 0xFFFFFFFFu
+
+typedef struct cymem__slab {
+    char *base;              /* first block; aligned to CYMEM__SLAB_ALIGN */
+    size_t span;             /* nblocks * bsize */
+    uint64_t recip;          /* ceil(2^40 / bsize): offset -> index */
+    uint32_t bsize;          /* block size of the class */
+    uint32_t nblocks;
+    uint32_t next;           /* blocks >= next are untouched since reset */
+    uint32_t dirty_end;      /* blocks < dirty_end may hold old bytes */
+    uint32_t free_head;      /* first free block below next, or NO_BLOCK */
+    uint32_t live;           /* live blocks */
+    uint8_t cls;             /* size class */
+    uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
+    uint8_t in_avail;        /* on its class's list of slabs with room */
+    void *slack;             /* per block: bsize - requested, or FREE */
+    struct cymem__slab *next_in_class;
+    struct cymem__slab *next_avail;
+    void *mem;               /* the backing allocation of the blocks */
+    size_t mem_size;
+    size_t meta_size;        /* this descriptor + slack array */
+} cymem__slab;
+
+typedef struct cymem__class {
+    cymem__slab *cur;        /* slab that serves allocations */
+    cymem__slab *avail;      /* other slabs with free blocks */
+    cymem__slab *all;        /* every slab of the class */
+    size_t next_bytes;       /* size of the next slab to make */
+} cymem__class;
+
+/* Page map entry: a granule and the (at most two) slabs that overlap it. */
+typedef struct cymem__pentry {
+    uintptr_t key;           /* granule number; 0 = empty slot */
+    cymem__slab *s[2];
+} cymem__pentry;
+
+/* Direct block: its own backing allocation. */
+typedef struct cymem__direct {
+    uintptr_t key;           /* the user pointer; 0 = empty slot */
+    void *orig;              /* what the backing allocator returned */
+    size_t asked;            /* what it was asked for */
+    size_t size;             /* requested size */
+    size_t align;            /* alignment asked for (>= MIN_ALIGN) */
+} cymem__direct;
+
+typedef struct cymem__map {
+    void *tab;               /* cymem__pentry[] or cymem__direct[] */
+    size_t mask;             /* capacity - 1, capacity a power of two */
+    size_t count;
+    unsigned shift;          /* 64 - log2(capacity), for the hash */
+} cymem__map;
+
+typedef struct cymem__cleanup {
+    void (*fn)(void *arg);
+    void *arg;
+    struct cymem__cleanup *next;
+} cymem__cleanup;
+
+struct cymem_pool {
+    cymem__class *classes;   /* NULL in tiny mode */
+    size_t small_max;        /* largest size served by slabs */
+    uint32_t key;            /* encodes free-list links */
+    unsigned flags;
+    int sys;                 /* backing allocator is the system one */
+    cymem_allocator bk;      /* backing allocator (when !sys) */
+    size_t chunk_size;
+
+    /* accounting */
+    size_t live_bytes, live_blocks, peak_bytes, used_bytes;
+    size_t reserved_bytes, chunk_count, metadata_bytes;
+    size_t tiny_blocks, tiny_bytes;
+
+    cymem__map pages;        /* granule -> slabs */
+    cymem__map direct;       /* pointer -> direct block */
+    cymem__cleanup *cleanups;
+
+    cymem_pool *parent, *first_child, *next_sibling, *prev_sibling;
+    pthread_mutex_t lock;    /* initialised only for THREADSAFE pools */
+};
+
+/* ---- backing memory (pool.c) ---- */
+void *cymem__meta_alloc(cymem_pool *pool, size_t size);
+void cymem__meta_free(cymem_pool *pool, void *ptr, size_t size);
+
+/* ---- maps (map.c) ---- */
+static inline size_t cymem__hash(uintptr_t key, unsigned shift)
+{
+    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> shift);
+}
+
+/* The slab of @pool whose blocks span @ptr, or NULL. */
+static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *ptr)
+{
+    const cymem__map *m = &pool->pages;
+    uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
+    const cymem__pentry *tab = (const cymem__pentry *)m->tab;
+    if (unlikely(tab == NULL))
+        return NULL;
+    for (size_t i = cymem__hash(key, m->shift);; i = (i + 1) & m->mask) {
+        const cymem__pentry *e = &tab[i];
+        if (e->key == key) {
+            for (int j = 0; j < 2; j++) {
+                cymem__slab *s = e->s[j];
+                if (s && (uintptr_t)ptr - (uintptr_t)s->base < s->span)
+                    return s;
+            }
+            return NULL;
+        }
+        if (e->key == 0)
+            return NULL;
+    }
+}
+
+int cymem__page_insert(cymem_pool *pool, cymem__slab *s);
+void cymem__map_free(cymem_pool *pool, cymem__map *m, size_t entry_size);
+
+cymem__direct *cymem__direct_find(const cymem_pool *pool, const void *ptr);
+int cymem__direct_reserve(cymem_pool *pool);
+void cymem__direct_insert(cymem_pool *pool, const cymem__direct *d);
+void cymem__direct_remove(cymem_pool *pool, cymem__direct *d);
+
+#endif /* CYMEM_INTERNAL_H */

@@ -1,0 +1,904 @@
+/*
+ * pool.c - libcymem's pools: slabs of size classes, direct blocks, reset,
+ * destroy, children, cleanups and accounting.
+ *
+ * doc/design.md gives the design and its invariants; internal.h the
+ * structures.  The hot paths (small_alloc, small_free) touch the pool, the
+ * class's current slab and its slack array, and nothing else; everything
+ * rarer lives in out-of-line functions.
+ */
+#include "internal.h"
+#include "track.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#ifdef HAVE_SYS_MMAN_H
+#  include <sys/mman.h>
+#endif
+#ifdef HAVE_UNISTD_H
+#  include <unistd.h>
+#endif
+
+#define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+
+/* ---- Size classes ------------------------------------------------------ */
+
+static inline unsigned floor_log2(size_t x)
+{
+#if defined(__GNUC__)
+    return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+#else
+    unsigned b = 0;
+    while (x >>= 1)
+        b++;
+    return b;
+#endif
+}
+
+/* The class of a request of @n bytes, n <= CYMEM__CLASS_MAX. */
+static inline unsigned size_class(size_t n)
+{
+    if (n <= 256)
+        return n ? (unsigned)((n - 1) >> 4) : 0;
+    unsigned b = floor_log2(n - 1);              /* 2^b <= n-1 < 2^(b+1) */
+    return 16 + (b - 8) * 8 + (unsigned)((n - 1) >> (b - 3)) - 8;
+}
+
+/* The block size of class @c. */
+static inline size_t class_size(unsigned c)
+{
+    if (c < 16)
+        return (size_t)(c + 1) << 4;
+    size_t base = (size_t)256 << ((c - 16) >> 3);
+    return base + (((c - 16) & 7) + 1) * (base >> 3);
+}
+
+/* ---- Backing memory ---------------------------------------------------- */
+
+/* The system allocator: fresh anonymous pages for anything a granule or
+ * larger, calloc below that.  Both hand out zeroed memory. */
+static void *sys_alloc(size_t size)
+{
+#ifdef HAVE_SYS_MMAN_H
+    if (size >= CYMEM__GRANULE) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return p;
+    }
+#endif
+    return calloc(1, size);
+}
+
+static void sys_free(void *p, size_t size)
+{
+#ifdef HAVE_SYS_MMAN_H
+    if (size >= CYMEM__GRANULE) {
+        munmap(p, size);
+        return;
+    }
+#endif
+    free(p);
+}
+
+/* Get @size bytes from the pool's backing allocator; *zeroed tells whether
+ * they are known to be zero. */
+static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
+{
+    void *p;
+    if (pool->sys) {
+        p = sys_alloc(size);
+        *zeroed = 1;
+    } else {
+        p = pool->bk.malloc(size, pool->bk.ctx);
+        *zeroed = 0;
+    }
+    if (unlikely(p == NULL)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pool->reserved_bytes += size;
+    pool->chunk_count++;
+    return p;
+}
+
+static void bk_free(cymem_pool *pool, void *p, size_t size)
+{
+    pool->reserved_bytes -= size;
+    pool->chunk_count--;
+    if (pool->sys)
+        sys_free(p, size);
+    else
+        pool->bk.free(p, size, pool->bk.ctx);
+}
+
+void *cymem__meta_alloc(cymem_pool *pool, size_t size)
+{
+    int zeroed;
+    void *p = bk_alloc(pool, size, &zeroed);
+    if (p)
+        pool->metadata_bytes += size;
+    return p;
+}
+
+void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
+{
+    pool->metadata_bytes -= size;
+    bk_free(pool, p, size);
+}
+
+/* ---- Accounting and reports -------------------------------------------- */
+
+static inline void account_alloc(cymem_pool *pool, size_t n, size_t cap)
+{
+    pool->live_blocks++;
+    pool->used_bytes += cap;
+    pool->live_bytes += n;
+    if (pool->live_bytes > pool->peak_bytes)
+        pool->peak_bytes = pool->live_bytes;
+}
+
+static inline void account_free(cymem_pool *pool, size_t n, size_t cap)
+{
+    pool->live_blocks--;
+    pool->used_bytes -= cap;
+    pool->live_bytes -= n;
+}
+
+static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
+{
+    pool->live_bytes = pool->live_bytes - old + n;
+    if (pool->live_bytes > pool->peak_bytes)
+        pool->peak_bytes = pool->live_bytes;
+}
+
+/* Report damage the engine found in its own bookkeeping.  It never aborts:
+ * the damaged structure is dropped and the pool goes on. */
+static NOINLINE void report_corruption(const cymem_pool *pool, const void *block,
+                                       size_t size, const char *what)
+{
+    fprintf(stderr, "libcymem: pool %p: %s at block %p (%zu bytes); "
+            "a write past the end of a block or after free is likely\n",
+            (const void *)pool, what, block, size);
+}
+
+/* ---- Slabs ------------------------------------------------------------- */
+
+static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
+{
+    return s->wide ? ((const uint16_t *)s->slack)[idx] : ((const uint8_t *)s->slack)[idx];
+}
+
+static inline void slab_set_slack(cymem__slab *s, uint32_t idx, size_t v)
+{
+    if (s->wide)
+        ((uint16_t *)s->slack)[idx] = (uint16_t)v;
+    else
+        ((uint8_t *)s->slack)[idx] = (uint8_t)v;
+}
+
+static inline size_t slab_max_slack(const cymem__slab *s)
+{
+    return s->wide ? CYMEM__SLACK_FREE16 - 1 : CYMEM__SLACK_FREE8 - 1;
+}
+
+static inline int slab_is_free(const cymem__slab *s, uint32_t idx)
+{
+    return slab_get_slack(s, idx) == (s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
+}
+
+static inline void slab_mark_free(cymem__slab *s, uint32_t idx)
+{
+    slab_set_slack(s, idx, s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
+}
+
+static inline int slab_has_room(const cymem__slab *s)
+{
+    return s->free_head != CYMEM__NO_BLOCK || s->next < s->nblocks;
+}
+
+/* The index of the live block of @s that starts at @ptr, or NO_BLOCK. */
+static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
+{
+    size_t off = (size_t)((const char *)ptr - s->base);
+    uint32_t idx = (uint32_t)((off * s->recip) >> 40);
+    if ((size_t)idx * s->bsize != off || idx >= s->next || slab_is_free(s, idx))
+        return CYMEM__NO_BLOCK;
+    return idx;
+}
+
+/* A class's current slab before its first slab exists: never has room, and
+ * is never written to. */
+static cymem__slab empty_slab = { .free_head = CYMEM__NO_BLOCK };
+
+static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
+{
+    cymem__class *sc = &pool->classes[c];
+    size_t bsize = class_size(c);
+    size_t bytes = sc->next_bytes;
+    if (bytes == 0) {
+        /* First slab: room for 8 blocks or a granule, whichever is more. */
+        bytes = CYMEM__GRANULE;
+        while (bytes < 8 * bsize && bytes < pool->chunk_size)
+            bytes *= 2;
+    }
+    uint32_t nblocks = (uint32_t)(bytes / bsize);
+    int wide = bsize > 2048;
+    size_t meta = sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1);
+
+    /* The system allocator hands out whole pages; any other may give just
+     * MIN_ALIGN, so ask for enough to align the base. */
+    size_t mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
+    cymem__slab *s = cymem__meta_alloc(pool, meta);
+    if (s == NULL)
+        return NULL;
+    int zeroed;
+    void *mem = bk_alloc(pool, mem_size, &zeroed);
+    if (mem == NULL) {
+        cymem__meta_free(pool, s, meta);
+        return NULL;
+    }
+    memset(s, 0, sizeof *s);
+    s->mem = mem;
+    s->mem_size = mem_size;
+    s->meta_size = meta;
+    s->base = (char *)(((uintptr_t)mem + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
+    s->bsize = (uint32_t)bsize;
+    s->nblocks = nblocks;
+    s->span = (size_t)nblocks * bsize;
+    s->recip = (((uint64_t)1 << 40) + bsize - 1) / bsize;
+    s->free_head = CYMEM__NO_BLOCK;
+    s->dirty_end = zeroed ? 0 : nblocks;
+    s->cls = (uint8_t)c;
+    s->wide = (uint8_t)wide;
+    s->slack = s + 1;
+    if (cymem__page_insert(pool, s) != 0) {
+        bk_free(pool, mem, mem_size);
+        cymem__meta_free(pool, s, meta);
+        return NULL;
+    }
+    TRACK_SLAB_NEW(s->base, s->span);
+    s->next_in_class = sc->all;
+    sc->all = s;
+    if (bytes < pool->chunk_size)
+        sc->next_bytes = bytes * 2;
+    else
+        sc->next_bytes = bytes;
+    return s;
+}
+
+static void *small_refill(cymem_pool *pool, size_t n, unsigned c);
+
+/* Allocate @n bytes from class @c: the hot path. */
+static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
+{
+    cymem__slab *s = pool->classes[c].cur;
+    uint32_t idx;
+    char *p;
+
+    if (s->free_head != CYMEM__NO_BLOCK) {
+        idx = s->free_head;
+        p = s->base + (size_t)idx * s->bsize;
+        slab_set_slack(s, idx, s->bsize - n);
+        TRACK_LINK_OPEN(p);
+        uint32_t nxt = *(uint32_t *)p ^ pool->key;
+        if (unlikely(nxt != CYMEM__NO_BLOCK && (nxt >= s->next || !slab_is_free(s, nxt)))) {
+            /* The link was overwritten: drop the rest of the list (its
+             * blocks come back at reset) rather than follow it. */
+            report_corruption(pool, p, s->bsize, "damaged free-list link");
+            nxt = CYMEM__NO_BLOCK;
+        }
+        s->free_head = nxt;
+        TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
+        memset(p, 0, n > sizeof(uint32_t) ? n : sizeof(uint32_t));
+    } else if (likely(s->next < s->nblocks)) {
+        idx = s->next++;
+        p = s->base + (size_t)idx * s->bsize;
+        slab_set_slack(s, idx, s->bsize - n);
+        TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
+        if (idx < s->dirty_end)
+            memset(p, 0, n);
+    } else {
+        return small_refill(pool, n, c);
+    }
+    s->live++;
+    account_alloc(pool, n, s->bsize);
+    return p;
+}
+
+/* The current slab of class @c is full: take one with room, or make one. */
+static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
+{
+    cymem__class *sc = &pool->classes[c];
+    cymem__slab *s;
+    while ((s = sc->avail) != NULL) {
+        sc->avail = s->next_avail;
+        s->in_avail = 0;
+        if (slab_has_room(s))
+            break;
+    }
+    if (s == NULL && (s = slab_new(pool, c)) == NULL)
+        return NULL;
+    sc->cur = s;
+    return small_alloc(pool, n, c);
+}
+
+/* Give back block @idx of slab @s, known to be live. */
+static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
+{
+    char *p = s->base + (size_t)idx * s->bsize;
+    account_free(pool, s->bsize - slab_get_slack(s, idx), s->bsize);
+    slab_mark_free(s, idx);
+    TRACK_BLOCK_FREE(pool, p, s->bsize);
+    TRACK_LINK_OPEN(p);
+    *(uint32_t *)p = s->free_head ^ pool->key;
+    TRACK_LINK_CLOSE(p);
+    s->free_head = idx;
+    s->live--;
+    cymem__class *sc = &pool->classes[s->cls];
+    if (!s->in_avail && s != sc->cur) {
+        s->in_avail = 1;
+        s->next_avail = sc->avail;
+        sc->avail = s;
+    }
+}
+
+static void slab_delete(cymem_pool *pool, cymem__slab *s)
+{
+    bk_free(pool, s->mem, s->mem_size);
+    cymem__meta_free(pool, s, s->meta_size);
+}
+
+/* ---- Direct blocks ----------------------------------------------------- */
+
+static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
+{
+    size_t pad = align > CYMEM__MIN_ALIGN ? align - CYMEM__MIN_ALIGN : 0;
+    size_t asked = (n ? n : 1) + pad;
+    if (unlikely(asked < pad)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (cymem__direct_reserve(pool) != 0)
+        return NULL;
+    int zeroed;
+    char *orig = bk_alloc(pool, asked, &zeroed);
+    if (orig == NULL)
+        return NULL;
+    char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
+    if (!zeroed)
+        memset(p, 0, n);
+    cymem__direct d = { (uintptr_t)p, orig, asked, n, align };
+    cymem__direct_insert(pool, &d);
+    TRACK_BLOCK_ALLOC(pool, p, n, asked - (size_t)(p - orig));
+    account_alloc(pool, n, asked);
+    return p;
+}
+
+static void direct_free(cymem_pool *pool, cymem__direct *d)
+{
+    cymem__direct copy = *d;
+    cymem__direct_remove(pool, d);
+    account_free(pool, copy.size, copy.asked);
+    TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.asked);
+    bk_free(pool, copy.orig, copy.asked);
+}
+
+/* Leave tiny mode: from now on small blocks come from slabs. */
+static int graduate(cymem_pool *pool)
+{
+    cymem__class *classes = cymem__meta_alloc(pool, CYMEM__NCLASSES * sizeof *classes);
+    if (classes == NULL)
+        return -1;
+    for (unsigned c = 0; c < CYMEM__NCLASSES; c++) {
+        classes[c].cur = &empty_slab;
+        classes[c].avail = NULL;
+        classes[c].all = NULL;
+        classes[c].next_bytes = 0;
+    }
+    pool->classes = classes;
+    return 0;
+}
+
+static NOINLINE void *alloc_slow(cymem_pool *pool, size_t n)
+{
+    if (n <= pool->small_max) {
+        if (pool->tiny_blocks < CYMEM__TINY_BLOCKS &&
+            pool->tiny_bytes + n <= CYMEM__TINY_BYTES) {
+            void *p = direct_alloc(pool, n, CYMEM__MIN_ALIGN);
+            if (p) {
+                pool->tiny_blocks++;
+                pool->tiny_bytes += n;
+            }
+            return p;
+        }
+        if (graduate(pool) != 0)
+            return NULL;
+        return small_alloc(pool, n, size_class(n));
+    }
+    return direct_alloc(pool, n, CYMEM__MIN_ALIGN);
+}
+
+static inline void *alloc_impl(cymem_pool *pool, size_t n)
+{
+    if (likely(n <= pool->small_max && pool->classes != NULL))
+        return small_alloc(pool, n, size_class(n));
+    return alloc_slow(pool, n);
+}
+
+/* ---- Locking ----------------------------------------------------------- */
+
+static inline void pool_lock(const cymem_pool *pool)
+{
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE))
+        pthread_mutex_lock(&((cymem_pool *)pool)->lock);
+}
+
+static inline void pool_unlock(const cymem_pool *pool)
+{
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE))
+        pthread_mutex_unlock(&((cymem_pool *)pool)->lock);
+}
+
+/* ---- Public allocation API --------------------------------------------- */
+
+void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
+{
+    size_t n;
+    if (unlikely(pool == NULL)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (unlikely(__builtin_mul_overflow(number, size, &n))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (likely(!(pool->flags & CYMEM_POOL_THREADSAFE)))
+        return alloc_impl(pool, n);
+    pool_lock(pool);
+    void *p = alloc_impl(pool, n);
+    pool_unlock(pool);
+    return p;
+}
+
+void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
+                               size_t alignment)
+{
+    size_t n;
+    if (pool == NULL || !IS_POW2(alignment) || alignment > CYMEM_ALIGNMENT_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (__builtin_mul_overflow(number, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pool_lock(pool);
+    void *p = alignment <= CYMEM__MIN_ALIGN ? alloc_impl(pool, n)
+                                             : direct_alloc(pool, n, alignment);
+    pool_unlock(pool);
+    return p;
+}
+
+int cymem_pool_free(cymem_pool *pool, void *ptr)
+{
+    if (ptr == NULL)
+        return 0;
+    if (pool == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = 0;
+    pool_lock(pool);
+    cymem__slab *s = cymem__page_find(pool, ptr);
+    uint32_t idx;
+    cymem__direct *d;
+    if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)
+        small_free(pool, s, idx);
+    else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL)
+        direct_free(pool, d);
+    else
+        rc = -1;
+    pool_unlock(pool);
+    if (rc)
+        errno = EINVAL;
+    return rc;
+}
+
+#ifdef HAVE_MREMAP
+/* Grow or shrink a direct block of the system allocator by remapping its
+ * pages; returns the new block, or NULL (ENOMEM) with nothing changed. */
+static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
+{
+    size_t off = d->key - (uintptr_t)d->orig;
+    size_t asked = new_size + off;
+    if (asked < off) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *orig = mremap(d->orig, d->asked, asked, MREMAP_MAYMOVE);
+    if (orig == MAP_FAILED) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* Bytes past the old size up to the old end of its last page may hold
+     * old data; pages added by the kernel are zero. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t old_end = (d->asked + page - 1) / page * page;
+    char *p = (char *)orig + off;
+    if (new_size > d->size) {
+        size_t dirty = old_end - off;
+        if (dirty > new_size)
+            dirty = new_size;
+        if (dirty > d->size)
+            memset(p + d->size, 0, dirty - d->size);
+    }
+    cymem__direct nd = { (uintptr_t)p, orig, asked, new_size, d->align };
+    pool->reserved_bytes = pool->reserved_bytes - d->asked + asked;
+    pool->used_bytes = pool->used_bytes - d->asked + asked;
+    account_resize(pool, d->size, new_size);
+    cymem__direct_remove(pool, d);
+    cymem__direct_insert(pool, &nd);
+    return p;
+}
+#endif
+
+static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
+{
+    cymem__slab *s = cymem__page_find(pool, ptr);
+    size_t old, align = CYMEM__MIN_ALIGN;
+    if (s != NULL) {
+        uint32_t idx = slab_index(s, ptr);
+        if (idx == CYMEM__NO_BLOCK)
+            goto invalid;
+        old = s->bsize - slab_get_slack(s, idx);
+        size_t b = s->bsize;
+        /* Stay in place while the size fits the block and at least half
+         * of the block is used (or no smaller class exists). */
+        if (new_size <= b && (size_class(new_size) == s->cls ||
+                              (2 * new_size >= b && b - new_size <= slab_max_slack(s)))) {
+            if (new_size > old)
+                memset((char *)ptr + old, 0, new_size - old);
+            slab_set_slack(s, idx, b - new_size);
+            TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, b);
+            account_resize(pool, old, new_size);
+            return ptr;
+        }
+    } else {
+        cymem__direct *d = cymem__direct_find(pool, ptr);
+        if (d == NULL)
+            goto invalid;
+        old = d->size;
+        align = d->align;
+        size_t cap = d->asked - (d->key - (uintptr_t)d->orig);
+        if (new_size <= cap && 2 * new_size >= cap) {
+            if (new_size > old)
+                memset((char *)ptr + old, 0, new_size - old);
+            d->size = new_size;
+            TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, cap);
+            account_resize(pool, old, new_size);
+            return ptr;
+        }
+#ifdef HAVE_MREMAP
+        if (pool->sys && d->asked >= CYMEM__GRANULE && new_size >= CYMEM__GRANULE &&
+            new_size > pool->small_max && d->align <= 4096)
+            return direct_remap(pool, d, new_size);
+#endif
+    }
+
+    /* Move: new block first, so a failure leaves the old one untouched. */
+    void *q = align > CYMEM__MIN_ALIGN ? direct_alloc(pool, new_size, align)
+                                       : alloc_impl(pool, new_size);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, ptr, old < new_size ? old : new_size);
+    /* The allocation may have moved the maps' entries: look up again. */
+    s = cymem__page_find(pool, ptr);
+    if (s != NULL)
+        small_free(pool, s, slab_index(s, ptr));
+    else
+        direct_free(pool, cymem__direct_find(pool, ptr));
+    return q;
+
+invalid:
+    errno = EINVAL;
+    return NULL;
+}
+
+void *cymem_pool_realloc(cymem_pool *pool, void *ptr, size_t new_size)
+{
+    if (pool == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    pool_lock(pool);
+    void *q = ptr == NULL ? alloc_impl(pool, new_size) : realloc_impl(pool, ptr, new_size);
+    pool_unlock(pool);
+    return q;
+}
+
+/* ---- Lookups ----------------------------------------------------------- */
+
+/* Find the live block @ptr of @pool; its requested size goes to *size. */
+static int find_block(const cymem_pool *pool, const void *ptr, size_t *size)
+{
+    cymem__slab *s = cymem__page_find(pool, ptr);
+    if (s != NULL) {
+        uint32_t idx = slab_index(s, ptr);
+        if (idx == CYMEM__NO_BLOCK)
+            return 0;
+        *size = s->bsize - slab_get_slack(s, idx);
+        return 1;
+    }
+    const cymem__direct *d = cymem__direct_find(pool, ptr);
+    if (d == NULL)
+        return 0;
+    *size = d->size;
+    return 1;
+}
+
+int cymem_pool_owns(const cymem_pool *pool, const void *ptr)
+{
+    size_t size;
+    if (pool == NULL || ptr == NULL)
+        return 0;
+    pool_lock(pool);
+    int found = find_block(pool, ptr, &size);
+    pool_unlock(pool);
+    return found;
+}
+
+size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
+{
+    size_t size = 0;
+    if (pool == NULL || ptr == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    pool_lock(pool);
+    int found = find_block(pool, ptr, &size);
+    pool_unlock(pool);
+    if (!found)
+        errno = EINVAL;
+    return size;
+}
+
+int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
+{
+    if (pool == NULL || out == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pool_lock(pool);
+    out->live_bytes = pool->live_bytes;
+    out->live_blocks = pool->live_blocks;
+    out->peak_bytes = pool->peak_bytes;
+    out->reserved_bytes = pool->reserved_bytes;
+    out->used_bytes = pool->used_bytes;
+    out->chunk_count = pool->chunk_count;
+    out->metadata_bytes = pool->metadata_bytes;
+    pool_unlock(pool);
+    return 0;
+}
+
+int cymem_pool_foreach(const cymem_pool *pool,
+                       int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+{
+    if (pool == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = 0;
+    pool_lock(pool);
+    for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES && rc == 0; c++) {
+        for (const cymem__slab *s = pool->classes[c].all; s && rc == 0; s = s->next_in_class) {
+            for (uint32_t i = 0; i < s->next && rc == 0; i++) {
+                if (!slab_is_free(s, i))
+                    rc = fn(s->base + (size_t)i * s->bsize, s->bsize - slab_get_slack(s, i), ctx);
+            }
+        }
+    }
+    const cymem__direct *tab = pool->direct.tab;
+    for (size_t i = 0; tab && i <= pool->direct.mask && rc == 0; i++) {
+        if (tab[i].key != 0)
+            rc = fn((void *)tab[i].key, tab[i].size, ctx);
+    }
+    pool_unlock(pool);
+    return rc;
+}
+
+/* ---- Cleanups, reset, destroy ------------------------------------------ */
+
+int cymem_pool_on_cleanup(cymem_pool *pool, void (*fn)(void *arg), void *arg)
+{
+    if (pool == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pool_lock(pool);
+    cymem__cleanup *c = cymem__meta_alloc(pool, sizeof *c);
+    if (c != NULL) {
+        c->fn = fn;
+        c->arg = arg;
+        c->next = pool->cleanups;
+        pool->cleanups = c;
+    }
+    pool_unlock(pool);
+    return c != NULL ? 0 : -1;
+}
+
+static void destroy_tree(cymem_pool *pool);
+
+/* Destroy the children, then run the cleanups, last registered first. */
+static void run_teardown(cymem_pool *pool)
+{
+    cymem_pool *child;
+    while ((child = pool->first_child) != NULL) {
+        pool->first_child = child->next_sibling;
+        if (pool->first_child)
+            pool->first_child->prev_sibling = NULL;
+        child->parent = NULL;
+        destroy_tree(child);
+    }
+    cymem__cleanup *c;
+    while ((c = pool->cleanups) != NULL) {
+        void (*fn)(void *) = c->fn;
+        void *arg = c->arg;
+        pool->cleanups = c->next;
+        cymem__meta_free(pool, c, sizeof *c);
+        fn(arg);
+    }
+}
+
+/* Give back every direct block and empty the direct map. */
+static void release_direct(cymem_pool *pool)
+{
+    cymem__direct *tab = pool->direct.tab;
+    for (size_t i = 0; tab && i <= pool->direct.mask; i++) {
+        if (tab[i].key != 0) {
+            TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].asked);
+            bk_free(pool, tab[i].orig, tab[i].asked);
+            tab[i].key = 0;
+        }
+    }
+    pool->direct.count = 0;
+}
+
+void cymem_pool_reset(cymem_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pool_lock(pool);
+    run_teardown(pool);
+    release_direct(pool);
+    for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES; c++) {
+        cymem__class *sc = &pool->classes[c];
+        sc->avail = NULL;
+        for (cymem__slab *s = sc->all; s; s = s->next_in_class) {
+            if (s->next > s->dirty_end)
+                s->dirty_end = s->next;
+            TRACK_SLAB_RESET(s->base, s->span);
+            s->next = 0;
+            s->free_head = CYMEM__NO_BLOCK;
+            s->live = 0;
+            /* The first slab serves; the others wait on the avail list. */
+            s->in_avail = s != sc->all;
+            s->next_avail = s->in_avail ? sc->avail : NULL;
+            if (s->in_avail)
+                sc->avail = s;
+        }
+        sc->cur = sc->all ? sc->all : &empty_slab;
+    }
+    pool->live_bytes = pool->live_blocks = pool->used_bytes = 0;
+    pool_unlock(pool);
+}
+
+/* Free everything @pool holds and @pool itself; it is already unlinked. */
+static void destroy_tree(cymem_pool *pool)
+{
+    run_teardown(pool);
+    release_direct(pool);
+    for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES; c++) {
+        cymem__slab *s = pool->classes[c].all, *next;
+        for (; s; s = next) {
+            next = s->next_in_class;
+            slab_delete(pool, s);
+        }
+    }
+    if (pool->classes)
+        cymem__meta_free(pool, pool->classes, CYMEM__NCLASSES * sizeof *pool->classes);
+    cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
+    cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
+    TRACK_POOL_DELETE(pool);
+    if (pool->flags & CYMEM_POOL_THREADSAFE)
+        pthread_mutex_destroy(&pool->lock);
+    /* The pool's own memory came from its backing allocator too. */
+    cymem_pool self = *pool;
+    bk_free(&self, pool, sizeof *pool);
+}
+
+void cymem_pool_destroy(cymem_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    cymem_pool *parent = pool->parent;
+    if (parent != NULL) {
+        pool_lock(parent);
+        if (pool->prev_sibling)
+            pool->prev_sibling->next_sibling = pool->next_sibling;
+        else
+            parent->first_child = pool->next_sibling;
+        if (pool->next_sibling)
+            pool->next_sibling->prev_sibling = pool->prev_sibling;
+        pool_unlock(parent);
+        pool->parent = NULL;
+    }
+    destroy_tree(pool);
+}
+
+cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
+{
+    static const cymem_pool_options defaults;
+    if (opts == NULL)
+        opts = &defaults;
+    size_t chunk = opts->chunk_size ? opts->chunk_size : CYMEM__CHUNK_DEFAULT;
+    if ((opts->flags & ~CYMEM_POOL_THREADSAFE) != 0 || !IS_POW2(chunk) ||
+        chunk < CYMEM_CHUNK_SIZE_MIN || chunk > CYMEM_CHUNK_SIZE_MAX ||
+        (opts->allocator && (!opts->allocator->malloc || !opts->allocator->free))) {
+        errno = EINVAL;
+        return NULL;
+    }
+
+    cymem_pool proto;
+    memset(&proto, 0, sizeof proto);
+    if (opts->allocator) {
+        proto.bk = *opts->allocator;
+    } else if (opts->parent) {
+        proto.sys = opts->parent->sys;
+        proto.bk = opts->parent->bk;
+    } else {
+        proto.sys = 1;
+    }
+    proto.flags = opts->flags;
+    proto.chunk_size = chunk;
+    proto.small_max = chunk / 4 < CYMEM__CLASS_MAX ? chunk / 4 : CYMEM__CLASS_MAX;
+
+    int zeroed;
+    cymem_pool *pool = bk_alloc(&proto, sizeof *pool, &zeroed);
+    if (pool == NULL)
+        return NULL;
+    proto.metadata_bytes = proto.reserved_bytes;
+    *pool = proto;
+    /* Free-list links are stored XORed with this, so a stray write of a
+     * small integer is unlikely to form a valid link. */
+    pool->key = (uint32_t)(((uintptr_t)pool >> 4) * 2654435761u) | 0x80000000u;
+    if (pool->flags & CYMEM_POOL_THREADSAFE)
+        pthread_mutex_init(&pool->lock, NULL);
+    TRACK_POOL_NEW(pool);
+
+    cymem_pool *parent = opts->parent;
+    if (parent != NULL) {
+        pool_lock(parent);
+        pool->parent = parent;
+        pool->next_sibling = parent->first_child;
+        if (parent->first_child)
+            parent->first_child->prev_sibling = pool;
+        parent->first_child = pool;
+        pool_unlock(parent);
+    }
+    return pool;
+}
+
+cymem_pool *cymem_pool_new(void)
+{
+    return cymem_pool_new_ex(NULL);
+}
+
+const char *cymem_version(void)
+{
+    return PACKAGE_VERSION;
+}
