@@ -15,6 +15,8 @@
  *  - Large blocks, over-aligned blocks, and a new pool's first few small
  *    blocks ("tiny mode") are "direct": one backing allocation each, found
  *    by exact address in the direct map.
+ *  - sysmem.c gets memory from the system and keeps, per thread, a cache
+ *    of slabs and of whole destroyed pools for the next pool to reuse.
  */
 #ifndef CYMEM_INTERNAL_H
 #define CYMEM_INTERNAL_H
@@ -46,9 +48,14 @@
 #define CYMEM__GRANULE_SHIFT 14
 #define CYMEM__GRANULE ((size_t)1 << CYMEM__GRANULE_SHIFT)
 
-/* Size classes: 16..256 by 16, then 8 classes per doubling up to 32 KiB. */
-#define CYMEM__NCLASSES 72
-#define CYMEM__CLASS_MAX ((size_t)32 << 10)
+/* Size classes: 16..256 by 16, then 8 classes per doubling up to 4 KiB.
+ * Larger blocks are direct: their memory goes back to the backing
+ * allocator when they are freed, where it can serve any size. */
+#define CYMEM__NCLASSES 48
+#define CYMEM__CLASS_MAX ((size_t)4 << 10)
+
+/* The system allocator maps pages for direct blocks from this size on. */
+#define CYMEM__MMAP_MIN ((size_t)128 << 10)
 
 /* The default chunk size: the largest a slab grows to. */
 #define CYMEM__CHUNK_DEFAULT ((size_t)1 << 20)
@@ -75,20 +82,27 @@ typedef struct cymem__slab {
     uint32_t live;           /* live blocks */
     uint8_t cls;             /* size class */
     uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
-    uint8_t in_avail;        /* on its class's list of slabs with room */
+    uint8_t list;            /* SLAB_ON_* : which class list holds it */
     void *slack;             /* per block: bsize - requested, or FREE */
     struct cymem__slab *next_in_class;
-    struct cymem__slab *next_avail;
+    struct cymem__slab *lprev, *lnext;  /* links on that list */
     void *mem;               /* the backing allocation of the blocks */
     size_t mem_size;
     size_t meta_size;        /* this descriptor + slack array */
 } cymem__slab;
 
+/* A class's slabs other than the current one wait on one of two lists:
+ * "avail" holds slabs with freed blocks, which are used before any
+ * untouched block so that memory freed is memory reused; "fresh" holds
+ * slabs with untouched blocks only (after a reset, or left with room). */
+enum { SLAB_ON_NONE, SLAB_ON_AVAIL, SLAB_ON_FRESH };
+
 typedef struct cymem__class {
     cymem__slab *cur;        /* slab that serves allocations */
-    cymem__slab *avail;      /* other slabs with free blocks */
+    cymem__slab *avail;      /* slabs with freed blocks */
+    cymem__slab *fresh;      /* slabs with untouched blocks only */
     cymem__slab *all;        /* every slab of the class */
-    size_t next_bytes;       /* size of the next slab to make */
+    size_t bytes;            /* block bytes of all its slabs */
 } cymem__class;
 
 /* Page map entry: a granule and the (at most two) slabs that overlap it. */
@@ -140,6 +154,19 @@ struct cymem_pool {
     cymem_pool *parent, *first_child, *next_sibling, *prev_sibling;
     pthread_mutex_t lock;    /* initialised only for THREADSAFE pools */
 };
+
+/* ---- system memory (sysmem.c) ---- */
+void *cymem__sys_alloc(size_t size);
+void cymem__sys_free(void *p, size_t size);
+void *cymem__sys_slab_alloc(size_t size, size_t *dirty);
+void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
+
+/* Keep a destroyed pool for reuse by this thread (1), or refuse (0). */
+int cymem__sys_keep_pool(cymem_pool *pool);
+/* A kept pool made with @chunk_size, or NULL. */
+cymem_pool *cymem__sys_reuse_pool(size_t chunk_size);
+/* Free a kept pool for good (pool.c). */
+void cymem__pool_free(cymem_pool *pool);
 
 /* ---- backing memory (pool.c) ---- */
 void *cymem__meta_alloc(cymem_pool *pool, size_t size);

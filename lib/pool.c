@@ -56,42 +56,13 @@ static inline size_t class_size(unsigned c)
 
 /* ---- Backing memory ---------------------------------------------------- */
 
-/* The system allocator: fresh anonymous pages for anything a granule or
- * larger, calloc below that.  Both hand out zeroed memory. */
-static void *sys_alloc(size_t size)
-{
-#ifdef HAVE_SYS_MMAN_H
-    if (size >= CYMEM__GRANULE) {
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        return p;
-    }
-#endif
-    return calloc(1, size);
-}
-
-static void sys_free(void *p, size_t size)
-{
-#ifdef HAVE_SYS_MMAN_H
-    if (size >= CYMEM__GRANULE) {
-        munmap(p, size);
-        return;
-    }
-#endif
-    free(p);
-}
-
 /* Get @size bytes from the pool's backing allocator; *zeroed tells whether
  * they are known to be zero. */
 static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
 {
     void *p;
     if (pool->sys) {
-        p = sys_alloc(size);
+        p = cymem__sys_alloc(size);
         *zeroed = 1;
     } else {
         p = pool->bk.malloc(size, pool->bk.ctx);
@@ -111,24 +82,74 @@ static void bk_free(cymem_pool *pool, void *p, size_t size)
     pool->reserved_bytes -= size;
     pool->chunk_count--;
     if (pool->sys)
-        sys_free(p, size);
+        cymem__sys_free(p, size);
     else
         pool->bk.free(p, size, pool->bk.ctx);
 }
 
+/* Bookkeeping memory: not zeroed, every user initialises what it reads. */
 void *cymem__meta_alloc(cymem_pool *pool, size_t size)
 {
-    int zeroed;
-    void *p = bk_alloc(pool, size, &zeroed);
-    if (p)
-        pool->metadata_bytes += size;
+    void *p;
+    if (pool->sys) {
+        p = malloc(size);
+        if (unlikely(p == NULL)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        pool->reserved_bytes += size;
+        pool->chunk_count++;
+    } else {
+        int zeroed;
+        p = bk_alloc(pool, size, &zeroed);
+        if (p == NULL)
+            return NULL;
+    }
+    pool->metadata_bytes += size;
     return p;
 }
 
 void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
 {
     pool->metadata_bytes -= size;
-    bk_free(pool, p, size);
+    if (pool->sys) {
+        pool->reserved_bytes -= size;
+        pool->chunk_count--;
+        free(p);
+    } else {
+        bk_free(pool, p, size);
+    }
+}
+
+/* Memory for a slab: @size bytes, a power of two.  *dirty gets how many
+ * leading bytes may be non-zero; the rest is known to be zero. */
+static void *slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
+{
+    void *p;
+    if (pool->sys) {
+        p = cymem__sys_slab_alloc(size, dirty);
+    } else {
+        p = pool->bk.malloc(size, pool->bk.ctx);
+        *dirty = size;
+    }
+    if (unlikely(p == NULL)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pool->reserved_bytes += size;
+    pool->chunk_count++;
+    return p;
+}
+
+/* Give back a slab's memory; its first @dirty bytes may have been written. */
+static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
+{
+    pool->reserved_bytes -= size;
+    pool->chunk_count--;
+    if (pool->sys)
+        cymem__sys_slab_free(p, size, dirty);
+    else
+        pool->bk.free(p, size, pool->bk.ctx);
 }
 
 /* ---- Accounting and reports -------------------------------------------- */
@@ -196,11 +217,6 @@ static inline void slab_mark_free(cymem__slab *s, uint32_t idx)
     slab_set_slack(s, idx, s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
 }
 
-static inline int slab_has_room(const cymem__slab *s)
-{
-    return s->free_head != CYMEM__NO_BLOCK || s->next < s->nblocks;
-}
-
 /* The index of the live block of @s that starts at @ptr, or NO_BLOCK. */
 static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
 {
@@ -215,17 +231,31 @@ static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
  * is never written to. */
 static cymem__slab empty_slab = { .free_head = CYMEM__NO_BLOCK };
 
+/*
+ * The size of the next slab of class @c: a power of two holding at least
+ * SLAB_MIN_BLOCKS blocks and a granule, then growing with the class so
+ * that a new slab adds about 1/SLAB_GROWTH of what the class holds.  Slow
+ * growth keeps the unused tail of a class's newest slab small compared
+ * with what the class uses; slabs are cheap, so their number matters less.
+ */
+#define SLAB_MIN_BLOCKS 8
+#define SLAB_GROWTH 4
+
+static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t bsize)
+{
+    size_t bytes = CYMEM__GRANULE;
+    while (bytes < SLAB_MIN_BLOCKS * bsize && bytes < pool->chunk_size)
+        bytes *= 2;
+    while (bytes < pool->chunk_size && bytes * 2 * SLAB_GROWTH <= sc->bytes)
+        bytes *= 2;
+    return bytes;
+}
+
 static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
 {
     cymem__class *sc = &pool->classes[c];
     size_t bsize = class_size(c);
-    size_t bytes = sc->next_bytes;
-    if (bytes == 0) {
-        /* First slab: room for 8 blocks or a granule, whichever is more. */
-        bytes = CYMEM__GRANULE;
-        while (bytes < 8 * bsize && bytes < pool->chunk_size)
-            bytes *= 2;
-    }
+    size_t bytes = slab_bytes(pool, sc, bsize);
     uint32_t nblocks = (uint32_t)(bytes / bsize);
     int wide = bsize > 2048;
     size_t meta = sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1);
@@ -236,8 +266,8 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     cymem__slab *s = cymem__meta_alloc(pool, meta);
     if (s == NULL)
         return NULL;
-    int zeroed;
-    void *mem = bk_alloc(pool, mem_size, &zeroed);
+    size_t dirty;
+    void *mem = slab_mem_alloc(pool, mem_size, &dirty);
     if (mem == NULL) {
         cymem__meta_free(pool, s, meta);
         return NULL;
@@ -252,22 +282,23 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->span = (size_t)nblocks * bsize;
     s->recip = (((uint64_t)1 << 40) + bsize - 1) / bsize;
     s->free_head = CYMEM__NO_BLOCK;
-    s->dirty_end = zeroed ? 0 : nblocks;
+    /* Blocks that overlap the dirty prefix must be cleared when used. */
+    size_t lead = (size_t)(s->base - (char *)mem);
+    s->dirty_end = dirty <= lead ? 0
+                 : (uint32_t)((dirty - lead + bsize - 1) / bsize < nblocks
+                              ? (dirty - lead + bsize - 1) / bsize : nblocks);
     s->cls = (uint8_t)c;
     s->wide = (uint8_t)wide;
     s->slack = s + 1;
     if (cymem__page_insert(pool, s) != 0) {
-        bk_free(pool, mem, mem_size);
+        slab_mem_free(pool, mem, mem_size, dirty);
         cymem__meta_free(pool, s, meta);
         return NULL;
     }
     TRACK_SLAB_NEW(s->base, s->span);
     s->next_in_class = sc->all;
     sc->all = s;
-    if (bytes < pool->chunk_size)
-        sc->next_bytes = bytes * 2;
-    else
-        sc->next_bytes = bytes;
+    sc->bytes += bytes;
     return s;
 }
 
@@ -276,7 +307,8 @@ static void *small_refill(cymem_pool *pool, size_t n, unsigned c);
 /* Allocate @n bytes from class @c: the hot path. */
 static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
 {
-    cymem__slab *s = pool->classes[c].cur;
+    cymem__class *sc = &pool->classes[c];
+    cymem__slab *s = sc->cur;
     uint32_t idx;
     char *p;
 
@@ -295,7 +327,7 @@ static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
         s->free_head = nxt;
         TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
         memset(p, 0, n > sizeof(uint32_t) ? n : sizeof(uint32_t));
-    } else if (likely(s->next < s->nblocks)) {
+    } else if (likely(sc->avail == NULL && s->next < s->nblocks)) {
         idx = s->next++;
         p = s->base + (size_t)idx * s->bsize;
         slab_set_slack(s, idx, s->bsize - n);
@@ -310,19 +342,42 @@ static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
     return p;
 }
 
-/* The current slab of class @c is full: take one with room, or make one. */
+static void list_push(cymem__slab **head, cymem__slab *s, int which)
+{
+    s->list = (uint8_t)which;
+    s->lprev = NULL;
+    s->lnext = *head;
+    if (*head)
+        (*head)->lprev = s;
+    *head = s;
+}
+
+static void list_remove(cymem__class *sc, cymem__slab *s)
+{
+    cymem__slab **head = s->list == SLAB_ON_AVAIL ? &sc->avail : &sc->fresh;
+    if (s->lprev)
+        s->lprev->lnext = s->lnext;
+    else
+        *head = s->lnext;
+    if (s->lnext)
+        s->lnext->lprev = s->lprev;
+    s->list = SLAB_ON_NONE;
+}
+
+/* The current slab of class @c has no freed block to give, and either
+ * another slab has some or the current one is full: switch slabs, taking
+ * freed blocks first, then untouched ones, then a new slab. */
 static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
 {
     cymem__class *sc = &pool->classes[c];
-    cymem__slab *s;
-    while ((s = sc->avail) != NULL) {
-        sc->avail = s->next_avail;
-        s->in_avail = 0;
-        if (slab_has_room(s))
-            break;
-    }
-    if (s == NULL && (s = slab_new(pool, c)) == NULL)
+    cymem__slab *old = sc->cur, *s;
+    if ((s = sc->avail) == NULL && (s = sc->fresh) == NULL &&
+        (s = slab_new(pool, c)) == NULL)
         return NULL;
+    if (s->list != SLAB_ON_NONE)
+        list_remove(sc, s);
+    if (old != &empty_slab && old->next < old->nblocks)
+        list_push(&sc->fresh, old, SLAB_ON_FRESH);
     sc->cur = s;
     return small_alloc(pool, n, c);
 }
@@ -340,16 +395,18 @@ static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
     s->free_head = idx;
     s->live--;
     cymem__class *sc = &pool->classes[s->cls];
-    if (!s->in_avail && s != sc->cur) {
-        s->in_avail = 1;
-        s->next_avail = sc->avail;
-        sc->avail = s;
+    if (s->list != SLAB_ON_AVAIL && s != sc->cur) {
+        if (s->list == SLAB_ON_FRESH)
+            list_remove(sc, s);
+        list_push(&sc->avail, s, SLAB_ON_AVAIL);
     }
 }
 
 static void slab_delete(cymem_pool *pool, cymem__slab *s)
 {
-    bk_free(pool, s->mem, s->mem_size);
+    uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
+    size_t dirty = (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
+    slab_mem_free(pool, s->mem, s->mem_size, dirty);
     cymem__meta_free(pool, s, s->meta_size);
 }
 
@@ -397,8 +454,9 @@ static int graduate(cymem_pool *pool)
     for (unsigned c = 0; c < CYMEM__NCLASSES; c++) {
         classes[c].cur = &empty_slab;
         classes[c].avail = NULL;
+        classes[c].fresh = NULL;
         classes[c].all = NULL;
-        classes[c].next_bytes = 0;
+        classes[c].bytes = 0;
     }
     pool->classes = classes;
     return 0;
@@ -584,8 +642,8 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
             return ptr;
         }
 #ifdef HAVE_MREMAP
-        if (pool->sys && d->asked >= CYMEM__GRANULE && new_size >= CYMEM__GRANULE &&
-            new_size > pool->small_max && d->align <= 4096)
+        if (pool->sys && d->asked >= CYMEM__MMAP_MIN && new_size >= CYMEM__MMAP_MIN &&
+            d->align <= 4096)
             return direct_remap(pool, d, new_size);
 #endif
     }
@@ -768,16 +826,12 @@ static void release_direct(cymem_pool *pool)
     pool->direct.count = 0;
 }
 
-void cymem_pool_reset(cymem_pool *pool)
+/* Make every slab of @pool as after a reset, in O(slabs). */
+static void reset_slabs(cymem_pool *pool)
 {
-    if (pool == NULL)
-        return;
-    pool_lock(pool);
-    run_teardown(pool);
-    release_direct(pool);
     for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES; c++) {
         cymem__class *sc = &pool->classes[c];
-        sc->avail = NULL;
+        sc->avail = sc->fresh = NULL;
         for (cymem__slab *s = sc->all; s; s = s->next_in_class) {
             if (s->next > s->dirty_end)
                 s->dirty_end = s->next;
@@ -785,23 +839,39 @@ void cymem_pool_reset(cymem_pool *pool)
             s->next = 0;
             s->free_head = CYMEM__NO_BLOCK;
             s->live = 0;
-            /* The first slab serves; the others wait on the avail list. */
-            s->in_avail = s != sc->all;
-            s->next_avail = s->in_avail ? sc->avail : NULL;
-            if (s->in_avail)
-                sc->avail = s;
+            /* The first slab serves; the others wait, untouched. */
+            s->list = SLAB_ON_NONE;
+            if (s != sc->all)
+                list_push(&sc->fresh, s, SLAB_ON_FRESH);
         }
         sc->cur = sc->all ? sc->all : &empty_slab;
     }
     pool->live_bytes = pool->live_blocks = pool->used_bytes = 0;
+}
+
+void cymem_pool_reset(cymem_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pool_lock(pool);
+    run_teardown(pool);
+    release_direct(pool);
+    reset_slabs(pool);
     pool_unlock(pool);
 }
 
-/* Free everything @pool holds and @pool itself; it is already unlinked. */
-static void destroy_tree(cymem_pool *pool)
+/*
+ * A destroyed pool of the system allocator that holds at most KEEP_MAX
+ * bytes is not taken apart: its slabs are reset and the whole pool goes
+ * to a per-thread cache (sysmem.c), from which the next cymem_pool_new()
+ * takes it.  A program that makes a pool per request then reuses the same
+ * slabs, page map and descriptors every time, as a reset would.
+ */
+#define KEEP_MAX ((size_t)1 << 20)
+
+/* Free everything @pool holds and @pool itself. */
+void cymem__pool_free(cymem_pool *pool)
 {
-    run_teardown(pool);
-    release_direct(pool);
     for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES; c++) {
         cymem__slab *s = pool->classes[c].all, *next;
         for (; s; s = next) {
@@ -813,12 +883,25 @@ static void destroy_tree(cymem_pool *pool)
         cymem__meta_free(pool, pool->classes, CYMEM__NCLASSES * sizeof *pool->classes);
     cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
-    TRACK_POOL_DELETE(pool);
-    if (pool->flags & CYMEM_POOL_THREADSAFE)
-        pthread_mutex_destroy(&pool->lock);
     /* The pool's own memory came from its backing allocator too. */
     cymem_pool self = *pool;
     bk_free(&self, pool, sizeof *pool);
+}
+
+/* Tear down @pool, already unlinked from its parent, and free it. */
+static void destroy_tree(cymem_pool *pool)
+{
+    run_teardown(pool);
+    release_direct(pool);
+    int keep = pool->sys && pool->classes != NULL && pool->reserved_bytes <= KEEP_MAX;
+    if (keep)
+        reset_slabs(pool);
+    TRACK_POOL_DELETE(pool);
+    if (pool->flags & CYMEM_POOL_THREADSAFE)
+        pthread_mutex_destroy(&pool->lock);
+    if (keep && cymem__sys_keep_pool(pool))
+        return;
+    cymem__pool_free(pool);
 }
 
 void cymem_pool_destroy(cymem_pool *pool)
@@ -865,17 +948,28 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     }
     proto.flags = opts->flags;
     proto.chunk_size = chunk;
-    proto.small_max = chunk / 4 < CYMEM__CLASS_MAX ? chunk / 4 : CYMEM__CLASS_MAX;
+    proto.small_max = CYMEM__CLASS_MAX;
 
-    int zeroed;
-    cymem_pool *pool = bk_alloc(&proto, sizeof *pool, &zeroed);
-    if (pool == NULL)
-        return NULL;
-    proto.metadata_bytes = proto.reserved_bytes;
-    *pool = proto;
-    /* Free-list links are stored XORed with this, so a stray write of a
-     * small integer is unlikely to form a valid link. */
-    pool->key = (uint32_t)(((uintptr_t)pool >> 4) * 2654435761u) | 0x80000000u;
+    cymem_pool *pool = proto.sys ? cymem__sys_reuse_pool(chunk) : NULL;
+    if (pool != NULL) {
+        /* A kept pool: its slabs and maps stay, its counts start over. */
+        pool->flags = proto.flags;
+        pool->live_bytes = pool->live_blocks = pool->peak_bytes = 0;
+        pool->used_bytes = 0;
+        pool->cleanups = NULL;
+        pool->parent = pool->first_child = NULL;
+        pool->next_sibling = pool->prev_sibling = NULL;
+    } else {
+        int zeroed;
+        pool = bk_alloc(&proto, sizeof *pool, &zeroed);
+        if (pool == NULL)
+            return NULL;
+        proto.metadata_bytes = proto.reserved_bytes;
+        *pool = proto;
+        /* Free-list links are stored XORed with this, so a stray write of
+         * a small integer is unlikely to form a valid link. */
+        pool->key = (uint32_t)(((uintptr_t)pool >> 4) * 2654435761u) | 0x80000000u;
+    }
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_init(&pool->lock, NULL);
     TRACK_POOL_NEW(pool);

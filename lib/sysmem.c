@@ -1,0 +1,208 @@
+/*
+ * sysmem.c - memory from the system for pools without a custom allocator.
+ *
+ * Slabs, and anything of CYMEM__MMAP_MIN bytes or more, come from fresh
+ * anonymous pages; smaller direct blocks and metadata from calloc, which
+ * reuses and coalesces freed memory well.  Both are zero.  Slab memory (a
+ * power of two between one granule and CYMEM_CHUNK_SIZE_MAX) goes through
+ * a small per-thread
+ * cache on its way back to the system, so that a program that makes and
+ * destroys a pool per request does not pay an mmap and a munmap for every
+ * slab of every request.  A cached slab remembers how many of its leading
+ * bytes were ever written, so the next pool still knows the rest is zero.
+ *
+ * The cache holds at most CACHE_BYTES per thread and is emptied when the
+ * thread exits.  It is never shared: a slab freed on one thread is reused
+ * by pools of that thread.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#ifdef HAVE_SYS_MMAN_H
+#  include <sys/mman.h>
+#endif
+
+#define CACHE_BYTES   ((size_t)4 << 20)
+#define CACHE_DEPTH   32
+#define CACHE_MIN_SHIFT CYMEM__GRANULE_SHIFT
+#define CACHE_BUCKETS 11                 /* 16 KiB .. 16 MiB */
+
+typedef struct cached {
+    void *mem;
+    size_t dirty;                        /* leading bytes ever written */
+} cached;
+
+#define KEEP_POOLS    4
+
+typedef struct slab_cache {
+    int closing;                         /* the thread is exiting */
+    unsigned npools;
+    cymem_pool *pools[KEEP_POOLS];       /* destroyed pools kept whole */
+    size_t bytes;
+    unsigned count[CACHE_BUCKETS];
+    cached slot[CACHE_BUCKETS][CACHE_DEPTH];
+} slab_cache;
+
+static void *pages_alloc(size_t size)
+{
+#ifdef HAVE_SYS_MMAN_H
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#else
+    return calloc(1, size);
+#endif
+}
+
+static void pages_free(void *p, size_t size)
+{
+#ifdef HAVE_SYS_MMAN_H
+    munmap(p, size);
+#else
+    (void)size;
+    free(p);
+#endif
+}
+
+void *cymem__sys_alloc(size_t size)
+{
+    void *p = size >= CYMEM__MMAP_MIN ? pages_alloc(size) : calloc(1, size);
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
+}
+
+void cymem__sys_free(void *p, size_t size)
+{
+    if (size >= CYMEM__MMAP_MIN)
+        pages_free(p, size);
+    else
+        free(p);
+}
+
+/* ---- the per-thread slab cache ----------------------------------------- */
+
+#if defined(HAVE_SYS_MMAN_H)
+#  define USE_CACHE 1
+#else
+#  define USE_CACHE 0
+#endif
+
+#if USE_CACHE
+static __thread slab_cache *tcache;
+static pthread_key_t tcache_key;
+static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
+static int tcache_key_ok;
+
+static void tcache_release(void *arg)
+{
+    slab_cache *c = arg;
+    /* Freeing a kept pool gives its slabs back through this cache; with
+     * closing set they go straight to the system. */
+    c->closing = 1;
+    while (c->npools > 0)
+        cymem__pool_free(c->pools[--c->npools]);
+    for (unsigned b = 0; b < CACHE_BUCKETS; b++)
+        for (unsigned i = 0; i < c->count[b]; i++)
+            pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
+    free(c);
+}
+
+static void tcache_key_init(void)
+{
+    tcache_key_ok = pthread_key_create(&tcache_key, tcache_release) == 0;
+}
+
+/* The calling thread's cache, made on first use; NULL if that fails. */
+static slab_cache *tcache_get(void)
+{
+    if (likely(tcache != NULL))
+        return tcache;
+    pthread_once(&tcache_once, tcache_key_init);
+    if (!tcache_key_ok)
+        return NULL;
+    slab_cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    if (pthread_setspecific(tcache_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    return tcache = c;
+}
+
+/* The bucket of a slab of @size bytes, or -1 if it is not cacheable. */
+static int bucket_of(size_t size)
+{
+    if ((size & (size - 1)) != 0 || size < ((size_t)1 << CACHE_MIN_SHIFT))
+        return -1;
+    int b = 0;
+    while (((size_t)1 << (b + CACHE_MIN_SHIFT)) < size)
+        b++;
+    return b < CACHE_BUCKETS ? b : -1;
+}
+#endif
+
+void *cymem__sys_slab_alloc(size_t size, size_t *dirty)
+{
+#if USE_CACHE
+    int b = bucket_of(size);
+    slab_cache *c = b >= 0 ? tcache : NULL;
+    if (c != NULL && c->count[b] > 0) {
+        cached *e = &c->slot[b][--c->count[b]];
+        c->bytes -= size;
+        *dirty = e->dirty;
+        return e->mem;
+    }
+#endif
+    *dirty = 0;
+    void *p = pages_alloc(size);
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
+}
+
+void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
+{
+#if USE_CACHE
+    int b = bucket_of(size);
+    slab_cache *c = b >= 0 ? tcache_get() : NULL;
+    if (c != NULL && !c->closing && c->count[b] < CACHE_DEPTH && c->bytes + size <= CACHE_BYTES) {
+        cached *e = &c->slot[b][c->count[b]++];
+        e->mem = mem;
+        e->dirty = dirty < size ? dirty : size;
+        c->bytes += size;
+        return;
+    }
+#else
+    (void)dirty;
+#endif
+    pages_free(mem, size);
+}
+
+int cymem__sys_keep_pool(cymem_pool *pool)
+{
+#if USE_CACHE
+    slab_cache *c = tcache_get();
+    if (c != NULL && !c->closing && c->npools < KEEP_POOLS) {
+        c->pools[c->npools++] = pool;
+        return 1;
+    }
+#else
+    (void)pool;
+#endif
+    return 0;
+}
+
+cymem_pool *cymem__sys_reuse_pool(size_t chunk_size)
+{
+#if USE_CACHE
+    slab_cache *c = tcache;
+    if (c != NULL && c->npools > 0 && c->pools[c->npools - 1]->chunk_size == chunk_size)
+        return c->pools[--c->npools];
+#else
+    (void)chunk_size;
+#endif
+    return NULL;
+}
