@@ -595,6 +595,8 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
         if (dirty > d->size)
             memset(p + d->size, 0, dirty - d->size);
     }
+    TRACK_BLOCK_FREE(pool, (void *)d->key, d->asked);
+    TRACK_BLOCK_ALLOC(pool, p, new_size, asked - off);
     cymem__direct nd = { (uintptr_t)p, orig, asked, new_size, d->align };
     pool->reserved_bytes = pool->reserved_bytes - d->asked + asked;
     pool->used_bytes = pool->used_bytes - d->asked + asked;
@@ -604,6 +606,29 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
     return p;
 }
 #endif
+
+/* Resize a direct block that the system allocator got from calloc, with
+ * realloc, which grows in place when the heap allows; NULL (ENOMEM) with
+ * nothing changed on failure. */
+static void *direct_realloc_heap(cymem_pool *pool, cymem__direct *d, size_t new_size)
+{
+    void *orig = realloc(d->orig, new_size);
+    if (orig == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    TRACK_BLOCK_FREE(pool, (void *)d->key, d->asked);
+    TRACK_BLOCK_ALLOC(pool, orig, new_size, new_size);
+    if (new_size > d->size)
+        memset((char *)orig + d->size, 0, new_size - d->size);
+    cymem__direct nd = { (uintptr_t)orig, orig, new_size, new_size, d->align };
+    pool->reserved_bytes = pool->reserved_bytes - d->asked + new_size;
+    pool->used_bytes = pool->used_bytes - d->asked + new_size;
+    account_resize(pool, d->size, new_size);
+    cymem__direct_remove(pool, d);
+    cymem__direct_insert(pool, &nd);
+    return orig;
+}
 
 static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
 {
@@ -641,6 +666,9 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
             account_resize(pool, old, new_size);
             return ptr;
         }
+        if (pool->sys && d->align <= CYMEM__MIN_ALIGN && d->asked < CYMEM__MMAP_MIN &&
+            new_size > pool->small_max && new_size < CYMEM__MMAP_MIN)
+            return direct_realloc_heap(pool, d, new_size);
 #ifdef HAVE_MREMAP
         if (pool->sys && d->asked >= CYMEM__MMAP_MIN && new_size >= CYMEM__MMAP_MIN &&
             d->align <= 4096)
