@@ -1,0 +1,199 @@
+/*
+ * cymem-stat.h - shared declarations of the cymem-stat program.
+ *
+ * cymem-stat runs allocation workloads against the system malloc and
+ * against libcymem pools and reports time, memory and fragmentation side by
+ * side.  The pieces:
+ *
+ *   main.c       options, sub-commands, the order of runs
+ *   plan.c       operation sequences ("plans") and how they are stored
+ *   workloads.c  the named workloads: each one builds a plan from a seed
+ *   run.c        executes a plan on one backend in a forked child, measures
+ *   output.c     the table, the bar chart, JSON and CSV
+ *   replay.c     turns a glibc mtrace log into a plan
+ *   record.c     `cymem-stat record': runs a program under the mtrace tracer
+ *
+ * Both backends execute the same plan: the operations are generated once,
+ * before any timing, and only then handed to malloc and to the pool.
+ */
+#ifndef CYMEM_STAT_H
+#define CYMEM_STAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Plans ---------------------------------------------------------------- */
+
+enum op_kind {
+    OP_ALLOC,    /* slots[slot] = zero-filled block of size bytes */
+    OP_ALIGNED,  /* the same, aligned to 1 << align_shift */
+    OP_REALLOC,  /* resize slots[slot] from aux to size bytes; new bytes zero */
+    OP_FREE,     /* free slots[slot] */
+    OP_FREEALL,  /* free every live block of slots [slot, aux) of the scope */
+    OP_FILL,     /* write size bytes into slots[slot] (the workload's use) */
+    OP_FLOATS,   /* size float operations over the float array slots[slot] */
+    OP_SAMPLE    /* take the memory snapshot here (not timed) */
+};
+
+/* One operation; 16 bytes, so a million of them take 16 MiB. */
+struct op {
+    uint8_t kind;
+    uint8_t scope;       /* 0: the main pool; 1: the per-request pool */
+    uint8_t align_shift;
+    uint8_t pad;
+    uint32_t slot;
+    uint32_t size;
+    uint32_t aux;
+};
+
+#define PLAN_SCOPES 2
+
+struct plan {
+    struct op *ops;      /* anonymous mapping, not malloc: keeps the heap clean */
+    size_t nops, cap;
+    uint32_t nslots;
+
+    /* What the plan does, counted while it is built; identical for both
+     * backends because both execute the same plan. */
+    uint64_t allocs, frees, reallocs, other_ops;
+    uint64_t live_bytes, live_blocks;     /* running, while building */
+    uint64_t sample_bytes, sample_blocks; /* live at the OP_SAMPLE */
+    uint64_t peak_bytes;
+    size_t sample_at;                     /* op index of the peak */
+};
+
+int plan_init(struct plan *p);
+void plan_free(struct plan *p);
+int plan_push(struct plan *p, const struct op *op);
+int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint32_t size);
+int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint32_t size,
+                 unsigned align_shift);
+int plan_realloc(struct plan *p, unsigned scope, uint32_t slot,
+                 uint32_t old_size, uint32_t size);
+int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint32_t size);
+int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
+                  uint64_t blocks, uint64_t bytes);
+/* plan_free_all() of every block still live in the plan. */
+int plan_free_rest(struct plan *p, unsigned scope, uint32_t first, uint32_t end);
+int plan_other(struct plan *p, enum op_kind kind, uint32_t slot, uint32_t size,
+               uint64_t count);
+/* Insert the OP_SAMPLE at the point where the live bytes peaked. */
+int plan_finish(struct plan *p);
+uint64_t plan_ops(const struct plan *p);
+
+/* ---- Random numbers --------------------------------------------------------- */
+
+/* splitmix64: small, fast, and the same sequence on every platform. */
+static inline uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi]. */
+static inline uint32_t rng_range(uint64_t *state, uint32_t lo, uint32_t hi)
+{
+    return lo + (uint32_t)(rng_next(state) % ((uint64_t)hi - lo + 1));
+}
+
+/* ---- Workloads -------------------------------------------------------------- */
+
+struct params {
+    double scale;        /* multiplies each workload's count */
+    uint64_t iterations; /* when not 0: the count itself */
+    unsigned threads;    /* for `threads' */
+    uint64_t seed;
+};
+
+struct workload {
+    const char *name;
+    const char *summary;
+    uint64_t default_count;
+    const char *count_means;  /* what the count counts, for --list */
+    int in_default_set;
+    /* Fill plans[0..*nplans) (one per thread); return 0 or -1 with a
+     * message in err. */
+    int (*build)(const struct workload *w, const struct params *pr,
+                 struct plan *plans, unsigned *nplans, char *err, size_t errlen);
+};
+
+#define MAX_THREADS 256
+
+extern const struct workload workloads[];
+extern const size_t nworkloads;
+const struct workload *workload_find(const char *name);
+uint64_t workload_count(const struct workload *w, const struct params *pr);
+
+/* Build a plan from an mtrace log (replay.c); 0, or -1 with a message
+ * naming the file and line in err (a malformed trace: bad input). */
+int replay_build(const char *path, struct plan *plan, char *err, size_t errlen);
+
+/* ---- Measurement ------------------------------------------------------------ */
+
+enum backend { BACKEND_MALLOC, BACKEND_POOL, NBACKENDS };
+extern const char *const backend_names[NBACKENDS];
+
+/* What one run of one plan set on one backend measured. */
+struct sample {
+    int ok;
+    char error[160];
+    double time_ns;          /* wall time of the operations, snapshot excluded */
+    uint64_t ops;
+    uint64_t peak_rss;       /* VmHWM growth over the run, bytes */
+    uint64_t requested;      /* live requested bytes at the snapshot */
+    uint64_t used;           /* bytes the live blocks occupy */
+    uint64_t reserved;       /* bytes held from the system */
+    uint64_t metadata;       /* pool bookkeeping (0 for malloc) */
+    int have_memory;         /* 0: malloc without mallinfo2() */
+};
+
+int run_once(const struct plan *plans, unsigned nplans, enum backend b,
+             struct sample *out);
+
+/* ---- Results and output ----------------------------------------------------- */
+
+struct stat3 { double median, min, max; };
+
+struct backend_result {
+    unsigned runs;
+    uint64_t ops;
+    struct stat3 time_ns;
+    double ns_per_op, ops_per_sec;
+    uint64_t peak_rss, requested, used, reserved, metadata;
+    double internal_frag, external_frag;
+    int have_memory;
+};
+
+struct result {
+    char name[64];
+    const char *source;      /* the trace file for replay, else NULL */
+    uint64_t count;
+    unsigned threads;
+    int failed;
+    char error[200];
+    struct backend_result be[NBACKENDS];
+    struct stat3 speedup;    /* malloc time / pool time */
+    uint64_t allocs, frees, reallocs;
+};
+
+struct report {
+    struct params params;
+    unsigned repeat;
+    struct result *results;
+    size_t nresults;
+};
+
+enum format { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV };
+
+void output_report(const struct report *r, enum format f, int quiet);
+void stat3_of(const double *v, unsigned n, struct stat3 *out);
+
+/* ---- record ------------------------------------------------------------------ */
+
+int record_main(const char *output, char **argv);
+
+extern const char *progname;
+
+#endif /* CYMEM_STAT_H */

@@ -1,0 +1,374 @@
+/*
+ * main.c - cymem-stat: options, sub-commands and the order of the runs.
+ *
+ *   cymem-stat [OPTION]...                   the default set of workloads
+ *   cymem-stat [OPTION]... replay FILE...    replay mtrace logs
+ *   cymem-stat record [-o FILE] -- PROG [ARG]...
+ *
+ * Exit status: 0 success, 1 a workload (or the recorded program) failed,
+ * 2 bad usage or unreadable input.
+ */
+#include "config.h"
+
+#include "cymem-stat.h"
+
+#include <cymem.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *progname = "cymem-stat";
+
+enum { EXIT_WORKLOAD = 1, EXIT_USAGE = 2 };
+
+static void usage_error(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", progname);
+    exit(EXIT_USAGE);
+}
+
+static void print_help(void)
+{
+    printf("Usage: %s [OPTION]...\n"
+           "  or:  %s [OPTION]... replay FILE...\n"
+           "  or:  %s record [-o FILE] -- PROGRAM [ARGUMENT]...\n"
+           "Run allocation workloads against the system malloc and against libcymem\n"
+           "pools, and compare time, memory and fragmentation.\n"
+           "\n"
+           "  -w, --workload=NAME[,NAME]  run these workloads (see --list)\n"
+           "  -l, --list                  list the workloads and exit\n"
+           "  -s, --scale=FACTOR          multiply every workload's size (default 1)\n"
+           "  -n, --iterations=N          set every workload's count to N\n"
+           "  -t, --threads=N             threads for 'threads' (default: CPUs)\n"
+           "  -r, --repeat=N              runs per workload and backend (default 3)\n"
+           "  -S, --seed=N                seed of the operation sequences (default 1)\n"
+           "  -j, --json                  print one JSON object\n"
+           "  -c, --csv                   print CSV with a header row\n"
+           "  -q, --quiet                 print only the results: no progress, no chart\n"
+           "  -o, --output=FILE           write the report (or the trace) to FILE\n"
+           "  -h, --help                  display this help and exit\n"
+           "  -V, --version               output version information and exit\n"
+           "\n"
+           "'replay FILE' replays a glibc mtrace log through malloc and a pool;\n"
+           "'record' runs PROGRAM with the glibc tracer and writes such a log.\n"
+           "\n"
+           "Exit status: 0 success, 1 a workload failed, 2 bad usage or input.\n"
+           "See cymem-stat(1) for the workloads and the meaning of every figure.\n"
+           "Report bugs to: %s\n",
+           progname, progname, progname, PACKAGE_BUGREPORT);
+}
+
+static void print_version(void)
+{
+    printf("cymem-stat (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+    printf("library: libcymem %s (headers %s)\n", cymem_version(), CYMEM_VERSION_STRING);
+}
+
+static void print_list(const struct params *pr)
+{
+    for (size_t i = 0; i < nworkloads; i++) {
+        const struct workload *w = &workloads[i];
+        printf("%-9s %s\n", w->name, w->summary);
+        if (w->build)
+            printf("%-9s count %llu %s%s\n", "",
+                   (unsigned long long)workload_count(w, pr), w->count_means,
+                   w->in_default_set ? "" : " (not in the default set)");
+    }
+}
+
+static unsigned long long parse_count(const char *opt, const char *arg,
+                                      unsigned long long min, unsigned long long max)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 0);
+    if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+        usage_error("invalid %s '%s' (a whole number from %llu to %llu)",
+                    opt, arg, min, max);
+    return v;
+}
+
+/* ---- running ------------------------------------------------------------------ */
+
+struct progress {
+    int enabled;
+    double start;
+    int shown;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress_show(struct progress *pg, const char *name, unsigned run,
+                          unsigned runs)
+{
+    if (!pg->enabled || now_s() - pg->start < 1.0)
+        return;
+    fprintf(stderr, "\r%s: %-24.24s run %u/%u   ", progname, name, run, runs);
+    fflush(stderr);
+    pg->shown = 1;
+}
+
+static void progress_clear(struct progress *pg)
+{
+    if (pg->shown)
+        fprintf(stderr, "\r%*s\r", 60, "");
+    pg->shown = 0;
+}
+
+/* The median of one uint64_t field over @n samples. */
+static uint64_t median_field(const struct sample *s, unsigned n, size_t offset)
+{
+    double d[n];
+    struct stat3 st;
+    for (unsigned i = 0; i < n; i++)
+        d[i] = (double)*(const uint64_t *)((const char *)&s[i] + offset);
+    stat3_of(d, n, &st);
+    return (uint64_t)st.median;
+}
+
+/* Summarise the runs of one backend. */
+static void summarise(struct backend_result *br, const struct sample *s, unsigned n)
+{
+    double t[n];
+    br->runs = n;
+    br->ops = s[0].ops;
+    for (unsigned i = 0; i < n; i++)
+        t[i] = s[i].time_ns;
+    stat3_of(t, n, &br->time_ns);
+    br->ns_per_op = br->ops ? br->time_ns.median / (double)br->ops : 0;
+    br->ops_per_sec = br->time_ns.median > 0 ? (double)br->ops * 1e9 / br->time_ns.median : 0;
+    br->peak_rss = median_field(s, n, offsetof(struct sample, peak_rss));
+    br->requested = median_field(s, n, offsetof(struct sample, requested));
+    br->used = median_field(s, n, offsetof(struct sample, used));
+    br->reserved = median_field(s, n, offsetof(struct sample, reserved));
+    br->metadata = median_field(s, n, offsetof(struct sample, metadata));
+    br->have_memory = s[0].have_memory;
+    br->internal_frag = br->used ? (double)(br->used - br->requested) / (double)br->used : 0;
+    br->external_frag = br->reserved ? (double)(br->reserved - br->used) / (double)br->reserved : 0;
+}
+
+/* Run one workload's plans on both backends, @repeat times, alternating. */
+static void run_workload(struct result *res, const struct plan *plans, unsigned nplans,
+                         unsigned repeat, struct progress *pg)
+{
+    struct sample s[NBACKENDS][repeat];
+    res->allocs = res->frees = res->reallocs = 0;
+    for (unsigned i = 0; i < nplans; i++) {
+        res->allocs += plans[i].allocs;
+        res->frees += plans[i].frees;
+        res->reallocs += plans[i].reallocs;
+    }
+    for (unsigned r = 0; r < repeat; r++)
+        for (int b = 0; b < NBACKENDS; b++) {
+            progress_show(pg, res->name, r + 1, repeat);
+            if (run_once(plans, nplans, (enum backend)b, &s[b][r]) != 0) {
+                res->failed = 1;
+                snprintf(res->error, sizeof res->error, "%s", s[b][r].error);
+                return;
+            }
+        }
+    for (int b = 0; b < NBACKENDS; b++)
+        summarise(&res->be[b], s[b], repeat);
+    const struct stat3 *m = &res->be[BACKEND_MALLOC].time_ns, *p = &res->be[BACKEND_POOL].time_ns;
+    res->speedup.median = p->median > 0 ? m->median / p->median : 0;
+    res->speedup.min = p->max > 0 ? m->min / p->max : 0;
+    res->speedup.max = p->min > 0 ? m->max / p->min : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "workload", required_argument, NULL, 'w' },
+        { "list", no_argument, NULL, 'l' },
+        { "scale", required_argument, NULL, 's' },
+        { "iterations", required_argument, NULL, 'n' },
+        { "threads", required_argument, NULL, 't' },
+        { "repeat", required_argument, NULL, 'r' },
+        { "seed", required_argument, NULL, 'S' },
+        { "json", no_argument, NULL, 'j' },
+        { "csv", no_argument, NULL, 'c' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct params pr = { 1.0, 0, 0, 1 };
+    struct report rep;
+    enum format fmt = FORMAT_TABLE;
+    const char *wlist = NULL, *output = NULL;
+    int list = 0, quiet = 0, c, status = 0;
+    unsigned repeat = 3;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    pr.threads = ncpu > 0 ? (unsigned)(ncpu < MAX_THREADS ? ncpu : MAX_THREADS) : 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":w:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wlist = optarg; break;
+        case 'l': list = 1; break;
+        case 's': {
+            char *end;
+            errno = 0;
+            pr.scale = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(pr.scale > 0) || !isfinite(pr.scale) ||
+                pr.scale > 1e6)
+                usage_error("invalid scale '%s' (a number above 0, at most 1e6)", optarg);
+            break;
+        }
+        case 'n': pr.iterations = parse_count("iteration count", optarg, 1, 1000000000); break;
+        case 't': pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS); break;
+        case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, 1000); break;
+        case 'S': pr.seed = parse_count("seed", optarg, 0, ULLONG_MAX); break;
+        case 'j': fmt = FORMAT_JSON; break;
+        case 'c': fmt = FORMAT_CSV; break;
+        case 'q': quiet = 1; break;
+        case 'o': output = optarg; break;
+        case 'h': print_help(); return 0;
+        case 'V': print_version(); return 0;
+        case ':': usage_error("option '%s' requires an argument", argv[optind - 1]);
+        default:
+            if (optopt)
+                usage_error("invalid option -- '%c'", optopt);
+            usage_error("unrecognized option '%s'", argv[optind - 1]);
+        }
+    }
+
+    /* Sub-commands. */
+    char **files = NULL;
+    int nfiles = 0;
+    if (optind < argc) {
+        if (strcmp(argv[optind], "record") == 0) {
+            if (optind + 1 >= argc)
+                usage_error("record: no program given (record [-o FILE] -- PROGRAM [ARG]...)");
+            return record_main(output ? output : "cymem-trace.log", &argv[optind + 1]);
+        }
+        if (strcmp(argv[optind], "replay") != 0)
+            usage_error("unknown command '%s' (expected 'replay' or 'record')", argv[optind]);
+        files = &argv[optind + 1];
+        nfiles = argc - optind - 1;
+        if (nfiles == 0)
+            usage_error("replay: no trace file given");
+    }
+    if (list) {
+        print_list(&pr);
+        return 0;
+    }
+
+    /* Which workloads. */
+    const struct workload *chosen[64];
+    size_t nchosen = 0;
+    if (wlist) {
+        char buf[512];
+        if (strlen(wlist) >= sizeof buf)
+            usage_error("workload list too long");
+        strcpy(buf, wlist);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            const struct workload *w = workload_find(tok);
+            if (w == NULL)
+                usage_error("unknown workload '%s' (see --list)", tok);
+            if (w->build == NULL)
+                usage_error("workload 'replay' needs a file: %s replay FILE", progname);
+            if (nchosen == sizeof chosen / sizeof chosen[0])
+                usage_error("too many workloads");
+            chosen[nchosen++] = w;
+        }
+        if (nchosen == 0)
+            usage_error("empty workload list");
+    } else if (nfiles == 0) {
+        for (size_t i = 0; i < nworkloads; i++)
+            if (workloads[i].in_default_set)
+                chosen[nchosen++] = &workloads[i];
+    }
+
+    if (output && freopen(output, "w", stdout) == NULL) {
+        fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
+        return EXIT_USAGE;
+    }
+
+    memset(&rep, 0, sizeof rep);
+    rep.params = pr;
+    rep.repeat = repeat;
+    rep.results = calloc(nchosen + (size_t)nfiles, sizeof *rep.results);
+    if (rep.results == NULL) {
+        fprintf(stderr, "%s: out of memory\n", progname);
+        return EXIT_WORKLOAD;
+    }
+    struct progress pg = { !quiet && isatty(STDERR_FILENO), now_s(), 0 };
+    struct plan *plans = calloc(MAX_THREADS, sizeof *plans);
+    if (plans == NULL) {
+        fprintf(stderr, "%s: out of memory\n", progname);
+        return EXIT_WORKLOAD;
+    }
+
+    for (size_t i = 0; i < nchosen + (size_t)nfiles; i++) {
+        struct result *res = &rep.results[rep.nresults++];
+        char err[300] = "";
+        unsigned nplans = 1;
+        int rc;
+        for (unsigned k = 0; k < MAX_THREADS; k++)
+            plan_init(&plans[k]);
+        if (i < nchosen) {
+            const struct workload *w = chosen[i];
+            snprintf(res->name, sizeof res->name, "%s", w->name);
+            res->count = workload_count(w, &pr);
+            rc = w->build(w, &pr, plans, &nplans, err, sizeof err);
+        } else {
+            snprintf(res->name, sizeof res->name, "replay");
+            res->source = files[i - nchosen];
+            rc = replay_build(res->source, &plans[0], err, sizeof err);
+            if (rc != 0) {
+                progress_clear(&pg);
+                fprintf(stderr, "%s: %s\n", progname, err);
+                return EXIT_USAGE;
+            }
+            res->count = plan_ops(&plans[0]);
+        }
+        res->threads = nplans;
+        if (rc != 0) {
+            res->failed = 1;
+            snprintf(res->error, sizeof res->error, "%s", err);
+        } else {
+            run_workload(res, plans, nplans, repeat, &pg);
+        }
+        if (res->failed) {
+            progress_clear(&pg);
+            fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
+            status = EXIT_WORKLOAD;
+        }
+        for (unsigned k = 0; k < MAX_THREADS; k++)
+            plan_free(&plans[k]);
+    }
+    progress_clear(&pg);
+    output_report(&rep, fmt, quiet);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
+        return EXIT_WORKLOAD;
+    }
+    free(plans);
+    free(rep.results);
+    return status;
+}

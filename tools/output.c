@@ -1,0 +1,327 @@
+/*
+ * output.c - the report: an aligned table and a bar chart for people,
+ * one JSON object or CSV for scripts.
+ *
+ * The JSON and CSV field names are an interface: cymem-stat(1) documents
+ * each of them under OUTPUT.  Add fields; never rename or drop one.
+ */
+#include "config.h"
+
+#include "cymem-stat.h"
+
+#include <cymem.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void stat3_of(const double *v, unsigned n, struct stat3 *out)
+{
+    double s[n ? n : 1];
+    if (n == 0) {
+        out->median = out->min = out->max = 0;
+        return;
+    }
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    out->min = s[0];
+    out->max = s[n - 1];
+    out->median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* ---- human units --------------------------------------------------------------- */
+
+static const char *fmt_bytes(char *buf, size_t len, uint64_t b)
+{
+    static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    int u = -1;
+    if (b < 1024) {
+        snprintf(buf, len, "%llu B", (unsigned long long)b);
+        return buf;
+    }
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return buf;
+}
+
+static const char *fmt_count(char *buf, size_t len, uint64_t n)
+{
+    char digits[32], *o = buf;
+    int nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+    for (int i = 0; i < nd && (size_t)(o - buf) + 2 < len; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            *o++ = ',';
+        *o++ = digits[i];
+    }
+    *o = '\0';
+    return buf;
+}
+
+static const char *fmt_ms(char *buf, size_t len, double ns)
+{
+    double ms = ns / 1e6;
+    snprintf(buf, len, ms < 10 ? "%.3f" : ms < 100 ? "%.2f" : "%.1f", ms);
+    return buf;
+}
+
+static const char *fmt_pct(char *buf, size_t len, double f, int have)
+{
+    if (!have)
+        snprintf(buf, len, "n/a");
+    else
+        snprintf(buf, len, "%.1f%%", f * 100);
+    return buf;
+}
+
+/* ---- table and chart ------------------------------------------------------------- */
+
+#define BAR_WIDTH 40
+
+static void print_table(const struct report *r, int quiet)
+{
+    char a[32], b[32], c[32], d[32], e[80];
+    if (!quiet) {
+        printf("cymem-stat %s, libcymem %s: system malloc against libcymem pools\n",
+               PACKAGE_VERSION, cymem_version());
+        printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n\n",
+               (unsigned long long)r->params.seed, r->params.scale, r->repeat,
+               r->repeat == 1 ? "" : "s");
+    }
+    printf("%-9s %-7s %13s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
+           "time ms", "(min - max)", "ns/op", "Mops/s");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (res->failed) {
+            printf("%-9s FAILED: %.60s\n", res->name, res->error);
+            continue;
+        }
+        for (int k = 0; k < NBACKENDS; k++) {
+            const struct backend_result *br = &res->be[k];
+            fmt_ms(b, sizeof b, br->time_ns.min);
+            fmt_ms(c, sizeof c, br->time_ns.max);
+            snprintf(e, sizeof e, "(%s - %s)", b, c);
+            printf("%-9s %-7s %13s %9s  %-19s %7.1f %8.2f\n", k ? "" : res->name,
+                   backend_names[k], fmt_count(a, sizeof a, br->ops),
+                   fmt_ms(d, sizeof d, br->time_ns.median), e, br->ns_per_op,
+                   br->ops_per_sec / 1e6);
+        }
+    }
+
+    printf("\n%-9s %-7s %10s %10s %10s %8s %8s %8s\n", "workload", "backend", "requested",
+           "reserved", "peak RSS", "int frag", "ext frag", "RSS chg");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (res->failed)
+            continue;
+        for (int k = 0; k < NBACKENDS; k++) {
+            const struct backend_result *br = &res->be[k];
+            const struct backend_result *m = &res->be[BACKEND_MALLOC];
+            char f1[16], f2[16], chg[16] = "";
+            if (k == BACKEND_POOL && m->peak_rss > 0)
+                snprintf(chg, sizeof chg, "%+.0f%%",
+                         ((double)br->peak_rss / (double)m->peak_rss - 1) * 100);
+            printf("%-9s %-7s %10s %10s %10s %8s %8s %8s\n", k ? "" : res->name,
+                   backend_names[k], fmt_bytes(a, sizeof a, br->requested),
+                   br->have_memory ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
+                   fmt_bytes(c, sizeof c, br->peak_rss),
+                   fmt_pct(f1, sizeof f1, br->internal_frag, br->have_memory),
+                   fmt_pct(f2, sizeof f2, br->external_frag, br->have_memory), chg);
+        }
+    }
+    if (quiet)
+        return;
+
+    /* The chart: one bar per workload, linear, '|' at 1.0x. */
+    double top = 2;
+    for (size_t i = 0; i < r->nresults; i++)
+        if (!r->results[i].failed && r->results[i].speedup.median > top)
+            top = r->results[i].speedup.median;
+    int mark = (int)lround(BAR_WIDTH / top);
+    printf("\nspeed-up of the pool over malloc (median; '|' marks 1.0x, longer is faster)\n");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        char bar[BAR_WIDTH + 2];
+        if (res->failed)
+            continue;
+        int len = (int)lround(res->speedup.median / top * BAR_WIDTH);
+        for (int k = 0; k <= BAR_WIDTH; k++)
+            bar[k] = k == mark ? '|' : k < len ? '#' : ' ';
+        bar[BAR_WIDTH + 1] = '\0';
+        printf("%-9s %s %6.2fx (%.2f-%.2f)\n", res->name, bar, res->speedup.median,
+               res->speedup.min, res->speedup.max);
+    }
+    printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
+           "memory is taken at the peak of live bytes, RSS over the run (cymem-stat(1)).\n");
+}
+
+/* ---- JSON --------------------------------------------------------------------------- */
+
+static void json_string(const char *s)
+{
+    if (s == NULL) {
+        fputs("null", stdout);
+        return;
+    }
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static void json_number(double v)
+{
+    if (isfinite(v))
+        printf("%.6g", v);
+    else
+        fputs("null", stdout);
+}
+
+static void json_backend(const struct backend_result *br)
+{
+    printf("{\"runs\": %u, \"ops\": %llu, ", br->runs, (unsigned long long)br->ops);
+    printf("\"time_ns\": %.0f, \"time_ns_min\": %.0f, \"time_ns_max\": %.0f, ",
+           br->time_ns.median, br->time_ns.min, br->time_ns.max);
+    fputs("\"ns_per_op\": ", stdout);
+    json_number(br->ns_per_op);
+    fputs(", \"ops_per_sec\": ", stdout);
+    json_number(br->ops_per_sec);
+    printf(", \"peak_rss_bytes\": %llu, \"requested_bytes\": %llu, \"used_bytes\": %llu, "
+           "\"reserved_bytes\": %llu, \"metadata_bytes\": %llu, ",
+           (unsigned long long)br->peak_rss, (unsigned long long)br->requested,
+           (unsigned long long)br->used, (unsigned long long)br->reserved,
+           (unsigned long long)br->metadata);
+    printf("\"memory_measured\": %s, \"internal_fragmentation\": ",
+           br->have_memory ? "true" : "false");
+    json_number(br->internal_frag);
+    fputs(", \"external_fragmentation\": ", stdout);
+    json_number(br->external_frag);
+    putchar('}');
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+    return b ? (double)a / (double)b : NAN;
+}
+
+static void print_json(const struct report *r)
+{
+    printf("{\"program\": \"cymem-stat\", \"version\": \"%s\", \"library_version\": ",
+           PACKAGE_VERSION);
+    json_string(cymem_version());
+    printf(",\n \"seed\": %llu, \"scale\": ", (unsigned long long)r->params.seed);
+    json_number(r->params.scale);
+    if (r->params.iterations)
+        printf(", \"iterations\": %llu", (unsigned long long)r->params.iterations);
+    else
+        fputs(", \"iterations\": null", stdout);
+    printf(", \"repeat\": %u, \"threads\": %u,\n \"workloads\": [", r->repeat,
+           r->params.threads);
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        const struct backend_result *m = &res->be[BACKEND_MALLOC], *p = &res->be[BACKEND_POOL];
+        printf("%s\n  {\"name\": ", i ? "," : "");
+        json_string(res->name);
+        fputs(", \"source\": ", stdout);
+        json_string(res->source);
+        printf(", \"count\": %llu, \"threads\": %u, \"failed\": %s, \"error\": ",
+               (unsigned long long)res->count, res->threads, res->failed ? "true" : "false");
+        json_string(res->failed ? res->error : NULL);
+        if (res->failed) {
+            fputs(", \"backends\": null}", stdout);
+            continue;
+        }
+        printf(",\n   \"allocs\": %llu, \"frees\": %llu, \"reallocs\": %llu, ",
+               (unsigned long long)res->allocs, (unsigned long long)res->frees,
+               (unsigned long long)res->reallocs);
+        fputs("\"speedup\": ", stdout);
+        json_number(res->speedup.median);
+        fputs(", \"speedup_min\": ", stdout);
+        json_number(res->speedup.min);
+        fputs(", \"speedup_max\": ", stdout);
+        json_number(res->speedup.max);
+        fputs(",\n   \"reserved_ratio\": ", stdout);
+        json_number(m->have_memory ? ratio(p->reserved, m->reserved) : NAN);
+        fputs(", \"peak_rss_ratio\": ", stdout);
+        json_number(ratio(p->peak_rss, m->peak_rss));
+        fputs(",\n   \"backends\": {\n    \"malloc\": ", stdout);
+        json_backend(m);
+        fputs(",\n    \"pool\": ", stdout);
+        json_backend(p);
+        fputs("}}", stdout);
+    }
+    fputs("\n ]}\n", stdout);
+}
+
+/* ---- CSV ---------------------------------------------------------------------------- */
+
+static void csv_field(const char *s)
+{
+    if (s == NULL)
+        return;
+    if (strpbrk(s, ",\"\n") == NULL) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_csv(const struct report *r)
+{
+    puts("workload,source,backend,runs,ops,time_ns,time_ns_min,time_ns_max,ns_per_op,"
+         "ops_per_sec,speedup,peak_rss_bytes,requested_bytes,used_bytes,reserved_bytes,"
+         "metadata_bytes,internal_fragmentation,external_fragmentation");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (res->failed)
+            continue;
+        for (int k = 0; k < NBACKENDS; k++) {
+            const struct backend_result *br = &res->be[k];
+            csv_field(res->name);
+            putchar(',');
+            csv_field(res->source);
+            printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,%.4f,%llu,%llu,%llu,%llu,%llu,",
+                   backend_names[k], br->runs, (unsigned long long)br->ops,
+                   br->time_ns.median, br->time_ns.min, br->time_ns.max, br->ns_per_op,
+                   br->ops_per_sec, k == BACKEND_POOL ? res->speedup.median : 1.0,
+                   (unsigned long long)br->peak_rss, (unsigned long long)br->requested,
+                   (unsigned long long)br->used, (unsigned long long)br->reserved,
+                   (unsigned long long)br->metadata);
+            if (br->have_memory)
+                printf("%.6f,%.6f\n", br->internal_frag, br->external_frag);
+            else
+                puts(",");
+        }
+    }
+}
+
+void output_report(const struct report *r, enum format f, int quiet)
+{
+    switch (f) {
+    case FORMAT_TABLE: print_table(r, quiet); break;
+    case FORMAT_JSON: print_json(r); break;
+    case FORMAT_CSV: print_csv(r); break;
+    }
+}

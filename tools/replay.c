@@ -1,0 +1,343 @@
+/*
+ * replay.c - turn a glibc mtrace log into a plan.
+ *
+ * The log is what glibc's tracer writes (MALLOC_TRACE=FILE with
+ * libc_malloc_debug.so.0 preloaded and mtrace() called), one event a line,
+ * each optionally after the caller ("@ prog:[0x1234] "):
+ *
+ *   = Start                 tracing began (also "= End")
+ *   + 0xADDR 0xSIZE         malloc, calloc, memalign, realloc(NULL, n)
+ *   - 0xADDR                free, realloc(p, 0)
+ *   < 0xADDR                realloc of ADDR; the next event line is
+ *   > 0xADDR 0xSIZE         its result
+ *   ! 0xADDR 0xSIZE         a realloc that failed (nothing changed)
+ *
+ * Addresses become slots: a block keeps its slot while it lives, and a
+ * freed slot is used again.  A free of an address the log never allocated
+ * (memory obtained before tracing began) is skipped; blocks still live at
+ * the end are freed by a final free-all, as a pool's destroy would.
+ */
+#include "config.h"
+
+#include "cymem-stat.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- address -> (slot, size), linear probing with tombstones ------------------- */
+
+#define TOMB ((uint64_t)1)   /* never a block address: those are aligned */
+
+struct entry {
+    uint64_t addr;           /* 0: empty */
+    uint32_t slot, size;
+};
+
+struct amap {
+    struct entry *tab;
+    size_t cap, used;        /* used counts tombstones too */
+    uint32_t *free_slots;    /* slots of freed blocks, for reuse */
+    size_t nfree, free_cap;
+    uint32_t next_slot;
+};
+
+static size_t amap_hash(uint64_t addr, size_t cap)
+{
+    return (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+}
+
+static struct entry *amap_find(const struct amap *m, uint64_t addr)
+{
+    for (size_t i = amap_hash(addr, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->tab[i].addr == addr)
+            return &m->tab[i];
+        if (m->tab[i].addr == 0)
+            return NULL;
+    }
+}
+
+static int amap_rehash(struct amap *m)
+{
+    size_t cap = m->cap * 2;
+    struct entry *tab = calloc(cap, sizeof *tab);
+    if (tab == NULL)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        uint64_t a = m->tab[i].addr;
+        if (a == 0 || a == TOMB)
+            continue;
+        size_t j = amap_hash(a, cap);
+        while (tab[j].addr)
+            j = (j + 1) & (cap - 1);
+        tab[j] = m->tab[i];
+    }
+    free(m->tab);
+    m->tab = tab;
+    m->cap = cap;
+    m->used = 0;
+    for (size_t i = 0; i < cap; i++)
+        m->used += tab[i].addr != 0;
+    return 0;
+}
+
+/* Enter @addr with @slot. */
+static struct entry *amap_put(struct amap *m, uint64_t addr, uint32_t slot)
+{
+    if ((m->used + 1) * 2 > m->cap && amap_rehash(m) != 0)
+        return NULL;
+    size_t i = amap_hash(addr, m->cap);
+    while (m->tab[i].addr != 0 && m->tab[i].addr != TOMB)
+        i = (i + 1) & (m->cap - 1);
+    if (m->tab[i].addr == 0)
+        m->used++;
+    m->tab[i].addr = addr;
+    m->tab[i].slot = slot;
+    return &m->tab[i];
+}
+
+/* Enter a new block at @addr, in a free slot. */
+static struct entry *amap_insert(struct amap *m, uint64_t addr)
+{
+    uint32_t slot = m->nfree ? m->free_slots[m->nfree - 1] : m->next_slot;
+    struct entry *e = amap_put(m, addr, slot);
+    if (e != NULL) {
+        if (m->nfree)
+            m->nfree--;
+        else
+            m->next_slot++;
+    }
+    return e;
+}
+
+static int amap_remove(struct amap *m, struct entry *e)
+{
+    if (m->nfree == m->free_cap) {
+        size_t cap = m->free_cap ? m->free_cap * 2 : 1024;
+        uint32_t *v = realloc(m->free_slots, cap * sizeof *v);
+        if (v == NULL)
+            return -1;
+        m->free_slots = v;
+        m->free_cap = cap;
+    }
+    m->free_slots[m->nfree++] = e->slot;
+    e->addr = TOMB;
+    return 0;
+}
+
+/* A new block of @size at @addr, in a free slot. */
+static int block_new(struct amap *m, struct plan *plan, uint64_t addr, uint64_t size)
+{
+    struct entry *e = amap_insert(m, addr);
+    if (e == NULL)
+        return -1;
+    e->size = (uint32_t)size;
+    return plan_alloc(plan, 0, e->slot, e->size);
+}
+
+/* The block @e is freed. */
+static int block_drop(struct amap *m, struct plan *plan, struct entry *e)
+{
+    if (plan_free_block(plan, 0, e->slot, e->size) != 0)
+        return -1;
+    return amap_remove(m, e);
+}
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+struct parser {
+    const char *path;
+    unsigned long lineno;
+    char *err;
+    size_t errlen;
+};
+
+static int malformed(struct parser *ps, const char *why, const char *line)
+{
+    size_t n = strcspn(line, "\r\n");
+    snprintf(ps->err, ps->errlen, "%s:%lu: malformed mtrace line (%s): '%.*s'",
+             ps->path, ps->lineno, why, (int)(n > 60 ? 60 : n), line);
+    return -1;
+}
+
+/* Parse a hexadecimal number "0x..." at *s and move past it. */
+static int parse_hex(const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    char *end;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || !strchr("0123456789abcdefABCDEF", p[2]) ||
+        p[2] == '\0')
+        return -1;
+    errno = 0;
+    *out = strtoull(p, &end, 16);
+    if (errno)
+        return -1;
+    *s = end;
+    return 0;
+}
+
+static int at_end(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    return *s == '\0';
+}
+
+/* Split a line into its event character and its arguments; 0 for a line
+ * without an event (blank, or "= ..."). */
+static int event_of(struct parser *ps, const char *line, const char **args)
+{
+    const char *s = line;
+    if (s[0] == '@' && s[1] == ' ') {
+        const char *close = strstr(s, "] ");
+        if (close == NULL)
+            return malformed(ps, "caller without ']'", line), -1;
+        s = close + 2;
+    }
+    if (at_end(s))
+        return s == line ? 0 : (malformed(ps, "caller without an event", line), -1);
+    if (s[0] == '=' && s == line)
+        return 0;
+    if (strchr("+-<>!", s[0]) == NULL || s[1] != ' ')
+        return malformed(ps, "unknown event", line), -1;
+    *args = s + 2;
+    return s[0];
+}
+
+int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
+{
+    struct parser ps = { path, 0, err, errlen };
+    struct amap m;
+    FILE *f = fopen(path, "re");
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = -1;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    memset(&m, 0, sizeof m);
+    m.cap = 1024;
+    m.tab = calloc(m.cap, sizeof *m.tab);
+    if (m.tab == NULL)
+        goto nomem;
+
+    /* The old address of a realloc whose '>' line is still to come. */
+    int want_result = 0;
+    uint64_t realloc_old = 0;
+
+    while (getline(&line, &cap, f) > 0) {
+        const char *args = NULL;
+        uint64_t addr, size = 0;
+        ps.lineno++;
+        int ev = event_of(&ps, line, &args);
+        if (ev < 0)
+            goto out;
+        if (ev == 0)
+            continue;
+        if (want_result != (ev == '>')) {
+            malformed(&ps, ev == '>' ? "'>' without '<' before it"
+                                     : "'<' not followed by '>'", line);
+            goto out;
+        }
+        if (parse_hex(&args, &addr) != 0) {
+            malformed(&ps, "bad address", line);
+            goto out;
+        }
+        if (ev == '+' || ev == '>' || ev == '!') {
+            if (parse_hex(&args, &size) != 0) {
+                malformed(&ps, "bad size", line);
+                goto out;
+            }
+            if (size > UINT32_MAX) {
+                malformed(&ps, "size over 4 GiB", line);
+                goto out;
+            }
+        }
+        if (!at_end(args)) {
+            malformed(&ps, "trailing text", line);
+            goto out;
+        }
+        if (addr == 0 || addr == TOMB) {
+            malformed(&ps, "null address", line);
+            goto out;
+        }
+
+        struct entry *e;
+        switch (ev) {
+        case '+':
+            /* A live address again: freed behind the tracer's back (or a
+             * line was lost), so the old block is gone now. */
+            if ((e = amap_find(&m, addr)) != NULL && block_drop(&m, plan, e) != 0)
+                goto nomem;
+            if (block_new(&m, plan, addr, size) != 0)
+                goto nomem;
+            break;
+        case '-':
+            /* An unknown address was allocated before tracing began. */
+            if ((e = amap_find(&m, addr)) != NULL && block_drop(&m, plan, e) != 0)
+                goto nomem;
+            break;
+        case '<':
+            want_result = 1;
+            realloc_old = addr;
+            break;
+        case '>': {
+            want_result = 0;
+            struct entry *old = amap_find(&m, realloc_old);
+            if (old == NULL) {
+                /* Resizing a block from before tracing: a new block here. */
+                if (block_new(&m, plan, addr, size) != 0)
+                    goto nomem;
+                break;
+            }
+            uint32_t slot = old->slot, old_size = old->size;
+            if (addr != realloc_old) {
+                struct entry *clash = amap_find(&m, addr);
+                if (clash != NULL) {
+                    malformed(&ps, "realloc result is another live block", line);
+                    goto out;
+                }
+                /* The block moved: same slot, new address. */
+                old->addr = TOMB;
+                if ((e = amap_put(&m, addr, slot)) == NULL)
+                    goto nomem;
+            } else {
+                e = old;
+            }
+            e->size = (uint32_t)size;
+            if (plan_realloc(plan, 0, slot, old_size, (uint32_t)size) != 0)
+                goto nomem;
+            break;
+        }
+        case '!':
+            break;  /* a failed realloc changes nothing */
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    if (want_result) {
+        snprintf(err, errlen, "%s:%lu: the trace ends inside a realloc ('<' without '>')",
+                 path, ps.lineno);
+        goto out;
+    }
+    if (plan_free_rest(plan, 0, 0, plan->nslots) != 0 ||
+        plan_finish(plan) != 0)
+        goto nomem;
+    rc = 0;
+    goto out;
+nomem:
+    snprintf(err, errlen, "%s: out of memory", path);
+out:
+    free(line);
+    free(m.tab);
+    free(m.free_slots);
+    fclose(f);
+    return rc;
+}

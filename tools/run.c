@@ -1,0 +1,453 @@
+/*
+ * run.c - execute a plan on one backend and measure it.
+ *
+ * Every run happens in a child process of its own (fork), so each backend
+ * starts from the same fresh heap, the peak RSS of one run cannot hide in
+ * the high-water mark of an earlier one, and a crash is reported as a
+ * failed workload instead of ending the program.  The child writes one
+ * struct sample down a pipe.
+ *
+ * The malloc backend does what a program without pools would do for the
+ * same operations: calloc for blocks (pool blocks are zero-filled),
+ * realloc plus zeroing of the new bytes (as cymem_pool_realloc does),
+ * aligned_alloc plus zeroing, free per block.  A free-all frees every
+ * block of its range one by one; the pool backend resets the pool.
+ */
+#include "config.h"
+
+#include "cymem-stat.h"
+
+#include <cymem.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *const backend_names[NBACKENDS] = { "malloc", "pool" };
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* ---- /proc/self: resident set ---------------------------------------------- */
+
+/* Reset the high-water mark of the resident set to the current size; it
+ * is fine if the kernel does not offer this, the run is a fresh child. */
+static void rss_reset_peak(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, "5", 1) < 0) {
+            /* older kernels: the fork already started a new mark */
+        }
+        close(fd);
+    }
+}
+
+/* VmRSS or VmHWM from /proc/self/status in bytes, 0 if unknown. */
+static uint64_t proc_status_kb(const char *key)
+{
+    char line[256];
+    uint64_t kb = 0;
+    size_t klen = strlen(key);
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            kb = strtoull(line + klen + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb * 1024;
+}
+
+/* ---- memory snapshots ---------------------------------------------------------- */
+
+struct heap_info {
+    uint64_t used, reserved;
+    int ok;
+};
+
+static void heap_info(struct heap_info *h)
+{
+#ifdef HAVE_MALLINFO2
+    struct mallinfo2 mi = mallinfo2();
+    h->used = mi.uordblks + mi.hblkhd;
+    h->reserved = mi.arena + mi.hblkhd;
+    h->ok = 1;
+#else
+    h->used = h->reserved = 0;
+    h->ok = 0;
+#endif
+}
+
+/* ---- the executor ------------------------------------------------------------- */
+
+struct exec {
+    void **slots;
+    cymem_pool *pool[PLAN_SCOPES];
+    void (*sample)(struct exec *);  /* at OP_SAMPLE */
+    void *ctx;
+    const char *error;              /* set when an operation failed */
+    int sampled;                    /* OP_SAMPLE was reached */
+};
+
+static volatile float float_sink;
+
+/* A program uses what it allocates: write the first and the last byte of
+ * every new or resized block, so that both backends' pages are touched
+ * alike and the resident set shows what the blocks occupy. */
+static inline void touch(void *p, uint32_t size)
+{
+    if (size) {
+        ((volatile char *)p)[0] = 1;
+        ((volatile char *)p)[size - 1] = 1;
+    }
+}
+
+static void do_floats(float *a, uint32_t n)
+{
+    float sum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        a[i] = (float)i * 0.5f;
+    for (uint32_t i = 0; i < n; i++)
+        sum += a[i] * 1.0001f;
+    float_sink = sum;
+}
+
+/* One loop for both backends; inlined twice with a constant @pool so that
+ * neither pays for the other's branch. */
+static inline __attribute__((always_inline)) int
+exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
+{
+    void **slots = x->slots;
+    for (size_t i = 0; i < n; i++) {
+        const struct op *o = &ops[i];
+        void *p;
+        switch (o->kind) {
+        case OP_ALLOC:
+            p = pool ? cymem_pool_alloc(x->pool[o->scope], 1, o->size)
+                     : calloc(1, o->size);
+            goto placed;
+        case OP_ALIGNED: {
+            size_t align = (size_t)1 << o->align_shift;
+            if (pool) {
+                p = cymem_pool_alloc_aligned(x->pool[o->scope], 1, o->size, align);
+            } else {
+                p = aligned_alloc(align, (o->size + align - 1) & ~(align - 1));
+                if (p)
+                    memset(p, 0, o->size);
+            }
+            goto placed;
+        }
+        case OP_REALLOC:
+            if (pool) {
+                p = cymem_pool_realloc(x->pool[o->scope], slots[o->slot], o->size);
+            } else {
+                p = realloc(slots[o->slot], o->size ? o->size : 1);
+                if (p && o->size > o->aux)
+                    memset((char *)p + o->aux, 0, o->size - o->aux);
+            }
+        placed:
+            if (p == NULL) {
+                x->error = o->kind == OP_REALLOC ? "realloc failed" : "allocation failed";
+                return -1;
+            }
+            touch(p, o->size);
+            slots[o->slot] = p;
+            break;
+        case OP_FREE:
+            if (pool) {
+                if (cymem_pool_free(x->pool[o->scope], slots[o->slot]) != 0) {
+                    x->error = "cymem_pool_free refused a live block";
+                    return -1;
+                }
+            } else {
+                free(slots[o->slot]);
+            }
+            slots[o->slot] = NULL;
+            break;
+        case OP_FREEALL:
+            if (pool) {
+                cymem_pool_reset(x->pool[o->scope]);
+            } else {
+                for (uint32_t s = o->slot; s < o->aux; s++) {
+                    free(slots[s]);
+                    slots[s] = NULL;
+                }
+            }
+            break;
+        case OP_FILL:
+            memset(slots[o->slot], 0x5a, o->size);
+            break;
+        case OP_FLOATS:
+            do_floats(slots[o->slot], o->size);
+            break;
+        case OP_SAMPLE:
+            x->sample(x);
+            break;
+        }
+    }
+    return 0;
+}
+
+static __attribute__((noinline)) int exec_malloc(struct exec *x, const struct plan *p)
+{
+    return exec_ops(x, p->ops, p->nops, 0);
+}
+
+static __attribute__((noinline)) int exec_pool(struct exec *x, const struct plan *p)
+{
+    return exec_ops(x, p->ops, p->nops, 1);
+}
+
+/* ---- one run, in the child ------------------------------------------------------ */
+
+struct child {
+    const struct plan *plans;
+    unsigned nplans;
+    enum backend b;
+    struct exec *x;                /* one per plan */
+    struct heap_info heap0;        /* before the run */
+    struct sample *out;
+    double excluded_ns;            /* snapshot time, not counted */
+    pthread_barrier_t start, mid, resume;
+    double t_mid, t_resume;
+};
+
+static void snapshot(struct child *c)
+{
+    struct sample *s = c->out;
+    s->requested = 0;
+    for (unsigned i = 0; i < c->nplans; i++)
+        s->requested += c->plans[i].sample_bytes;
+    if (c->b == BACKEND_POOL) {
+        uint64_t live = 0;
+        s->used = s->reserved = s->metadata = 0;
+        for (unsigned i = 0; i < c->nplans; i++)
+            for (int k = 0; k < PLAN_SCOPES; k++) {
+                cymem_stats st;
+                if (c->x[i].pool[k] == NULL || cymem_pool_stats(c->x[i].pool[k], &st) != 0)
+                    continue;
+                live += st.live_bytes;
+                s->used += st.used_bytes;
+                s->reserved += st.reserved_bytes;
+                s->metadata += st.metadata_bytes;
+            }
+        s->have_memory = 1;
+        if (live != s->requested) {
+            snprintf(s->error, sizeof s->error,
+                     "pool reports %llu live bytes where %llu were requested",
+                     (unsigned long long)live, (unsigned long long)s->requested);
+            s->ok = 0;
+        }
+    } else {
+        struct heap_info h;
+        heap_info(&h);
+        s->have_memory = h.ok;
+        s->metadata = 0;
+        s->used = h.used > c->heap0.used ? h.used - c->heap0.used : 0;
+        s->reserved = h.reserved > c->heap0.reserved ? h.reserved - c->heap0.reserved : 0;
+        /* The heap may have reused space it held before the run. */
+        if (s->used < s->requested)
+            s->used = s->requested;
+        if (s->reserved < s->used)
+            s->reserved = s->used;
+    }
+}
+
+static void sample_single(struct exec *x)
+{
+    struct child *c = x->ctx;
+    double t0 = now_ns();
+    snapshot(c);
+    c->excluded_ns += now_ns() - t0;
+}
+
+/* Threads meet at the snapshot: the main thread takes it while all of
+ * them wait, and the wait is left out of the time. */
+static void sample_threaded(struct exec *x)
+{
+    struct child *c = x->ctx;
+    x->sampled = 1;
+    pthread_barrier_wait(&c->mid);
+    pthread_barrier_wait(&c->resume);
+}
+
+struct thread_arg {
+    struct child *c;
+    unsigned i;
+    int rc;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thread_arg *ta = arg;
+    struct child *c = ta->c;
+    struct exec *x = &c->x[ta->i];
+    pthread_barrier_wait(&c->start);
+    ta->rc = c->b == BACKEND_POOL ? exec_pool(x, &c->plans[ta->i])
+                                  : exec_malloc(x, &c->plans[ta->i]);
+    if (ta->rc != 0 && !x->sampled) {
+        /* Still meet the others at the snapshot so that nobody hangs. */
+        pthread_barrier_wait(&c->mid);
+        pthread_barrier_wait(&c->resume);
+    }
+    return NULL;
+}
+
+static int child_run(struct child *c)
+{
+    struct sample *s = c->out;
+    unsigned n = c->nplans;
+    struct exec *x = calloc(n, sizeof *x);
+    int rc = 0;
+    if (x == NULL)
+        return -1;
+    c->x = x;
+    for (unsigned i = 0; i < n; i++) {
+        x[i].slots = calloc(c->plans[i].nslots ? c->plans[i].nslots : 1, sizeof(void *));
+        if (x[i].slots == NULL)
+            return -1;
+        x[i].ctx = c;
+        x[i].sample = n > 1 ? sample_threaded : sample_single;
+        if (c->b == BACKEND_POOL)
+            for (int k = 0; k < PLAN_SCOPES; k++)
+                if ((x[i].pool[k] = cymem_pool_new()) == NULL)
+                    return -1;
+    }
+    s->ok = 1;
+    s->ops = 0;
+    for (unsigned i = 0; i < n; i++)
+        s->ops += plan_ops(&c->plans[i]);
+    heap_info(&c->heap0);
+    rss_reset_peak();
+    uint64_t rss0 = proc_status_kb("VmRSS");
+
+    if (n == 1) {
+        double t0 = now_ns();
+        rc = c->b == BACKEND_POOL ? exec_pool(&x[0], &c->plans[0])
+                                  : exec_malloc(&x[0], &c->plans[0]);
+        s->time_ns = now_ns() - t0 - c->excluded_ns;
+        if (rc != 0)
+            snprintf(s->error, sizeof s->error, "%s", x[0].error);
+    } else {
+        pthread_t *tid = calloc(n, sizeof *tid);
+        struct thread_arg *ta = calloc(n, sizeof *ta);
+        if (tid == NULL || ta == NULL)
+            return -1;
+        pthread_barrier_init(&c->start, NULL, n + 1);
+        pthread_barrier_init(&c->mid, NULL, n + 1);
+        pthread_barrier_init(&c->resume, NULL, n + 1);
+        for (unsigned i = 0; i < n; i++) {
+            ta[i].c = c;
+            ta[i].i = i;
+            if (pthread_create(&tid[i], NULL, thread_main, &ta[i]) != 0) {
+                snprintf(s->error, sizeof s->error, "cannot start thread %u", i);
+                s->ok = 0;
+                _exit(3);
+            }
+        }
+        pthread_barrier_wait(&c->start);
+        double t0 = now_ns();
+        pthread_barrier_wait(&c->mid);
+        double t1 = now_ns();
+        snapshot(c);
+        double t2 = now_ns();
+        pthread_barrier_wait(&c->resume);
+        for (unsigned i = 0; i < n; i++) {
+            pthread_join(tid[i], NULL);
+            if (ta[i].rc != 0 && rc == 0) {
+                rc = -1;
+                snprintf(s->error, sizeof s->error, "thread %u: %s", i, x[i].error);
+            }
+        }
+        s->time_ns = now_ns() - t0 - (t2 - t1);
+    }
+    uint64_t hwm = proc_status_kb("VmHWM");
+    s->peak_rss = hwm > rss0 ? hwm - rss0 : 0;
+    if (rc != 0)
+        s->ok = 0;
+    return 0;
+}
+
+/* ---- the parent's side ------------------------------------------------------------ */
+
+int run_once(const struct plan *plans, unsigned nplans, enum backend b,
+             struct sample *out)
+{
+    int fds[2], status;
+    pid_t pid;
+    memset(out, 0, sizeof *out);
+    fflush(NULL);
+    if (pipe(fds) != 0) {
+        snprintf(out->error, sizeof out->error, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        struct child c;
+        struct sample s;
+        close(fds[0]);
+        memset(&c, 0, sizeof c);
+        memset(&s, 0, sizeof s);
+        c.plans = plans;
+        c.nplans = nplans;
+        c.b = b;
+        c.out = &s;
+        if (child_run(&c) != 0) {
+            s.ok = 0;
+            snprintf(s.error, sizeof s.error, "out of memory setting up the run");
+        }
+        ssize_t w = write(fds[1], &s, sizeof s);
+        _exit(w == (ssize_t)sizeof s ? 0 : 3);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    while (got < sizeof *out) {
+        ssize_t r = read(fds[0], (char *)out + got, sizeof *out - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (got != sizeof *out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        memset(out, 0, sizeof *out);
+        if (WIFSIGNALED(status))
+            snprintf(out->error, sizeof out->error, "the %s run died of signal %d (%s)",
+                     backend_names[b], WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(out->error, sizeof out->error, "the %s run ended abnormally",
+                     backend_names[b]);
+        return -1;
+    }
+    if (!out->ok) {
+        char msg[sizeof out->error];
+        snprintf(msg, sizeof msg, "%s", out->error);
+        snprintf(out->error, sizeof out->error, "%s: %.150s", backend_names[b], msg);
+        return -1;
+    }
+    return 0;
+}
