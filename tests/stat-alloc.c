@@ -1,0 +1,24 @@
+/* stat-alloc.c - a program with known allocations, for `cymem-stat record'.
+ * 100 mallocs, 10 of them resized, all freed; no stdio. */
+#include <stdlib.h>
+#include <string.h>
+
+int main(void)
+{
+    char *p[100];
+    for (int i = 0; i < 100; i++) {
+        p[i] = malloc(16 + (size_t)i * 8);
+        if (p[i] == NULL)
+            return 1;
+        memset(p[i], i, 16);
+    }
+    for (int i = 0; i < 10; i++) {
+        char *q = realloc(p[i], 4096 + (size_t)i);
+        if (q == NULL)
+            return 1;
+        p[i] = q;
+    }
+    for (int i = 0; i < 100; i++)
+        free(p[i]);
+    return 0;
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# --help, --version and --list exit 0 and say what they should.
+. "${srcdir:-.}/stat-common.sh"
+
+expect_status 0 "$CYMEM_STAT" --help
+grep -q "^Usage: cymem-stat" "$scratch/out" || fail "--help: no usage line"
+for opt in --workload --list --scale --iterations --threads --repeat --seed \
+           --json --csv --quiet --output --help --version; do
+    grep -q -- "$opt" "$scratch/out" || fail "--help does not mention $opt"
+done
+expect_status 0 "$CYMEM_STAT" -h
+
+expect_status 0 "$CYMEM_STAT" --version
+head -n 1 "$scratch/out" | grep -q "^cymem-stat (libcymem) [0-9][0-9.]*" ||
+    fail "--version: $(head -n 1 "$scratch/out")"
+grep -q "^library: libcymem [0-9]" "$scratch/out" || fail "--version: no library version"
+expect_status 0 "$CYMEM_STAT" -V
+
+expect_status 0 "$CYMEM_STAT" --list
+for w in prealloc floats threads server small churn realloc aligned replay; do
+    grep -q "^$w " "$scratch/out" || fail "--list does not name $w"
+done
+# --scale shows in the counts --list prints.
+expect_status 0 "$CYMEM_STAT" --list --scale 0.5
+grep -q "count 500000 allocations" "$scratch/out" || fail "--list --scale"
+
+# --output writes the report to a file.
+expect_status 0 "$CYMEM_STAT" -q -r 1 -n 100 -w small -o "$scratch/report"
+test ! -s "$scratch/out" || fail "--output: report on stdout too"
+grep -q "^small" "$scratch/report" || fail "--output: no report in the file"
+exit 0

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Bad usage and bad traces: exit status 2 and a one-line message.
+. "${srcdir:-.}/stat-common.sh"
+
+# usage_error ARGS...: exit 2, the message, and the hint to --help.
+usage_error() {
+    expect_status 2 "$CYMEM_STAT" "$@"
+    grep -q "^cymem-stat: " "$scratch/err" || fail "'$*': no message: $(cat "$scratch/err")"
+    grep -q -- "--help" "$scratch/err" || fail "'$*': no hint to --help"
+    test ! -s "$scratch/out" || fail "'$*': wrote to stdout"
+}
+
+usage_error --no-such-option
+usage_error -x
+usage_error --workload
+usage_error --workload nosuch
+usage_error --workload small,,nosuch
+usage_error --workload replay
+usage_error --scale 0
+usage_error --scale -1
+usage_error --scale abc
+usage_error --iterations 0
+usage_error --iterations 12x
+usage_error --repeat 0
+usage_error --threads 0
+usage_error --threads 100000
+usage_error --seed -3
+usage_error frobnicate
+usage_error replay
+usage_error record
+
+# Unreadable and malformed traces name the file (and the line).
+expect_status 2 "$CYMEM_STAT" replay "$scratch/does-not-exist"
+grep -q "does-not-exist" "$scratch/err" || fail "missing trace: $(cat "$scratch/err")"
+
+expect_status 2 "$CYMEM_STAT" replay "$DATA/stat-malformed.mtrace"
+grep -q "stat-malformed.mtrace:3: malformed mtrace line" "$scratch/err" ||
+    fail "malformed trace: $(cat "$scratch/err")"
+
+n=0
+for line in '+ 0x1000' '* 0x1000 0x10' '+ zz 0x10' '+ 0x1000 0x10 extra' \
+            '> 0x1000 0x10' '@ caller-without-bracket + 0x1000 0x10' \
+            '- 0x0' '+0x1000 0x10' '+ 0x1000 0x1ffffffff' '- '; do
+    n=$((n + 1))
+    printf '= Start\n+ 0x2000 0x8\n%s\n' "$line" > "$scratch/bad$n.mtrace"
+    expect_status 2 "$CYMEM_STAT" replay "$scratch/bad$n.mtrace"
+    grep -q "bad$n.mtrace:3: " "$scratch/err" || fail "'$line': $(cat "$scratch/err")"
+    test "$(wc -l < "$scratch/err")" -eq 1 || fail "'$line': more than one line"
+done
+# '<' must be followed by '>' at once, and not end the trace.
+printf '< 0x2000\n+ 0x3000 0x8\n' > "$scratch/lt.mtrace"
+expect_status 2 "$CYMEM_STAT" replay "$scratch/lt.mtrace"
+grep -q "lt.mtrace:2: " "$scratch/err" || fail "'<' then '+': $(cat "$scratch/err")"
+printf '+ 0x2000 0x8\n< 0x2000\n' > "$scratch/end.mtrace"
+expect_status 2 "$CYMEM_STAT" replay "$scratch/end.mtrace"
+grep -q "end.mtrace:2: " "$scratch/err" || fail "'<' at the end: $(cat "$scratch/err")"
+exit 0
