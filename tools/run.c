@@ -321,6 +321,9 @@ static int child_run(struct child *c)
         x[i].slots = calloc(c->plans[i].nslots ? c->plans[i].nslots : 1, sizeof(void *));
         if (x[i].slots == NULL)
             return -1;
+        /* Fault the slot table in now, so the peak RSS is the backend's. */
+        for (size_t k = 0; k < c->plans[i].nslots; k += 512)
+            ((void *volatile *)x[i].slots)[k] = NULL;
         x[i].ctx = c;
         x[i].sample = n > 1 ? sample_threaded : sample_single;
         if (c->b == BACKEND_POOL)
