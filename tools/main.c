@@ -341,9 +341,12 @@ int main(int argc, char **argv)
             res->source = files[i - nchosen];
             rc = replay_build(res->source, &plans[0], err, sizeof err);
             if (rc != 0) {
+                /* An unreadable or malformed trace is bad input. */
                 progress_clear(&pg);
                 fprintf(stderr, "%s: %s\n", progname, err);
-                return EXIT_USAGE;
+                plan_free(&plans[0]);
+                status = EXIT_USAGE;
+                goto done;
             }
             res->count = plan_ops(&plans[0]);
         }
@@ -366,8 +369,9 @@ int main(int argc, char **argv)
     output_report(&rep, fmt, quiet);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
-        return EXIT_WORKLOAD;
+        status = EXIT_WORKLOAD;
     }
+done:
     free(plans);
     free(rep.results);
     return status;
