@@ -33,6 +33,20 @@ void plan_free(struct plan *p)
 static int plan_grow(struct plan *p)
 {
     size_t cap = p->cap ? p->cap * 2 : 4096;
+#ifdef HAVE_MREMAP
+    if (p->ops) {
+        /* Grow in place or move the pages: no copy, no second array. */
+        struct op *ops = mremap(p->ops, p->cap * sizeof *ops, cap * sizeof *ops,
+                                MREMAP_MAYMOVE);
+        if (ops == MAP_FAILED) {
+            errno = ENOMEM;
+            return -1;
+        }
+        p->ops = ops;
+        p->cap = cap;
+        return 0;
+    }
+#endif
     struct op *ops = mmap(NULL, cap * sizeof *ops, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (ops == MAP_FAILED) {
