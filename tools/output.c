@@ -202,16 +202,21 @@ static void json_backend(const struct backend_result *br)
     json_number(br->ns_per_op);
     fputs(", \"ops_per_sec\": ", stdout);
     json_number(br->ops_per_sec);
-    printf(", \"peak_rss_bytes\": %llu, \"requested_bytes\": %llu, \"used_bytes\": %llu, "
-           "\"reserved_bytes\": %llu, \"metadata_bytes\": %llu, ",
-           (unsigned long long)br->peak_rss, (unsigned long long)br->requested,
-           (unsigned long long)br->used, (unsigned long long)br->reserved,
-           (unsigned long long)br->metadata);
-    printf("\"memory_measured\": %s, \"internal_fragmentation\": ",
-           br->have_memory ? "true" : "false");
-    json_number(br->internal_frag);
-    fputs(", \"external_fragmentation\": ", stdout);
-    json_number(br->external_frag);
+    printf(", \"peak_rss_bytes\": %llu, \"requested_bytes\": %llu, ",
+           (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
+    printf("\"memory_measured\": %s", br->have_memory ? "true" : "false");
+    if (br->have_memory) {
+        printf(", \"used_bytes\": %llu, \"reserved_bytes\": %llu, \"metadata_bytes\": %llu, "
+               "\"internal_fragmentation\": ",
+               (unsigned long long)br->used, (unsigned long long)br->reserved,
+               (unsigned long long)br->metadata);
+        json_number(br->internal_frag);
+        fputs(", \"external_fragmentation\": ", stdout);
+        json_number(br->external_frag);
+    } else {
+        fputs(", \"used_bytes\": null, \"reserved_bytes\": null, \"metadata_bytes\": null, "
+              "\"internal_fragmentation\": null, \"external_fragmentation\": null", stdout);
+    }
     putchar('}');
 }
 
@@ -302,17 +307,17 @@ static void print_csv(const struct report *r)
             csv_field(res->name);
             putchar(',');
             csv_field(res->source);
-            printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,%.4f,%llu,%llu,%llu,%llu,%llu,",
+            printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,%.4f,%llu,%llu,",
                    backend_names[k], br->runs, (unsigned long long)br->ops,
                    br->time_ns.median, br->time_ns.min, br->time_ns.max, br->ns_per_op,
                    br->ops_per_sec, k == BACKEND_POOL ? res->speedup.median : 1.0,
-                   (unsigned long long)br->peak_rss, (unsigned long long)br->requested,
-                   (unsigned long long)br->used, (unsigned long long)br->reserved,
-                   (unsigned long long)br->metadata);
+                   (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
             if (br->have_memory)
-                printf("%.6f,%.6f\n", br->internal_frag, br->external_frag);
+                printf("%llu,%llu,%llu,%.6f,%.6f\n", (unsigned long long)br->used,
+                       (unsigned long long)br->reserved, (unsigned long long)br->metadata,
+                       br->internal_frag, br->external_frag);
             else
-                puts(",");
+                puts(",,,,");
         }
     }
 }

@@ -257,6 +257,11 @@ static void snapshot(struct child *c)
         struct heap_info h;
         heap_info(&h);
         s->have_memory = h.ok;
+        /* mallinfo2() describes the GNU C library's heap only: when another
+         * malloc is preloaded the heap does not grow with the workload,
+         * and its figures say nothing. */
+        if (h.ok && s->requested >= 65536 && h.used - c->heap0.used < s->requested / 2)
+            s->have_memory = 0;
         s->metadata = 0;
         s->used = h.used > c->heap0.used ? h.used - c->heap0.used : 0;
         s->reserved = h.reserved > c->heap0.reserved ? h.reserved - c->heap0.reserved : 0;
