@@ -37,6 +37,12 @@ expect_status 2 "$CYMEM_STAT" replay "$DATA/stat-malformed.mtrace"
 grep -q "stat-malformed.mtrace:3: malformed mtrace line" "$scratch/err" ||
     fail "malformed trace: $(cat "$scratch/err")"
 
+# A bad trace stops everything before any workload runs.
+expect_status 2 "$CYMEM_STAT" --workload small --iterations 1000 \
+    replay "$DATA/stat-basic.mtrace" "$DATA/stat-malformed.mtrace"
+test ! -s "$scratch/out" || fail "ran workloads before finding the bad trace"
+test "$(wc -l < "$scratch/err")" -eq 1 || fail "bad trace: more than one line"
+
 n=0
 for line in '+ 0x1000' '* 0x1000 0x10' '+ zz 0x10' '+ 0x1000 0x10 extra' \
             '> 0x1000 0x10' '@ caller-without-bracket + 0x1000 0x10' \

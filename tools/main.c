@@ -197,6 +197,81 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
     res->speedup.max = p->min > 0 ? m->max / p->min : 0;
 }
 
+/* The workloads named in @wlist (a comma-separated list), or the default
+ * set when there is no list and no trace to replay. */
+static size_t choose_workloads(const char *wlist, int nfiles, const struct workload **chosen,
+                               size_t max)
+{
+    size_t n = 0;
+    if (wlist == NULL) {
+        for (size_t i = 0; i < nworkloads && nfiles == 0; i++)
+            if (workloads[i].in_default_set)
+                chosen[n++] = &workloads[i];
+        return n;
+    }
+    char buf[512];
+    if (strlen(wlist) >= sizeof buf)
+        usage_error("workload list too long");
+    strcpy(buf, wlist);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        const struct workload *w = workload_find(tok);
+        if (w == NULL)
+            usage_error("unknown workload '%s' (see --list)", tok);
+        if (w->build == NULL)
+            usage_error("workload 'replay' needs a file: %s replay FILE", progname);
+        if (n == max)
+            usage_error("too many workloads");
+        chosen[n++] = w;
+    }
+    if (n == 0)
+        usage_error("empty workload list");
+    return n;
+}
+
+static void free_plans(struct plan *plans)
+{
+    for (unsigned k = 0; k < MAX_THREADS; k++)
+        plan_free(&plans[k]);
+}
+
+/* Build and run the named workload @w into @res. */
+static void run_named(struct result *res, const struct workload *w, const struct params *pr,
+                      unsigned repeat, struct plan *plans, struct progress *pg)
+{
+    unsigned nplans = 1;
+    char err[300] = "";
+    snprintf(res->name, sizeof res->name, "%s", w->name);
+    res->count = workload_count(w, pr);
+    int rc = w->build(w, pr, plans, &nplans, err, sizeof err);
+    res->threads = nplans;
+    if (rc != 0) {
+        res->failed = 1;
+        snprintf(res->error, sizeof res->error, "%s", err);
+    } else {
+        run_workload(res, plans, nplans, repeat, pg);
+    }
+    free_plans(plans);
+}
+
+/* Replay the trace @path into @res; the trace was checked before. */
+static void run_trace(struct result *res, const char *path, unsigned repeat,
+                      struct plan *plans, struct progress *pg)
+{
+    char err[300] = "";
+    snprintf(res->name, sizeof res->name, "replay");
+    res->source = path;
+    res->threads = 1;
+    if (replay_build(path, &plans[0], err, sizeof err) != 0) {
+        res->failed = 1;
+        snprintf(res->error, sizeof res->error, "%s", err);
+    } else {
+        res->count = plan_ops(&plans[0]);
+        run_workload(res, plans, 1, repeat, pg);
+    }
+    free_plans(plans);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -277,33 +352,21 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    /* Which workloads. */
     const struct workload *chosen[64];
-    size_t nchosen = 0;
-    if (wlist) {
-        char buf[512];
-        if (strlen(wlist) >= sizeof buf)
-            usage_error("workload list too long");
-        strcpy(buf, wlist);
-        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-             tok = strtok_r(NULL, ",", &save)) {
-            const struct workload *w = workload_find(tok);
-            if (w == NULL)
-                usage_error("unknown workload '%s' (see --list)", tok);
-            if (w->build == NULL)
-                usage_error("workload 'replay' needs a file: %s replay FILE", progname);
-            if (nchosen == sizeof chosen / sizeof chosen[0])
-                usage_error("too many workloads");
-            chosen[nchosen++] = w;
-        }
-        if (nchosen == 0)
-            usage_error("empty workload list");
-    } else if (nfiles == 0) {
-        for (size_t i = 0; i < nworkloads; i++)
-            if (workloads[i].in_default_set)
-                chosen[nchosen++] = &workloads[i];
-    }
+    size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
 
+    /* A bad trace is bad input: say so before anything runs. */
+    for (int i = 0; i < nfiles; i++) {
+        struct plan check;
+        char err[300];
+        plan_init(&check);
+        int rc = replay_build(files[i], &check, err, sizeof err);
+        plan_free(&check);
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", progname, err);
+            return EXIT_USAGE;
+        }
+    }
     if (output && freopen(output, "w", stdout) == NULL) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
         return EXIT_USAGE;
@@ -313,57 +376,23 @@ int main(int argc, char **argv)
     rep.params = pr;
     rep.repeat = repeat;
     rep.results = calloc(nchosen + (size_t)nfiles, sizeof *rep.results);
-    if (rep.results == NULL) {
+    struct plan *plans = calloc(MAX_THREADS, sizeof *plans);
+    if (rep.results == NULL || plans == NULL) {
         fprintf(stderr, "%s: out of memory\n", progname);
         return EXIT_WORKLOAD;
     }
     struct progress pg = { !quiet && isatty(STDERR_FILENO), now_s(), 0 };
-    struct plan *plans = calloc(MAX_THREADS, sizeof *plans);
-    if (plans == NULL) {
-        fprintf(stderr, "%s: out of memory\n", progname);
-        return EXIT_WORKLOAD;
-    }
-
     for (size_t i = 0; i < nchosen + (size_t)nfiles; i++) {
         struct result *res = &rep.results[rep.nresults++];
-        char err[300] = "";
-        unsigned nplans = 1;
-        int rc;
-        for (unsigned k = 0; k < MAX_THREADS; k++)
-            plan_init(&plans[k]);
-        if (i < nchosen) {
-            const struct workload *w = chosen[i];
-            snprintf(res->name, sizeof res->name, "%s", w->name);
-            res->count = workload_count(w, &pr);
-            rc = w->build(w, &pr, plans, &nplans, err, sizeof err);
-        } else {
-            snprintf(res->name, sizeof res->name, "replay");
-            res->source = files[i - nchosen];
-            rc = replay_build(res->source, &plans[0], err, sizeof err);
-            if (rc != 0) {
-                /* An unreadable or malformed trace is bad input. */
-                progress_clear(&pg);
-                fprintf(stderr, "%s: %s\n", progname, err);
-                plan_free(&plans[0]);
-                status = EXIT_USAGE;
-                goto done;
-            }
-            res->count = plan_ops(&plans[0]);
-        }
-        res->threads = nplans;
-        if (rc != 0) {
-            res->failed = 1;
-            snprintf(res->error, sizeof res->error, "%s", err);
-        } else {
-            run_workload(res, plans, nplans, repeat, &pg);
-        }
+        if (i < nchosen)
+            run_named(res, chosen[i], &pr, repeat, plans, &pg);
+        else
+            run_trace(res, files[i - nchosen], repeat, plans, &pg);
         if (res->failed) {
             progress_clear(&pg);
             fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
             status = EXIT_WORKLOAD;
         }
-        for (unsigned k = 0; k < MAX_THREADS; k++)
-            plan_free(&plans[k]);
     }
     progress_clear(&pg);
     output_report(&rep, fmt, quiet);
@@ -371,7 +400,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
         status = EXIT_WORKLOAD;
     }
-done:
     free(plans);
     free(rep.results);
     return status;
