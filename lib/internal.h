@@ -53,6 +53,11 @@
  * allocator when they are freed, where it can serve any size. */
 #define CYMEM__NCLASSES 48
 #define CYMEM__CLASS_MAX ((size_t)4 << 10)
+/* The class table holds each class twice: entry c for plain blocks, entry
+ * NCLASSES + c for blocks allocated with an alignment above MIN_ALIGN
+ * (served SLAB_ALIGN-aligned), so a slab's class says what alignment its
+ * blocks must keep when realloc moves them. */
+#define CYMEM__NTABLE (2 * CYMEM__NCLASSES)
 
 /* The system allocator maps pages for direct blocks from this size on. */
 #define CYMEM__MMAP_MIN ((size_t)128 << 10)

@@ -254,7 +254,7 @@ static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t 
 static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
 {
     cymem__class *sc = &pool->classes[c];
-    size_t bsize = class_size(c);
+    size_t bsize = class_size(c % CYMEM__NCLASSES);
     size_t bytes = slab_bytes(pool, sc, bsize);
     uint32_t nblocks = (uint32_t)(bytes / bsize);
     int wide = bsize > 2048;
@@ -448,10 +448,10 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
 /* Leave tiny mode: from now on small blocks come from slabs. */
 static int graduate(cymem_pool *pool)
 {
-    cymem__class *classes = cymem__meta_alloc(pool, CYMEM__NCLASSES * sizeof *classes);
+    cymem__class *classes = cymem__meta_alloc(pool, CYMEM__NTABLE * sizeof *classes);
     if (classes == NULL)
         return -1;
-    for (unsigned c = 0; c < CYMEM__NCLASSES; c++) {
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++) {
         classes[c].cur = &empty_slab;
         classes[c].avail = NULL;
         classes[c].fresh = NULL;
@@ -486,6 +486,22 @@ static inline void *alloc_impl(cymem_pool *pool, size_t n)
     if (likely(n <= pool->small_max && pool->classes != NULL))
         return small_alloc(pool, n, size_class(n));
     return alloc_slow(pool, n);
+}
+
+/* Allocate @n bytes aligned to @align.  Up to the slab base alignment, the
+ * aligned twin of a class whose block size is a multiple of SLAB_ALIGN
+ * serves it: every block of such a class is aligned, with no padding. */
+static void *alloc_aligned_impl(cymem_pool *pool, size_t n, size_t align)
+{
+    if (align <= CYMEM__MIN_ALIGN)
+        return alloc_impl(pool, n);
+    if (align <= CYMEM__SLAB_ALIGN && n <= pool->small_max && pool->classes != NULL) {
+        unsigned c = size_class(n);
+        while (class_size(c) & (CYMEM__SLAB_ALIGN - 1))
+            c++;
+        return small_alloc(pool, n, CYMEM__NCLASSES + c);
+    }
+    return direct_alloc(pool, n, align);
 }
 
 /* ---- Locking ----------------------------------------------------------- */
@@ -536,8 +552,7 @@ void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
         return NULL;
     }
     pool_lock(pool);
-    void *p = alignment <= CYMEM__MIN_ALIGN ? alloc_impl(pool, n)
-                                             : direct_alloc(pool, n, alignment);
+    void *p = alloc_aligned_impl(pool, n, alignment);
     pool_unlock(pool);
     return p;
 }
@@ -676,9 +691,11 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
 #endif
     }
 
-    /* Move: new block first, so a failure leaves the old one untouched. */
-    void *q = align > CYMEM__MIN_ALIGN ? direct_alloc(pool, new_size, align)
-                                       : alloc_impl(pool, new_size);
+    /* Move: new block first, so a failure leaves the old one untouched.
+     * Blocks of an aligned class keep their alignment. */
+    if (s != NULL && s->cls >= CYMEM__NCLASSES)
+        align = CYMEM__SLAB_ALIGN;
+    void *q = alloc_aligned_impl(pool, new_size, align);
     if (q == NULL)
         return NULL;
     memcpy(q, ptr, old < new_size ? old : new_size);
@@ -780,7 +797,7 @@ int cymem_pool_foreach(const cymem_pool *pool,
     }
     int rc = 0;
     pool_lock(pool);
-    for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES && rc == 0; c++) {
+    for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE && rc == 0; c++) {
         for (const cymem__slab *s = pool->classes[c].all; s && rc == 0; s = s->next_in_class) {
             for (uint32_t i = 0; i < s->next && rc == 0; i++) {
                 if (!slab_is_free(s, i))
@@ -857,7 +874,7 @@ static void release_direct(cymem_pool *pool)
 /* Make every slab of @pool as after a reset, in O(slabs). */
 static void reset_slabs(cymem_pool *pool)
 {
-    for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES; c++) {
+    for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
         cymem__class *sc = &pool->classes[c];
         sc->avail = sc->fresh = NULL;
         for (cymem__slab *s = sc->all; s; s = s->next_in_class) {
@@ -900,7 +917,7 @@ void cymem_pool_reset(cymem_pool *pool)
 /* Free everything @pool holds and @pool itself. */
 void cymem__pool_free(cymem_pool *pool)
 {
-    for (unsigned c = 0; pool->classes && c < CYMEM__NCLASSES; c++) {
+    for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
         cymem__slab *s = pool->classes[c].all, *next;
         for (; s; s = next) {
             next = s->next_in_class;
@@ -908,7 +925,7 @@ void cymem__pool_free(cymem_pool *pool)
         }
     }
     if (pool->classes)
-        cymem__meta_free(pool, pool->classes, CYMEM__NCLASSES * sizeof *pool->classes);
+        cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
     cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
     /* The pool's own memory came from its backing allocator too. */
