@@ -224,7 +224,6 @@ struct child {
     struct sample *out;
     double excluded_ns;            /* snapshot time, not counted */
     pthread_barrier_t start, mid, resume;
-    double t_mid, t_resume;
 };
 
 static void snapshot(struct child *c)
@@ -256,15 +255,13 @@ static void snapshot(struct child *c)
     } else {
         struct heap_info h;
         heap_info(&h);
-        s->have_memory = h.ok;
-        /* mallinfo2() describes the GNU C library's heap only: when another
-         * malloc is preloaded the heap does not grow with the workload,
-         * and its figures say nothing. */
-        if (h.ok && s->requested >= 65536 && h.used - c->heap0.used < s->requested / 2)
-            s->have_memory = 0;
         s->metadata = 0;
         s->used = h.used > c->heap0.used ? h.used - c->heap0.used : 0;
         s->reserved = h.reserved > c->heap0.reserved ? h.reserved - c->heap0.reserved : 0;
+        /* mallinfo2() describes the GNU C library's heap only: when another
+         * malloc is preloaded the heap does not grow with the workload,
+         * and its figures say nothing. */
+        s->have_memory = h.ok && !(s->requested >= 65536 && s->used < s->requested / 2);
         /* The heap may have reused space it held before the run. */
         if (s->used < s->requested)
             s->used = s->requested;
