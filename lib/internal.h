@@ -85,6 +85,7 @@ typedef struct cymem__slab {
     uint32_t dirty_end;      /* blocks < dirty_end may hold old bytes */
     uint32_t free_head;      /* first free block below next, or NO_BLOCK */
     uint32_t live;           /* live blocks */
+    uint32_t avail_min;      /* freed blocks that put it on the avail list */
     uint8_t cls;             /* size class */
     uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
     uint8_t list;            /* SLAB_ON_* : which class list holds it */
@@ -165,6 +166,10 @@ void *cymem__sys_alloc(size_t size);
 void cymem__sys_free(void *p, size_t size);
 void *cymem__sys_slab_alloc(size_t size, size_t *dirty);
 void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
+/* A direct block of at least @n bytes; *got gets its size, *zeroed
+ * whether it is known to be zero. */
+void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed);
+void cymem__sys_big_free(void *p, size_t size);
 
 /* Keep a destroyed pool for reuse by this thread (1), or refuse (0). */
 int cymem__sys_keep_pool(cymem_pool *pool);

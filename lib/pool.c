@@ -152,6 +152,34 @@ static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
         pool->bk.free(p, size, pool->bk.ctx);
 }
 
+/* Memory for a direct block of at least @size bytes; *got gets how much. */
+static void *direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *zeroed)
+{
+    if (!pool->sys) {
+        *got = size;
+        return bk_alloc(pool, size, zeroed);
+    }
+    void *p = cymem__sys_big_alloc(size, got, zeroed);
+    if (unlikely(p == NULL)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    pool->reserved_bytes += *got;
+    pool->chunk_count++;
+    return p;
+}
+
+static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
+{
+    if (!pool->sys) {
+        bk_free(pool, p, size);
+        return;
+    }
+    pool->reserved_bytes -= size;
+    pool->chunk_count--;
+    cymem__sys_big_free(p, size);
+}
+
 /* ---- Accounting and reports -------------------------------------------- */
 
 static inline void account_alloc(cymem_pool *pool, size_t n, size_t cap)
@@ -241,6 +269,15 @@ static cymem__slab empty_slab = { .free_head = CYMEM__NO_BLOCK };
 #define SLAB_MIN_BLOCKS 8
 #define SLAB_GROWTH 4
 
+/*
+ * A slab other than the current one joins its class's avail list once
+ * 1/AVAIL_DIVISOR of its blocks are free (at least one).  Switching slabs
+ * costs a few cache misses, so a switch should pay for itself with more
+ * than a block or two; the blocks a slab holds back meanwhile are at most
+ * that fraction of it, and are used as soon as the slab serves again.
+ */
+#define AVAIL_DIVISOR 64
+
 static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t bsize)
 {
     size_t bytes = CYMEM__GRANULE;
@@ -282,6 +319,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->span = (size_t)nblocks * bsize;
     s->recip = (((uint64_t)1 << 40) + bsize - 1) / bsize;
     s->free_head = CYMEM__NO_BLOCK;
+    s->avail_min = nblocks / AVAIL_DIVISOR ? nblocks / AVAIL_DIVISOR : 1;
     /* Blocks that overlap the dirty prefix must be cleared when used. */
     size_t lead = (size_t)(s->base - (char *)mem);
     s->dirty_end = dirty <= lead ? 0
@@ -395,7 +433,7 @@ static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
     s->free_head = idx;
     s->live--;
     cymem__class *sc = &pool->classes[s->cls];
-    if (s->list != SLAB_ON_AVAIL && s != sc->cur) {
+    if (s->list != SLAB_ON_AVAIL && s->next - s->live >= s->avail_min && s != sc->cur) {
         if (s->list == SLAB_ON_FRESH)
             list_remove(sc, s);
         list_push(&sc->avail, s, SLAB_ON_AVAIL);
@@ -423,7 +461,7 @@ static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
     if (cymem__direct_reserve(pool) != 0)
         return NULL;
     int zeroed;
-    char *orig = bk_alloc(pool, asked, &zeroed);
+    char *orig = direct_mem_alloc(pool, asked, &asked, &zeroed);
     if (orig == NULL)
         return NULL;
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
@@ -442,7 +480,7 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
     cymem__direct_remove(pool, d);
     account_free(pool, copy.size, copy.asked);
     TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.asked);
-    bk_free(pool, copy.orig, copy.asked);
+    direct_mem_free(pool, copy.orig, copy.asked);
 }
 
 /* Leave tiny mode: from now on small blocks come from slabs. */
@@ -864,7 +902,7 @@ static void release_direct(cymem_pool *pool)
     for (size_t i = 0; tab && i <= pool->direct.mask; i++) {
         if (tab[i].key != 0) {
             TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].asked);
-            bk_free(pool, tab[i].orig, tab[i].asked);
+            direct_mem_free(pool, tab[i].orig, tab[i].asked);
             tab[i].key = 0;
         }
     }

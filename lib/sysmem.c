@@ -35,6 +35,15 @@ typedef struct cached {
 
 #define KEEP_POOLS    4
 
+/* Direct blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN: BIG_STEPS
+ * buckets per doubling; a block is made at its bucket's size so that it
+ * fits any later request of that bucket. */
+#define BIG_STEPS     8
+#define BIG_MIN_SHIFT 12                 /* CYMEM__CLASS_MAX = 4 KiB */
+#define BIG_BUCKETS   (5 * BIG_STEPS)    /* up to CYMEM__MMAP_MIN = 128 KiB */
+#define BIG_DEPTH     16
+#define BIG_BYTES     ((size_t)4 << 20)
+
 typedef struct slab_cache {
     int closing;                         /* the thread is exiting */
     unsigned npools;
@@ -42,6 +51,9 @@ typedef struct slab_cache {
     size_t bytes;
     unsigned count[CACHE_BUCKETS];
     cached slot[CACHE_BUCKETS][CACHE_DEPTH];
+    size_t big_bytes;
+    unsigned big_count[BIG_BUCKETS];
+    cached big[BIG_BUCKETS][BIG_DEPTH];  /* .dirty holds the block's size */
 } slab_cache;
 
 static void *pages_alloc(size_t size)
@@ -103,6 +115,9 @@ static void tcache_release(void *arg)
     c->closing = 1;
     while (c->npools > 0)
         cymem__pool_free(c->pools[--c->npools]);
+    for (unsigned b = 0; b < BIG_BUCKETS; b++)
+        for (unsigned i = 0; i < c->big_count[b]; i++)
+            free(c->big[b][i].mem);
     for (unsigned b = 0; b < CACHE_BUCKETS; b++)
         for (unsigned i = 0; i < c->count[b]; i++)
             pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
@@ -205,4 +220,78 @@ cymem_pool *cymem__sys_reuse_pool(size_t chunk_size)
     (void)chunk_size;
 #endif
     return NULL;
+}
+
+/* ---- large direct blocks ------------------------------------------------ */
+
+/*
+ * Direct blocks above the largest size class and below CYMEM__MMAP_MIN come
+ * from calloc.  Freed, they wait in a per-thread cache for a request of
+ * their bucket instead of going straight back to the heap: a pool's large
+ * blocks are often the only thing in glibc's heap, and glibc trims the top
+ * of a heap and grows it again (with page faults each time) as such blocks
+ * come and go.
+ */
+#if USE_CACHE
+static unsigned big_floor(size_t size)
+{
+    unsigned b = 0;
+    while (((size_t)2 << (b + BIG_MIN_SHIFT)) <= size)
+        b++;
+    return b * BIG_STEPS + (unsigned)((size >> (b + BIG_MIN_SHIFT - 3)) & (BIG_STEPS - 1));
+}
+
+static size_t big_size(unsigned b)
+{
+    unsigned d = b / BIG_STEPS;
+    return (size_t)(BIG_STEPS + b % BIG_STEPS) << (d + BIG_MIN_SHIFT - 3);
+}
+
+static int big_range(size_t size)
+{
+    return size > ((size_t)1 << BIG_MIN_SHIFT) && size < CYMEM__MMAP_MIN;
+}
+#endif
+
+void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed)
+{
+#if USE_CACHE
+    if (big_range(n)) {
+        unsigned b = big_floor(n);
+        if (big_size(b) < n)
+            b++;
+        slab_cache *c = tcache;
+        if (b < BIG_BUCKETS && c != NULL && c->big_count[b] > 0) {
+            cached *e = &c->big[b][--c->big_count[b]];
+            c->big_bytes -= e->dirty;
+            *got = e->dirty;
+            *zeroed = 0;
+            return e->mem;
+        }
+        if (b < BIG_BUCKETS)
+            n = big_size(b);
+    }
+#endif
+    *got = n;
+    *zeroed = 1;
+    return cymem__sys_alloc(n);
+}
+
+void cymem__sys_big_free(void *p, size_t size)
+{
+#if USE_CACHE
+    if (big_range(size)) {
+        unsigned b = big_floor(size);
+        slab_cache *c = tcache_get();
+        if (c != NULL && !c->closing && c->big_count[b] < BIG_DEPTH &&
+            c->big_bytes + size <= BIG_BYTES) {
+            cached *e = &c->big[b][c->big_count[b]++];
+            e->mem = p;
+            e->dirty = size;
+            c->big_bytes += size;
+            return;
+        }
+    }
+#endif
+    cymem__sys_free(p, size);
 }
