@@ -1,0 +1,24 @@
+/*
+ * adapt-mimalloc.c - mimalloc's first-class heaps: mi_heap_new,
+ * mi_heap_zalloc, mi_free, mi_heap_rezalloc, mi_heap_destroy (which frees
+ * every block of the heap at once).  mimalloc replaces malloc when it is
+ * linked, so it gets a binary of its own.
+ */
+#include "bench.h"
+
+#include <mimalloc.h>
+
+static void *h_create(void) { return mi_heap_new(); }
+static void h_destroy(void *heap) { mi_heap_destroy(heap); }
+static void *h_zalloc(void *heap, size_t n) { return mi_heap_zalloc(heap, n); }
+static void h_release(void *heap, void *p, size_t n) { (void)heap; (void)n; mi_free(p); }
+
+static void *h_resize(void *heap, void *p, size_t old, size_t n)
+{
+    (void)old;
+    return mi_heap_rezalloc(heap, p, n);
+}
+
+const struct adapter bench_mimalloc = {
+    "mimalloc-heap", h_create, h_destroy, NULL, h_zalloc, h_release, h_resize, 0,
+};

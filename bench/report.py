@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""report.py - turn a run-bench output directory into results.md and
+results.json: per workload and allocator the median ns/op with min-max,
+the ratios to glibc and to the bump reference, peak RSS, RSS growth over
+the requested live bytes, and minor page faults."""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+
+def load(path):
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    rows.append(json.loads(line))
+    return rows
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        libc = subprocess.run(["getconf", "GNU_LIBC_VERSION"], capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        libc = "unknown"
+    return {"cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(), "libc": libc}
+
+
+def summarize(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["workload"], r["allocator"]), []).append(r)
+    out = {}
+    for (w, a), rs in groups.items():
+        if any("na" in r for r in rs):
+            out[(w, a)] = {"workload": w, "allocator": a, "na": rs[0].get("na")}
+            continue
+        ns = [r["ns_per_op"] for r in rs]
+        growth = [r["rss_growth_kib"] / r["requested_peak_kib"]
+                  for r in rs if r["requested_peak_kib"] > 0]
+        out[(w, a)] = {
+            "workload": w, "allocator": a, "rounds": len(rs),
+            "ok": all(r["ok"] for r in rs),
+            "ns_per_op": statistics.median(ns), "ns_min": min(ns), "ns_max": max(ns),
+            "peak_rss_kib": statistics.median(r["peak_rss_kib"] for r in rs),
+            "rss_per_requested": statistics.median(growth) if growth else None,
+            "minflt": statistics.median(r["minflt"] for r in rs),
+            "ops": rs[0]["ops"],
+        }
+    for (w, a), s in out.items():
+        for ref in ("glibc", "bump"):
+            base = out.get((w, ref))
+            if "na" not in s and base and "na" not in base:
+                s["vs_" + ref] = s["ns_per_op"] / base["ns_per_op"]
+    return out
+
+
+def fmt(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+
+def main():
+    d = sys.argv[1]
+    runs = summarize(load(os.path.join(d, "runs.jsonl")))
+    destroy = summarize(load(os.path.join(d, "destroy.jsonl")))
+    verify = load(os.path.join(d, "verify.jsonl"))
+    cg = load(os.path.join(d, "callgrind.json"))
+    info = machine()
+
+    md = ["# Benchmark results", "",
+          "Machine: %s, %d CPUs, Linux %s, %s." % (info["cpu"], info["cpus"], info["kernel"],
+                                                 info["libc"]), ""]
+    bad = [v for v in verify if "na" not in v and not v.get("ok")]
+    md.append("Correctness pass (zero fill and contents, scale 0.02): %d runs, %d failed."
+              % (len([v for v in verify if "na" not in v]), len(bad)))
+    md.append("")
+    for w in sorted({k[0] for k in runs}, key=lambda w: [r["workload"] for r in
+                                                        load(os.path.join(d, "runs.jsonl"))].index(w)):
+        md += ["## " + w, "",
+               "| allocator | ns/op (median) | min - max | vs glibc | vs bump | peak RSS MiB | RSS growth / requested | minor faults |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        rows = [s for (ww, a), s in runs.items() if ww == w]
+        rows.sort(key=lambda s: s.get("ns_per_op", float("inf")))
+        for s in rows:
+            if "na" in s:
+                md.append("| %s | n/a (%s) | | | | | | |" % (s["allocator"], s["na"]))
+                continue
+            md.append("| %s%s | %.2f | %.2f - %.2f | %s | %s | %.1f | %s | %d |" % (
+                s["allocator"], "" if s["ok"] else " (FAILED)", s["ns_per_op"], s["ns_min"],
+                s["ns_max"], fmt(s.get("vs_glibc"), ".2f"), fmt(s.get("vs_bump"), ".2f"),
+                s["peak_rss_kib"] / 1024, fmt(s["rss_per_requested"], ".3f"), s["minflt"]))
+        md.append("")
+    if destroy:
+        md += ["## destroy cost", "",
+               "| allocator | blocks | total us (median) | ns per block |", "|---|---:|---:|---:|"]
+        for s in sorted(destroy.values(), key=lambda s: (s["allocator"], s["ops"])):
+            md.append("| %s | %d | %.1f | %.2f |" % (s["allocator"], s["ops"],
+                                                   s["ns_per_op"] * s["ops"] / 1000,
+                                                   s["ns_per_op"]))
+        md.append("")
+    if cg:
+        c = cg[0]
+        md += ["## cymem_pool_alloc fast path", "",
+               "%d instructions over %d calls: %.1f instructions per call (callgrind, "
+               "wrapper included)." % (c["callgrind_ir"], c["calls"], c["callgrind_ir"] / c["calls"]),
+               ""]
+    with open(os.path.join(d, "results.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(d, "results.json"), "w") as f:
+        json.dump({"machine": info, "workloads": list(runs.values()),
+                   "destroy": list(destroy.values()), "callgrind": cg[0] if cg else None,
+                   "verify_failed": len(bad)}, f, indent=1)
+    print("\n".join(md))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
