@@ -178,6 +178,10 @@ cymem_pool *cymem__sys_reuse_pool(size_t chunk_size);
 /* Free a kept pool for good (pool.c). */
 void cymem__pool_free(cymem_pool *pool);
 
+/* cymem_pool_foreach() without taking the pool's lock (pool.c). */
+int cymem__foreach_unlocked(const cymem_pool *pool,
+                            int (*fn)(void *ptr, size_t size, void *ctx), void *ctx);
+
 /* ---- backing memory (pool.c) ---- */
 void *cymem__meta_alloc(cymem_pool *pool, size_t size);
 void cymem__meta_free(cymem_pool *pool, void *ptr, size_t size);

@@ -362,9 +362,11 @@ static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
             report_corruption(pool, p, s->bsize, "damaged free-list link");
             nxt = CYMEM__NO_BLOCK;
         }
+        *(uint32_t *)p = 0;     /* the link is the engine's, not the user's */
         s->free_head = nxt;
+        TRACK_BLOCK_REUSE(pool, p, s->bsize);
         TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
-        memset(p, 0, n > sizeof(uint32_t) ? n : sizeof(uint32_t));
+        memset(p, 0, n);
     } else if (likely(sc->avail == NULL && s->next < s->nblocks)) {
         idx = s->next++;
         p = s->base + (size_t)idx * s->bsize;
@@ -424,9 +426,10 @@ static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
 static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
 {
     char *p = s->base + (size_t)idx * s->bsize;
-    account_free(pool, s->bsize - slab_get_slack(s, idx), s->bsize);
+    size_t n = s->bsize - slab_get_slack(s, idx);
+    account_free(pool, n, s->bsize);
     slab_mark_free(s, idx);
-    TRACK_BLOCK_FREE(pool, p, s->bsize);
+    TRACK_BLOCK_FREE(pool, p, n, s->bsize);
     TRACK_LINK_OPEN(p);
     *(uint32_t *)p = s->free_head ^ pool->key;
     TRACK_LINK_CLOSE(p);
@@ -465,11 +468,11 @@ static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
     if (orig == NULL)
         return NULL;
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
+    TRACK_BLOCK_ALLOC(pool, p, n, asked - (size_t)(p - orig));
     if (!zeroed)
         memset(p, 0, n);
     cymem__direct d = { (uintptr_t)p, orig, asked, n, align };
     cymem__direct_insert(pool, &d);
-    TRACK_BLOCK_ALLOC(pool, p, n, asked - (size_t)(p - orig));
     account_alloc(pool, n, asked);
     return p;
 }
@@ -479,7 +482,8 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
     cymem__direct copy = *d;
     cymem__direct_remove(pool, d);
     account_free(pool, copy.size, copy.asked);
-    TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.asked);
+    TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size,
+                     copy.asked - (copy.key - (uintptr_t)copy.orig));
     direct_mem_free(pool, copy.orig, copy.asked);
 }
 
@@ -631,8 +635,10 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
         errno = ENOMEM;
         return NULL;
     }
+    TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked - off);
     void *orig = mremap(d->orig, d->asked, asked, MREMAP_MAYMOVE);
     if (orig == MAP_FAILED) {
+        TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked - off);
         errno = ENOMEM;
         return NULL;
     }
@@ -641,6 +647,7 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t old_end = (d->asked + page - 1) / page * page;
     char *p = (char *)orig + off;
+    TRACK_BLOCK_ALLOC(pool, p, new_size, asked - off);
     if (new_size > d->size) {
         size_t dirty = old_end - off;
         if (dirty > new_size)
@@ -648,8 +655,6 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
         if (dirty > d->size)
             memset(p + d->size, 0, dirty - d->size);
     }
-    TRACK_BLOCK_FREE(pool, (void *)d->key, d->asked);
-    TRACK_BLOCK_ALLOC(pool, p, new_size, asked - off);
     cymem__direct nd = { (uintptr_t)p, orig, asked, new_size, d->align };
     pool->reserved_bytes = pool->reserved_bytes - d->asked + asked;
     pool->used_bytes = pool->used_bytes - d->asked + asked;
@@ -665,12 +670,13 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
  * nothing changed on failure. */
 static void *direct_realloc_heap(cymem_pool *pool, cymem__direct *d, size_t new_size)
 {
+    TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked);
     void *orig = realloc(d->orig, new_size);
     if (orig == NULL) {
+        TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked);
         errno = ENOMEM;
         return NULL;
     }
-    TRACK_BLOCK_FREE(pool, (void *)d->key, d->asked);
     TRACK_BLOCK_ALLOC(pool, orig, new_size, new_size);
     if (new_size > d->size)
         memset((char *)orig + d->size, 0, new_size - d->size);
@@ -697,10 +703,10 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
          * of the block is used (or no smaller class exists). */
         if (new_size <= b && (size_class(new_size) == s->cls ||
                               (2 * new_size >= b && b - new_size <= slab_max_slack(s)))) {
+            TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, b);
             if (new_size > old)
                 memset((char *)ptr + old, 0, new_size - old);
             slab_set_slack(s, idx, b - new_size);
-            TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, b);
             account_resize(pool, old, new_size);
             return ptr;
         }
@@ -712,10 +718,10 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
         align = d->align;
         size_t cap = d->asked - (d->key - (uintptr_t)d->orig);
         if (new_size <= cap && 2 * new_size >= cap) {
+            TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, cap);
             if (new_size > old)
                 memset((char *)ptr + old, 0, new_size - old);
             d->size = new_size;
-            TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, cap);
             account_resize(pool, old, new_size);
             return ptr;
         }
@@ -826,15 +832,11 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
     return 0;
 }
 
-int cymem_pool_foreach(const cymem_pool *pool,
-                       int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+/* cymem_pool_foreach() for a caller that holds the pool's lock. */
+int cymem__foreach_unlocked(const cymem_pool *pool,
+                            int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
 {
-    if (pool == NULL || fn == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
     int rc = 0;
-    pool_lock(pool);
     for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE && rc == 0; c++) {
         for (const cymem__slab *s = pool->classes[c].all; s && rc == 0; s = s->next_in_class) {
             for (uint32_t i = 0; i < s->next && rc == 0; i++) {
@@ -848,6 +850,18 @@ int cymem_pool_foreach(const cymem_pool *pool,
         if (tab[i].key != 0)
             rc = fn((void *)tab[i].key, tab[i].size, ctx);
     }
+    return rc;
+}
+
+int cymem_pool_foreach(const cymem_pool *pool,
+                       int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+{
+    if (pool == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pool_lock(pool);
+    int rc = cymem__foreach_unlocked(pool, fn, ctx);
     pool_unlock(pool);
     return rc;
 }
@@ -901,7 +915,8 @@ static void release_direct(cymem_pool *pool)
     cymem__direct *tab = pool->direct.tab;
     for (size_t i = 0; tab && i <= pool->direct.mask; i++) {
         if (tab[i].key != 0) {
-            TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].asked);
+            TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].size,
+                             tab[i].asked - (tab[i].key - (uintptr_t)tab[i].orig));
             direct_mem_free(pool, tab[i].orig, tab[i].asked);
             tab[i].key = 0;
         }
@@ -912,6 +927,7 @@ static void release_direct(cymem_pool *pool)
 /* Make every slab of @pool as after a reset, in O(slabs). */
 static void reset_slabs(cymem_pool *pool)
 {
+    TRACK_POOL_RESET(pool);
     for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
         cymem__class *sc = &pool->classes[c];
         sc->avail = sc->fresh = NULL;

@@ -1,31 +1,176 @@
 /*
  * track.h - tell memory checkers what the pool does with its memory.
  *
- * The engine calls these hooks at every change of a block's state; each
- * expands to nothing unless a checker is compiled in.  Keeping them in one
- * place means the same call sites serve every checker.
+ * The engine calls these hooks at every change of a block's state; this
+ * file turns each into what the checkers compiled in need:
  *
- *   TRACK_POOL_NEW(pool)            a pool was made
- *   TRACK_POOL_DELETE(pool)         a pool is gone with all its blocks
- *   TRACK_SLAB_NEW(p, size)         fresh slab memory nobody may touch yet
- *   TRACK_BLOCK_ALLOC(pool, p, n, cap)  block [p, p+n) handed out, cap bytes
- *   TRACK_BLOCK_FREE(pool, p, cap)  block given back
- *   TRACK_BLOCK_RESIZE(pool, p, old, new, cap)  block resized in place
+ *  - Valgrind memcheck (when configure finds valgrind/memcheck.h): every
+ *    pool is a mempool, every block a chunk of exactly its requested size,
+ *    free blocks and unused slab memory no-access.  A read after free or
+ *    after reset, or one byte past the requested end, is reported at the
+ *    user's line; a pool never destroyed shows its blocks as leaks.
+ *  - AddressSanitizer (built with -fsanitize=address): the same regions
+ *    are poisoned, to ASan's 8-byte granularity (a block's end is exact,
+ *    because blocks start 16-aligned and ASan encodes partial granules).
+ *  - The debug mode (debug.c; CYMEM_DEBUG=1, or configure --enable-debug):
+ *    the bytes between a block's requested end and its block end are a
+ *    redzone checked when the block is freed or its pool reset, and freed
+ *    blocks are filled with a pattern checked when they are handed out
+ *    again.  Damage is reported on stderr (CYMEM_DEBUG=abort aborts).
+ *
+ *   TRACK_POOL_NEW(pool) / TRACK_POOL_DELETE(pool)
+ *   TRACK_POOL_RESET(pool)           every block of the pool is being freed
+ *   TRACK_SLAB_NEW(p, size)          slab memory nobody may touch yet
+ *   TRACK_SLAB_RESET(p, size)        every block of a slab freed by a reset
+ *   TRACK_BLOCK_ALLOC(pool, p, n, cap)   block [p, p+n) handed out, cap
+ *                                    bytes behind it; called before the
+ *                                    engine clears [p, p+n)
+ *   TRACK_BLOCK_REUSE(pool, p, cap)  a freed block is about to be reused
+ *   TRACK_BLOCK_FREE(pool, p, n, cap)    block of n bytes given back
+ *   TRACK_BLOCK_MOVE(pool, p, n, cap)    block about to be moved by realloc
+ *                                    or mremap (its memory then is gone)
+ *   TRACK_BLOCK_RESIZE(pool, p, old, new, cap)  resized in place; called
+ *                                    before the engine clears new bytes
  *   TRACK_LINK_OPEN(p) / TRACK_LINK_CLOSE(p)  the engine reads or writes
- *                                   the free-list link inside a free block
- *   TRACK_SLAB_RESET(p, size)       every block of a slab freed by a reset
+ *                                    the free-list link inside a free block
  */
 #ifndef CYMEM_TRACK_H
 #define CYMEM_TRACK_H
 
-#define TRACK_POOL_NEW(pool)                      ((void)0)
-#define TRACK_POOL_DELETE(pool)                   ((void)0)
-#define TRACK_SLAB_NEW(p, size)                   ((void)0)
-#define TRACK_BLOCK_ALLOC(pool, p, n, cap)        ((void)0)
-#define TRACK_BLOCK_FREE(pool, p, cap)            ((void)0)
-#define TRACK_BLOCK_RESIZE(pool, p, old, new, cap) ((void)0)
-#define TRACK_LINK_OPEN(p)                        ((void)0)
-#define TRACK_LINK_CLOSE(p)                       ((void)0)
-#define TRACK_SLAB_RESET(p, size)                 ((void)0)
+#include <stddef.h>
+
+/* ---- the debug mode (debug.c) ---- */
+extern int cymem__debug;
+void cymem__debug_init(void);
+void cymem__debug_alloc(void *p, size_t n, size_t cap);
+void cymem__debug_reuse(const cymem_pool *pool, void *p, size_t cap);
+void cymem__debug_check(const cymem_pool *pool, const void *p, size_t n, size_t cap);
+void cymem__debug_free(const cymem_pool *pool, void *p, size_t n, size_t cap);
+void cymem__debug_reset(const cymem_pool *pool);
+
+/* Set when the debug mode or valgrind is on: the one test the hooks make
+ * on the fast paths. */
+extern int cymem__track;
+#define DEBUG_ON (cymem__debug)
+#define TRACKING unlikely(cymem__track)
+
+/* ---- valgrind ---- */
+/* Each client request costs a dozen instructions even outside valgrind, so
+ * they run only when cymem__valgrind says the program runs under it. */
+extern int cymem__valgrind;
+#if defined(HAVE_VALGRIND_MEMCHECK_H) && !defined(CYMEM_NO_VALGRIND)
+#  include <valgrind/memcheck.h>
+#  define VG_IF(stmt) do { if (cymem__valgrind) { stmt; } } while (0)
+#  define VG_POOL_NEW(pool) \
+     VG_IF(VALGRIND_CREATE_MEMPOOL_EXT((pool), 0, 0, VALGRIND_MEMPOOL_METAPOOL))
+#  define VG_POOL_DELETE(pool)          VG_IF(VALGRIND_DESTROY_MEMPOOL(pool))
+#  define VG_NOACCESS(p, n)             VG_IF(VALGRIND_MAKE_MEM_NOACCESS((p), (n)))
+#  define VG_DEFINED(p, n)              VG_IF(VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#  define VG_ALLOC(pool, p, n)          VG_IF(VALGRIND_MEMPOOL_ALLOC((pool), (p), (n)))
+#  define VG_FREE(pool, p)              VG_IF(VALGRIND_MEMPOOL_FREE((pool), (p)))
+#  define VG_CHANGE(pool, p, n)         VG_IF(VALGRIND_MEMPOOL_CHANGE((pool), (p), (p), (n)))
+#else
+#  define VG_POOL_NEW(pool)             ((void)(pool))
+#  define VG_POOL_DELETE(pool)          ((void)(pool))
+#  define VG_NOACCESS(p, n)             ((void)0)
+#  define VG_DEFINED(p, n)              ((void)0)
+#  define VG_ALLOC(pool, p, n)          ((void)0)
+#  define VG_FREE(pool, p)              ((void)0)
+#  define VG_CHANGE(pool, p, n)         ((void)0)
+#endif
+
+/* ---- AddressSanitizer ---- */
+#if defined(__SANITIZE_ADDRESS__)
+#  define CYMEM_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define CYMEM_ASAN 1
+#  endif
+#endif
+#ifdef CYMEM_ASAN
+#  include <sanitizer/asan_interface.h>
+#  define AS_POISON(p, n)   __asan_poison_memory_region((p), (n))
+#  define AS_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#  define AS_POISON(p, n)   ((void)0)
+#  define AS_UNPOISON(p, n) ((void)0)
+#endif
+
+#define TRACK_POOL_NEW(pool) do {                                       \
+        cymem__debug_init();                                            \
+        if (TRACKING)                                                   \
+            VG_POOL_NEW(pool);                                          \
+    } while (0)
+#define TRACK_POOL_DELETE(pool) do { if (TRACKING) VG_POOL_DELETE(pool); } while (0)
+#define TRACK_POOL_RESET(pool) do {                                     \
+        if (TRACKING) {                                                 \
+            if (DEBUG_ON)                                               \
+                cymem__debug_reset(pool);                               \
+            VG_POOL_DELETE(pool);                                       \
+            VG_POOL_NEW(pool);                                          \
+        }                                                               \
+    } while (0)
+#define TRACK__HIDE(p, n) do {                                          \
+        AS_POISON((p), (n));                                            \
+        if (TRACKING)                                                   \
+            VG_NOACCESS((p), (n));                                      \
+    } while (0)
+#define TRACK__SHOW(p, n, cap) do {                                     \
+        AS_POISON((p), (cap));                                          \
+        AS_UNPOISON((p), (n));                                          \
+        if (TRACKING) {                                                 \
+            VG_NOACCESS((char *)(p) + (n), (cap) - (n));                \
+            VG_DEFINED((p), (n));                                       \
+        }                                                               \
+    } while (0)
+#define TRACK_SLAB_NEW(p, size)   TRACK__HIDE((p), (size))
+#define TRACK_SLAB_RESET(p, size) TRACK__HIDE((p), (size))
+
+#define TRACK_BLOCK_ALLOC(pool, p, n, cap) do {                         \
+        AS_POISON((p), (cap));                                          \
+        AS_UNPOISON((p), (n));                                          \
+        if (TRACKING) {                                                 \
+            VG_ALLOC((pool), (p), (n));                                 \
+            VG_NOACCESS((char *)(p) + (n), (cap) - (n));                \
+            VG_DEFINED((p), (n));                                       \
+            if (DEBUG_ON)                                               \
+                cymem__debug_alloc((p), (n), (cap));                    \
+        }                                                               \
+    } while (0)
+#define TRACK_BLOCK_REUSE(pool, p, cap) do {                            \
+        if (TRACKING && DEBUG_ON)                                       \
+            cymem__debug_reuse((pool), (p), (cap));                     \
+    } while (0)
+#define TRACK_BLOCK_FREE(pool, p, n, cap) do {                          \
+        if (TRACKING) {                                                 \
+            if (DEBUG_ON)                                               \
+                cymem__debug_free((pool), (p), (n), (cap));             \
+            VG_FREE((pool), (p));                                       \
+            VG_NOACCESS((p), (cap));                                    \
+        }                                                               \
+        AS_POISON((p), (cap));                                          \
+    } while (0)
+#define TRACK_BLOCK_MOVE(pool, p, n, cap) do {                          \
+        if (TRACKING) {                                                 \
+            if (DEBUG_ON)                                               \
+                cymem__debug_check((pool), (p), (n), (cap));            \
+            VG_FREE((pool), (p));                                       \
+        }                                                               \
+    } while (0)
+#define TRACK_BLOCK_RESIZE(pool, p, old, new, cap) do {                 \
+        if (TRACKING && DEBUG_ON)                                       \
+            cymem__debug_check((pool), (p), (old), (cap));              \
+        if (TRACKING)                                                   \
+            VG_CHANGE((pool), (p), (new));                              \
+        TRACK__SHOW((p), (new), (cap));                                 \
+        if (TRACKING && DEBUG_ON)                                       \
+            cymem__debug_alloc((p), (new), (cap));                      \
+    } while (0)
+#define TRACK_LINK_OPEN(p) do {                                         \
+        AS_UNPOISON((p), 4);                                            \
+        if (TRACKING)                                                   \
+            VG_DEFINED((p), 4);                                         \
+    } while (0)
+#define TRACK_LINK_CLOSE(p) TRACK__HIDE((p), 4)
 
 #endif /* CYMEM_TRACK_H */
