@@ -5,18 +5,30 @@
 #include "bench.h"
 
 #include <apr_pools.h>
+#include <pthread.h>
 #include <stdlib.h>
 
+static pthread_once_t apr_once = PTHREAD_ONCE_INIT;
+static int apr_ok;
+
+static void apr_start(void)
+{
+    apr_ok = apr_initialize() == APR_SUCCESS;
+}
+
+/* Arenas are subpools of a per-thread root pool with its own allocator,
+ * the way a threaded APR program keeps its pools apart and recycles the
+ * memory of destroyed pools. */
 static void *a_create(void)
 {
-    static int ready;
+    static __thread apr_pool_t *root;
     apr_pool_t *p;
-    if (!ready) {
-        if (apr_initialize() != APR_SUCCESS)
-            return NULL;
-        ready = 1;
-    }
-    return apr_pool_create(&p, NULL) == APR_SUCCESS ? p : NULL;
+    pthread_once(&apr_once, apr_start);
+    if (!apr_ok)
+        return NULL;
+    if (root == NULL && apr_pool_create_unmanaged_ex(&root, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    return apr_pool_create(&p, root) == APR_SUCCESS ? p : NULL;
 }
 
 static void a_destroy(void *pool) { apr_pool_destroy(pool); }
