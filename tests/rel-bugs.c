@@ -1,0 +1,51 @@
+/*
+ * rel-bugs.c - a program with the memory bugs that checkers must report
+ * inside pools.  rel-checkers.sh runs it under valgrind and an ASan build,
+ * and in the debug mode, one bug per run:
+ *
+ *   after-free    read a block after cymem_pool_free()
+ *   after-reset   read a block after cymem_pool_reset()
+ *   past-end      read one byte past a small block's requested end
+ *   past-end-big  the same for a large (direct) block
+ *   write-after-free  write into a freed block, then allocate again
+ *   overflow-write    write past the end, then free the block
+ *   leak          exit without destroying the pool
+ *   none          no bug: checkers must stay silent
+ */
+#include <cymem.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+int main(int argc, char **argv)
+{
+    const char *bug = argc > 1 ? argv[1] : "";
+    cymem_pool *pool = cymem_pool_new();
+    for (int i = 0; i < 64; i++) if (!cymem_pool_alloc(pool, 1, 24)) return 1;
+    volatile char *p = cymem_pool_alloc(pool, 1, 40);
+    volatile char *big = cymem_pool_alloc(pool, 1, 10000);
+    int sink = 0;
+    if (strcmp(bug, "after-free") == 0) {
+        cymem_pool_free(pool, (void *)p);
+        sink += p[3];                      /* read after free */
+    } else if (strcmp(bug, "after-reset") == 0) {
+        cymem_pool_reset(pool);
+        sink += p[3];                      /* read after reset */
+    } else if (strcmp(bug, "past-end") == 0) {
+        sink += p[40];                     /* one byte past the end */
+    } else if (strcmp(bug, "past-end-big") == 0) {
+        sink += big[10000];
+    } else if (strcmp(bug, "leak") == 0) {
+        return 0;                          /* pool never destroyed */
+    } else if (strcmp(bug, "overflow-write") == 0) {
+        ((char *)p)[44] = 1;               /* write past the end */
+        cymem_pool_free(pool, (void *)p);
+    } else if (strcmp(bug, "write-after-free") == 0) {
+        cymem_pool_free(pool, (void *)p);
+        ((char *)p)[20] = 1;               /* write after free */
+        for (int i = 0; i < 4; i++)
+            if (!cymem_pool_alloc(pool, 1, 40)) return 1;
+    }
+    cymem_pool_destroy(pool);
+    printf("%d\n", sink);
+    return 0;
+}
