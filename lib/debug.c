@@ -45,6 +45,9 @@ static void debug_read_env(void)
         on = strcmp(v, "0") != 0;
         debug_abort = strcmp(v, "abort") == 0;
     }
+#ifdef CYMEM_ASAN
+    on = 0;     /* AddressSanitizer poisons the redzones the mode would fill */
+#endif
     cymem__debug = on;
 #if defined(HAVE_VALGRIND_MEMCHECK_H) && !defined(CYMEM_NO_VALGRIND)
     cymem__valgrind = RUNNING_ON_VALGRIND != 0;
