@@ -41,19 +41,21 @@ def machine():
     return {"cpu": cpu, "cpus": os.cpu_count(), "kernel": platform.release(), "libc": libc}
 
 
-def summarize(rows):
+def summarize(rows, by_ops=False):
     groups = {}
     for r in rows:
-        groups.setdefault((r["workload"], r["allocator"]), []).append(r)
+        key = (r["workload"], r["allocator"]) + ((r.get("ops"),) if by_ops else ())
+        groups.setdefault(key, []).append(r)
     out = {}
-    for (w, a), rs in groups.items():
+    for key, rs in groups.items():
+        w, a = key[0], key[1]
         if any("na" in r for r in rs):
-            out[(w, a)] = {"workload": w, "allocator": a, "na": rs[0].get("na")}
+            out[key] = {"workload": w, "allocator": a, "na": rs[0].get("na")}
             continue
         ns = [r["ns_per_op"] for r in rs]
         growth = [r["rss_growth_kib"] / r["requested_peak_kib"]
                   for r in rs if r["requested_peak_kib"] > 0]
-        out[(w, a)] = {
+        out[key] = {
             "workload": w, "allocator": a, "rounds": len(rs),
             "ok": all(r["ok"] for r in rs),
             "ns_per_op": statistics.median(ns), "ns_min": min(ns), "ns_max": max(ns),
@@ -62,9 +64,9 @@ def summarize(rows):
             "minflt": statistics.median(r["minflt"] for r in rs),
             "ops": rs[0]["ops"],
         }
-    for (w, a), s in out.items():
+    for key, s in out.items():
         for ref in ("glibc", "bump"):
-            base = out.get((w, ref))
+            base = out.get((key[0], ref) + key[2:])
             if "na" not in s and base and "na" not in base:
                 s["vs_" + ref] = s["ns_per_op"] / base["ns_per_op"]
     return out
@@ -77,7 +79,7 @@ def fmt(v, spec):
 def main():
     d = sys.argv[1]
     runs = summarize(load(os.path.join(d, "runs.jsonl")))
-    destroy = summarize(load(os.path.join(d, "destroy.jsonl")))
+    destroy = summarize(load(os.path.join(d, "destroy.jsonl")), by_ops=True)
     verify = load(os.path.join(d, "verify.jsonl"))
     cg = load(os.path.join(d, "callgrind.json"))
     info = machine()

@@ -24,7 +24,7 @@
 #endif
 
 #define CACHE_BYTES   ((size_t)4 << 20)
-#define CACHE_DEPTH   32
+#define CACHE_DEPTH   256
 #define CACHE_MIN_SHIFT CYMEM__GRANULE_SHIFT
 #define CACHE_BUCKETS 11                 /* 16 KiB .. 16 MiB */
 
