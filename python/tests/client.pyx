@@ -1,0 +1,55 @@
+# client.pyx - Cython code written for upstream cymem, unchanged: the tests
+# compile it against a cymem.pxd and run it against that module.
+from cymem.cymem cimport Pool, Address, PyMalloc, PyFree, WrapMalloc, WrapFree
+from libc.stdlib cimport malloc, free
+
+cdef void* my_malloc(size_t n):
+    return malloc(n)
+
+cdef void my_free(void* p):
+    free(p)
+
+def run():
+    results = {}
+    cdef Pool mem = Pool()
+    cdef int* a = <int*>mem.alloc(10, sizeof(int))
+    results["zero"] = all(a[i] == 0 for i in range(10))
+    a[3] = 7
+    results["size_after_alloc"] = mem.size
+    a = <int*>mem.realloc(a, 20 * sizeof(int))
+    results["kept"] = a[3] == 7 and all(a[i] == 0 for i in range(10, 20))
+    results["size_after_realloc"] = mem.size
+    results["addresses"] = mem.addresses == {<size_t>a: 20 * sizeof(int)}
+    try:
+        mem.realloc(<void*>12345, 100)
+        results["realloc_unknown"] = "no error"
+    except Exception as e:
+        results["realloc_unknown"] = type(e).__name__
+    try:
+        mem.realloc(a, 4)
+        results["realloc_smaller"] = "no error"
+    except Exception as e:
+        results["realloc_smaller"] = type(e).__name__
+    mem.free(a)
+    results["size_after_free"] = mem.size
+    try:
+        mem.free(a)
+        results["double_free"] = "no error"
+    except Exception as e:
+        results["double_free"] = type(e).__name__
+    cdef void* z1 = mem.alloc(0, 8)
+    cdef void* z2 = mem.alloc(0, 8)
+    results["zero_distinct"] = z1 != NULL and z2 != NULL and z1 != z2
+    results["addresses_len"] = len(mem.addresses)
+    mem.own_pyref([1])
+    results["refs"] = len(mem.refs)
+    cdef Pool custom = Pool(WrapMalloc(my_malloc), WrapFree(my_free))
+    cdef char* c = <char*>custom.alloc(100, 1)
+    results["custom_zero"] = c[0] == 0 and c[99] == 0
+    results["custom_size"] = custom.size
+    cdef PyMalloc pm = custom.pymalloc
+    cdef PyFree pf = custom.pyfree
+    results["custom_fns"] = pm.malloc == my_malloc and pf.free == my_free
+    cdef Address addr = Address(5, 8)
+    results["address"] = (<double*>addr.ptr)[4] == 0 and addr.addr == <size_t>addr.ptr
+    return results

@@ -1,0 +1,229 @@
+"""The Python API of cymem.cymem: the product brief's calls and upstream
+cymem's Python-level behaviour."""
+import ctypes
+import struct
+import threading
+
+import pytest
+
+import cymem.cymem as cm
+from cymem.cymem import Pool
+
+
+def test_module_is_ours():
+    assert cm.LIBCYMEM_VERSION
+    assert "pkg" in cm.__file__ or "cymem" in cm.__file__
+
+
+def test_alloc_returns_zeroed_address():
+    pool = Pool()
+    addr = pool.alloc(10, 8)
+    assert isinstance(addr, int) and addr != 0
+    assert ctypes.string_at(addr, 80) == bytes(80)
+    assert pool.size == 80
+    assert pool.addresses == {addr: 80}
+
+
+def test_free_one_and_free_all():
+    pool = Pool()
+    a = pool.alloc(4, 4)
+    b = pool.alloc(100, 1)
+    pool.free(a)
+    assert pool.size == 100 and a not in pool and b in pool
+    with pytest.raises(KeyError):
+        pool.free(a)                        # double free: refused
+    with pytest.raises(KeyError):
+        pool.free(b + 1)                    # interior pointer: refused
+    assert pool.size == 100
+    pool.free()                             # everything
+    assert pool.size == 0 and len(pool) == 0 and pool.addresses == {}
+    c = pool.alloc(1, 1)                    # still usable
+    assert c in pool
+
+
+def test_context_manager_frees_everything():
+    with Pool() as pool:
+        for _ in range(100):
+            pool.alloc(3, 7)
+        assert pool.stats()["live_blocks"] == 100
+    assert pool.stats()["live_blocks"] == 0 and pool.size == 0
+
+
+def test_realloc_keeps_contents_and_grows_zeroed():
+    pool = Pool()
+    a = pool.alloc(1, 16)
+    ctypes.memmove(a, b"0123456789abcdef", 16)
+    b = pool.realloc(a, 64)
+    assert ctypes.string_at(b, 16) == b"0123456789abcdef"
+    assert ctypes.string_at(b + 16, 48) == bytes(48)
+    assert pool.size == 64 and pool.block_size(b) == 64
+    with pytest.raises(ValueError):
+        pool.realloc(b, 32)                 # not larger: upstream's rule
+    with pytest.raises(ValueError):
+        pool.realloc(b, 0)
+    with pytest.raises(ValueError):
+        pool.realloc(12345, 100)            # not a block of this pool
+    assert pool.size == 64
+
+
+@pytest.mark.parametrize("alignment", [16, 32, 64, 128, 4096, 65536])
+def test_aligned_alloc(alignment):
+    pool = Pool()
+    for n in (1, 10, 100, 5000):
+        addr = pool.aligned_alloc(n, 4, alignment=alignment)
+        assert addr % alignment == 0
+        assert ctypes.string_at(addr, 4 * n) == bytes(4 * n)
+    assert pool.aligned_alloc(3, 3) % 64 == 0          # the default is 64
+
+
+def test_aligned_alloc_bad_alignment():
+    pool = Pool()
+    with pytest.raises(ValueError):
+        pool.aligned_alloc(1, 8, alignment=48)
+    assert pool.size == 0
+
+
+def test_zero_size_blocks_are_distinct():
+    pool = Pool()
+    addrs = {pool.alloc(0, 8) for _ in range(50)}
+    assert len(addrs) == 50 and 0 not in addrs
+    assert pool.size == 0
+
+
+def test_memory_error():
+    pool = Pool()
+    with pytest.raises(MemoryError):
+        pool.alloc(2**62, 8)
+    assert pool.size == 0
+
+
+def test_stats():
+    pool = Pool()
+    for i in range(1, 101):
+        pool.alloc(i, 2)
+    st = pool.stats()
+    assert st["live_bytes"] == sum(2 * i for i in range(1, 101)) == pool.size
+    assert st["live_blocks"] == 100
+    assert st["peak_bytes"] >= st["live_bytes"]
+    assert st["reserved_bytes"] >= st["used_bytes"] >= st["live_bytes"]
+    assert 0.0 <= st["fragmentation"] < 1.0
+    pool.free()
+    assert pool.stats()["peak_bytes"] == st["peak_bytes"]
+
+
+def test_view_is_a_writable_buffer():
+    pool = Pool()
+    addr = pool.alloc(16, 4)
+    v = pool.view(addr, 64)
+    m = memoryview(v)
+    assert len(m) == 64 and not m.readonly
+    struct.pack_into("<4i", m, 0, 1, 2, 3, 4)
+    assert struct.unpack_from("<4i", ctypes.string_at(addr, 16)) == (1, 2, 3, 4)
+    m.release()
+
+
+def test_view_with_numpy():
+    np = pytest.importorskip("numpy")
+    pool = Pool()
+    addr = pool.alloc(100, 8)
+    arr = np.frombuffer(pool.view(addr, 800), dtype=np.float64)
+    assert arr.sum() == 0.0
+    arr[:] = 1.5
+    assert np.frombuffer(ctypes.string_at(addr, 800), dtype=np.float64).sum() == 150.0
+    with pytest.raises(BufferError):
+        pool.free(addr)                     # arr still looks at it
+    del arr
+    pool.free(addr)
+
+
+def test_free_or_reset_with_a_live_view_raises():
+    pool = Pool()
+    addr = pool.alloc(1, 32)
+    other = pool.alloc(1, 32)
+    v = pool.view(addr + 8, 8)              # inside the block
+    with pytest.raises(BufferError):
+        pool.free(addr)
+    with pytest.raises(BufferError):
+        pool.free()
+    with pytest.raises(BufferError):
+        pool.realloc(addr, 64)
+    pool.free(other)                        # other blocks are fine
+    assert addr in pool
+    del v
+    pool.free(addr)
+    pool.free()
+
+
+def test_view_bounds():
+    pool = Pool()
+    addr = pool.alloc(1, 32)
+    with pytest.raises(ValueError):
+        pool.view(addr, 33)
+    with pytest.raises(KeyError):
+        pool.view(addr + 4096 * 1024, 1)
+
+
+def test_own_pyref_and_refs():
+    pool = Pool()
+    obj = object()
+    pool.own_pyref(obj)
+    assert pool.refs == [obj]
+
+
+def test_addresses_is_a_fresh_dict():
+    pool = Pool()
+    a = pool.alloc(3, 3)
+    d = pool.addresses
+    d.clear()
+    assert pool.addresses == {a: 9}
+
+
+def test_cdef_names_from_python():
+    pool = Pool()
+    assert callable(pool.alloc) and callable(pool.free) and callable(pool.realloc)
+    with pytest.raises(AttributeError):
+        pool.no_such_thing
+
+
+def test_per_thread_pools():
+    errors = []
+
+    def work(k):
+        try:
+            with Pool() as pool:
+                addrs = [pool.alloc(k + 1, 8) for _ in range(2000)]
+                for a in addrs[::2]:
+                    pool.free(a)
+                assert pool.size == 1000 * (k + 1) * 8
+        except Exception as e:              # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_address():
+    a = cm.Address(10, 8)
+    assert a.addr != 0
+    assert ctypes.string_at(a.addr, 80) == bytes(80)
+
+
+def test_warn_zero_alloc():
+    pool = Pool()
+    cm.WARN_ZERO_ALLOC = True
+    try:
+        with pytest.warns(UserWarning):
+            pool.alloc(0, 8)
+    finally:
+        cm.WARN_ZERO_ALLOC = False
+
+
+def test_defaults_exist():
+    assert isinstance(cm.Default_Malloc, cm.PyMalloc)
+    assert isinstance(cm.Default_Free, cm.PyFree)
+    pool = Pool(cm.Default_Malloc, cm.Default_Free)
+    assert pool.pymalloc is cm.Default_Malloc and pool.pyfree is cm.Default_Free
