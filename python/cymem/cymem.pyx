@@ -15,6 +15,7 @@ from libc.errno cimport errno, ENOMEM, EINVAL
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport malloc as c_malloc, free as c_free
 from libc.string cimport memset, memcpy
+import operator
 import warnings
 
 cdef extern from "cymem.h":
@@ -174,7 +175,9 @@ cdef class Pool:
         cdef Impl *impl = <Impl *>self._impl
         cdef void *p = cymem_pool_alloc(impl.pool, number, elem_size)
         if p == NULL:
-            raise MemoryError("Error assigning %d bytes" % (number * elem_size))
+            # Python ints: the product may not fit in a size_t
+            raise MemoryError("Error assigning %d bytes"
+                              % (<object>number * <object>elem_size))
         self.size += number * elem_size
         return p
 
@@ -251,7 +254,8 @@ cdef class Pool:
             if errno == EINVAL:
                 raise ValueError("alignment must be a power of two up to 1 MiB, not %d"
                                  % alignment)
-            raise MemoryError("Error assigning %d bytes" % (number * size))
+            raise MemoryError("Error assigning %d bytes"
+                              % (<object>number * <object>size))
         self.size += number * size
         return <size_t>p
 
@@ -262,7 +266,8 @@ cdef class Pool:
         if addr is None:
             self.reset()
         else:
-            self.free(<void *><size_t>addr)
+            # index(): a float or a str is a TypeError, not a truncated int
+            self.free(<void *><size_t>operator.index(addr))
 
     def py_realloc(self, size_t addr, size_t size):
         """realloc(addr, size) -> address: resize a block to a larger size

@@ -227,3 +227,111 @@ def test_defaults_exist():
     assert isinstance(cm.Default_Free, cm.PyFree)
     pool = Pool(cm.Default_Malloc, cm.Default_Free)
     assert pool.pymalloc is cm.Default_Malloc and pool.pyfree is cm.Default_Free
+
+
+def test_bad_input_raises_and_keeps_the_pool():
+    pool = Pool()
+    a = pool.alloc(4, 8)
+    with pytest.raises(OverflowError):
+        pool.alloc(-1, 4)
+    with pytest.raises(OverflowError):
+        pool.alloc(2 ** 70, 1)
+    with pytest.raises(MemoryError, match=str(2 ** 124)):
+        pool.alloc(2 ** 62, 2 ** 62)
+    for bad in ("x", 1.5, b"1", [a]):
+        with pytest.raises(TypeError):
+            pool.free(bad)
+    with pytest.raises(OverflowError):
+        pool.free(-1)
+    with pytest.raises(KeyError):
+        pool.free(a + 8)
+    with pytest.raises(TypeError):
+        pool.realloc("x", 100)
+    with pytest.raises(ValueError):
+        pool.realloc(a + 8, 100)
+    with pytest.raises(ValueError):
+        pool.aligned_alloc(1, 8, alignment=48)
+    with pytest.raises(ValueError):
+        pool.aligned_alloc(1, 8, alignment=0)
+    with pytest.raises(KeyError):
+        pool.view(12345, 4)
+    assert pool.addresses == {a: 32} and pool.size == 32
+    pool.free(a)
+    assert pool.addresses == {} and pool.size == 0
+
+
+def test_one_pool_shared_by_threads():
+    pool = Pool()
+    errors = []
+
+    def work():
+        try:
+            kept = []
+            for i in range(5000):
+                a = pool.alloc(1, 32)
+                if i % 2:
+                    pool.free(a)
+                else:
+                    kept.append(a)
+            for a in kept:
+                assert pool.block_size(a) == 32
+        except Exception as e:              # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(pool.addresses) == 4 * 2500
+    assert pool.size == 4 * 2500 * 32 == pool.stats()["live_bytes"]
+
+
+def test_brief_3_1_verbatim():
+    # 3.1 of the product brief, as written there
+    from cymem.cymem import Pool
+
+    # 初始化内存池
+    mem_pool = Pool()
+
+    # 分配内存（分配100万个float，每个4字节）
+    float_array = mem_pool.alloc(1_000_000, 4)  # 返回void*指针
+
+    # 重置内存池（释放所有分配）
+    mem_pool.free()
+
+    # 上下文管理器（自动清理）
+    with Pool() as temp_pool:
+        buffer = temp_pool.alloc(100, 4)
+
+    assert isinstance(float_array, int) and mem_pool.size == 0
+    assert isinstance(buffer, int) and temp_pool.size == 0
+
+
+def test_brief_4_2_verbatim():
+    data = b"payload " * 100
+
+    # 4.2 of the product brief, as written there (plus start and join)
+    from threading import Thread
+    from cymem.cymem import Pool
+
+    def thread_task(pool: Pool, data: bytes):
+        # 每个线程独立内存池
+        local_buf = pool.alloc(len(data), 1)
+        # 处理数据...
+        memoryview(pool.view(local_buf, len(data)))[:] = data
+
+    pools = [Pool() for _ in range(8)]  # 8线程
+    threads = [
+        Thread(target=thread_task, args=(pools[i], data))
+        for i in range(8)
+    ]
+
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for pool in pools:
+        (addr, size), = pool.addresses.items()
+        assert size == len(data) and ctypes.string_at(addr, size) == data
