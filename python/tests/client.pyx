@@ -3,10 +3,17 @@
 from cymem.cymem cimport Pool, Address, PyMalloc, PyFree, WrapMalloc, WrapFree
 from libc.stdlib cimport malloc, free
 
+cdef size_t n_malloc = 0
+cdef size_t n_free = 0
+
 cdef void* my_malloc(size_t n):
+    global n_malloc
+    n_malloc += 1
     return malloc(n)
 
 cdef void my_free(void* p):
+    global n_free
+    n_free += 1
     free(p)
 
 def run():
@@ -19,7 +26,9 @@ def run():
     a = <int*>mem.realloc(a, 20 * sizeof(int))
     results["kept"] = a[3] == 7 and all(a[i] == 0 for i in range(10, 20))
     results["size_after_realloc"] = mem.size
-    results["addresses"] = mem.addresses == {<size_t>a: 20 * sizeof(int)}
+    # (<object>mem): a module compiled against upstream's .pxd would read
+    # the raw slot behind a typed Pool's .addresses; see doc/python.md.
+    results["addresses"] = (<object>mem).addresses == {<size_t>a: 20 * sizeof(int)}
     try:
         mem.realloc(<void*>12345, 100)
         results["realloc_unknown"] = "no error"
@@ -40,7 +49,7 @@ def run():
     cdef void* z1 = mem.alloc(0, 8)
     cdef void* z2 = mem.alloc(0, 8)
     results["zero_distinct"] = z1 != NULL and z2 != NULL and z1 != z2
-    results["addresses_len"] = len(mem.addresses)
+    results["addresses_len"] = len((<object>mem).addresses)
     mem.own_pyref([1])
     results["refs"] = len(mem.refs)
     cdef Pool custom = Pool(WrapMalloc(my_malloc), WrapFree(my_free))
@@ -50,6 +59,10 @@ def run():
     cdef PyMalloc pm = custom.pymalloc
     cdef PyFree pf = custom.pyfree
     results["custom_fns"] = pm.malloc == my_malloc and pf.free == my_free
+    # the counting allocators back the pool; all given back at teardown
+    custom = None
+    pm = pf = None
+    results["counted"] = n_malloc >= 1 and n_free == n_malloc
     cdef Address addr = Address(5, 8)
     results["address"] = (<double*>addr.ptr)[4] == 0 and addr.addr == <size_t>addr.ptr
     return results

@@ -16,20 +16,23 @@ PKG = os.path.dirname(os.path.dirname(cymem.__file__))
 UPSTREAM = "/usr/lib/python3/dist-packages"
 
 
-def build_client(tmp_path, include_dir, srcdir):
-    """Cythonize and compile tests/client.pyx against the cymem.pxd found
+def build_client(tmp_path, include_dir, srcdir, name="client"):
+    """Cythonize and compile tests/<name>.pyx against the cymem.pxd found
     in include_dir; return the directory holding the extension."""
-    out = tmp_path / "client"
+    out = tmp_path / name
     out.mkdir()
     cython = shlex.split(os.environ.get("CYTHON", sys.executable + " -m cython"))
-    subprocess.run(cython + ["-3", "-I", include_dir, "-o", str(out / "client.c"),
-                             os.path.join(srcdir, "tests", "client.pyx")], check=True)
+    subprocess.run(cython + ["-3", "-I", include_dir, "-o", str(out / (name + ".c")),
+                             os.path.join(srcdir, "tests", name + ".pyx")], check=True)
     cc = shlex.split(os.environ.get("CC", "cc"))
     ext = sysconfig.get_config_var("EXT_SUFFIX")
     subprocess.run(cc + ["-shared", "-fPIC", "-O1", "-I" + sysconfig.get_paths()["include"],
-                         str(out / "client.c"), "-o", str(out / ("client" + ext))],
+                         str(out / (name + ".c")), "-o", str(out / (name + ext))],
                    check=True)
     return str(out)
+
+
+SRCDIR = os.environ.get("CYMEM_SRCDIR", os.path.join(os.path.dirname(__file__), ".."))
 
 
 def run_client(client_dir, first_on_path):
@@ -61,7 +64,7 @@ def test_client_builds_and_runs_against_our_pxd(ours):
     assert ours["zero_distinct"] and ours["addresses_len"] == 2
     assert ours["refs"] == 1
     assert ours["custom_zero"] and ours["custom_size"] == 100 and ours["custom_fns"]
-    assert ours["address"]
+    assert ours["address"] and ours["counted"]
 
 
 def test_same_behaviour_as_upstream(ours, tmp_path):
@@ -75,3 +78,26 @@ def test_same_behaviour_as_upstream(ours, tmp_path):
     differ = {"module", "realloc_smaller"}
     assert {k: v for k, v in ours.items() if k not in differ} == \
            {k: v for k, v in theirs.items() if k not in differ}
+
+
+def test_client_compiled_against_upstream_runs_on_ours(ours, tmp_path):
+    # The binary case: a module built against upstream's .pxd (its struct
+    # sizes and vtable) imported with our cymem.cymem first on the path.
+    if not os.path.exists(os.path.join(UPSTREAM, "cymem", "cymem.pxd")):
+        pytest.skip("python3-cymem (upstream cymem) is not installed")
+    theirs_built = run_client(build_client(tmp_path, UPSTREAM, SRCDIR), PKG)
+    assert theirs_built["module"].startswith(PKG)
+    assert {k: v for k, v in theirs_built.items() if k != "module"} == \
+           {k: v for k, v in ours.items() if k != "module"}
+
+
+def test_brief_3_2_vector_array(tmp_path):
+    vdir = build_client(tmp_path, PKG, SRCDIR, "vector")
+    code = ("import sys; sys.path[:0] = %r; import vector, cymem.cymem; "
+            "assert cymem.cymem.__file__.startswith(%r); "
+            "v = vector.VectorArray(1000); v.set_item(999, 1.5, -2.0, 3.25); "
+            "print(v.get_item(999), v.get_item(0), v.pool_size())" % ([vdir, PKG], PKG))
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code],
+                         env=dict(os.environ, PYTHONPATH=""), check=True,
+                         capture_output=True, text=True)
+    assert out.stdout.split() == ["(1.5,", "-2.0,", "3.25)", "(0.0,", "0.0,", "0.0)", "12000"]
