@@ -1,5 +1,5 @@
 /*
- * check-allocator.c - a custom backing allocator: every byte comes back at
+ * check-backing.c - a custom backing allocator: every byte comes back at
  * destroy, and an allocator that fails at its k-th call, for every k a
  * scenario reaches, makes calls fail cleanly with ENOMEM, leaves the pool
  * usable and leaks nothing.

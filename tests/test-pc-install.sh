@@ -1,0 +1,66 @@
+#!/bin/sh
+# test-pc-install.sh - install into a staging directory and build a small
+# program exactly as a user would, with cc and pkg-config; link it against
+# the shared library and run it, then statically against the archive.
+: "${top_builddir:=..}" "${CC:=cc}"
+command -v pkg-config >/dev/null 2>&1 || { echo "no pkg-config: skip"; exit 77; }
+command -v "${CC%% *}" >/dev/null 2>&1 || { echo "no C compiler: skip"; exit 77; }
+top_builddir=$(cd "$top_builddir" && pwd) || exit 99
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cymem-pc.XXXXXX") || exit 99
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+stage="$tmp/stage"
+fail() { echo "FAIL: $*"; exit 1; }
+
+make -s -C "$top_builddir/lib" install DESTDIR="$stage" >"$tmp/log" 2>&1 \
+    || { cat "$tmp/log"; fail "make install in lib"; }
+make -s -C "$top_builddir" install-includeHEADERS install-nodist_includeHEADERS \
+    install-pkgconfigDATA DESTDIR="$stage" >"$tmp/log" 2>&1 \
+    || { cat "$tmp/log"; fail "make install of the headers and cymem.pc"; }
+
+pc=$(find "$stage" -name cymem.pc | head -n 1)
+test -n "$pc" || fail "cymem.pc not installed"
+PKG_CONFIG_PATH=$(dirname "$pc")
+PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH
+PKG_CONFIG_SYSROOT_DIR=$stage
+export PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
+libdir=$(dirname "$(find "$stage" -name 'libcymem.*' | head -n 1)")
+
+cat > "$tmp/prog.c" <<'PROG'
+#include <cymem.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    char *s = cymem_pool_alloc(pool, 16, 1);
+    cymem_stats st;
+    if (pool == NULL || s == NULL)
+        return 1;
+    strcpy(s, "pooled");
+    if (cymem_pool_stats(pool, &st) != 0 || st.live_bytes != 16)
+        return 2;
+    if (strcmp(cymem_version(), CYMEM_VERSION_STRING) != 0)
+        return 3;
+    printf("%s %s\n", s, cymem_version());
+    cymem_pool_destroy(pool);
+    return 0;
+}
+PROG
+
+# shellcheck disable=SC2046
+$CC "$tmp/prog.c" -o "$tmp/prog" $(pkg-config --cflags --libs cymem) \
+    || fail "cc prog.c \$(pkg-config --cflags --libs cymem)"
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/prog" \
+    || fail "the program linked against the shared library"
+
+if test -f "$libdir/libcymem.a"; then
+    # shellcheck disable=SC2046
+    $CC "$tmp/prog.c" -o "$tmp/prog-static" $(pkg-config --cflags cymem) \
+        "$libdir/libcymem.a" $(pkg-config --static --libs-only-other --libs-only-l cymem | sed 's/-lcymem//') \
+        || fail "static link against libcymem.a"
+    env -u LD_LIBRARY_PATH "$tmp/prog-static" || fail "the static program"
+    if command -v ldd >/dev/null 2>&1 && ldd "$tmp/prog-static" | grep -q libcymem; then
+        fail "the static program still needs libcymem.so"
+    fi
+fi
+echo "ok: built and ran against the staged install"
