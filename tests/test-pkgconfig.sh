@@ -32,14 +32,15 @@ PROG
 cc=${CC:-cc}
 libdir=$(dirname "$(dirname "$pc")")
 # shellcheck disable=SC2046
-$cc "$tmp/prog.c" $(pkg-config --cflags --libs cymem) -o "$tmp/prog" ||
+# CFLAGS: a sanitizer build's library needs the same flags in programs.
+$cc ${CFLAGS-} "$tmp/prog.c" $(pkg-config --cflags --libs cymem) -o "$tmp/prog" ||
     { echo "FAIL: cannot build with pkg-config"; exit 1; }
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/prog") && [ "$out" = "pkg-config works" ] ||
     { echo "FAIL: the program did not run"; exit 1; }
 echo "ok: shared: $out"
 if [ -f "$libdir/libcymem.a" ]; then
     # shellcheck disable=SC2046
-    $cc "$tmp/prog.c" $(pkg-config --cflags cymem) "$libdir/libcymem.a" \
+    $cc ${CFLAGS-} "$tmp/prog.c" $(pkg-config --cflags cymem) "$libdir/libcymem.a" \
         $(pkg-config --static --libs-only-other --libs-only-l cymem | sed 's/-lcymem//') \
         -o "$tmp/prog-static" && out=$("$tmp/prog-static") &&
         [ "$out" = "pkg-config works" ] || { echo "FAIL: static link"; exit 1; }
