@@ -446,7 +446,10 @@ static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
 static void slab_delete(cymem_pool *pool, cymem__slab *s)
 {
     uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
-    size_t dirty = (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
+    /* A fully dirty slab may also have old bytes in the tail past its last
+     * block, from an earlier life with another block size. */
+    size_t dirty = used >= s->nblocks ? s->mem_size
+                 : (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
     slab_mem_free(pool, s->mem, s->mem_size, dirty);
     cymem__meta_free(pool, s, s->meta_size);
 }
@@ -739,6 +742,9 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
      * Blocks of an aligned class keep their alignment. */
     if (s != NULL && s->cls >= CYMEM__NCLASSES)
         align = CYMEM__SLAB_ALIGN;
+    /* For a moment both blocks are live; the peak is what the caller
+     * could see, before or after the call. */
+    size_t peak = pool->peak_bytes;
     void *q = alloc_aligned_impl(pool, new_size, align);
     if (q == NULL)
         return NULL;
@@ -749,6 +755,7 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
         small_free(pool, s, slab_index(s, ptr));
     else
         direct_free(pool, cymem__direct_find(pool, ptr));
+    pool->peak_bytes = peak > pool->live_bytes ? peak : pool->live_bytes;
     return q;
 
 invalid:
