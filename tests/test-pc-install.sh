@@ -48,14 +48,14 @@ int main(void)
 PROG
 
 # shellcheck disable=SC2046
-$CC "$tmp/prog.c" -o "$tmp/prog" $(pkg-config --cflags --libs cymem) \
+$CC ${CFLAGS-} "$tmp/prog.c" -o "$tmp/prog" $(pkg-config --cflags --libs cymem) \
     || fail "cc prog.c \$(pkg-config --cflags --libs cymem)"
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/prog" \
     || fail "the program linked against the shared library"
 
 if test -f "$libdir/libcymem.a"; then
     # shellcheck disable=SC2046
-    $CC "$tmp/prog.c" -o "$tmp/prog-static" $(pkg-config --cflags cymem) \
+    $CC ${CFLAGS-} "$tmp/prog.c" -o "$tmp/prog-static" $(pkg-config --cflags cymem) \
         "$libdir/libcymem.a" $(pkg-config --static --libs-only-other --libs-only-l cymem | sed 's/-lcymem//') \
         || fail "static link against libcymem.a"
     env -u LD_LIBRARY_PATH "$tmp/prog-static" || fail "the static program"
