@@ -13,7 +13,7 @@ for page in "$srcdir"/*.3; do
     # The program between .EX and .EE, with the roff escapes undone.
     sed -n '/^\.EX/,/^\.EE/p' "$page" | sed '1d;$d' |
         sed -e 's/\\e/\\/g' -e 's/\\-/-/g' -e 's/\\(dq/"/g' >"$tmp/$name.c"
-    if ! ${CC:-cc} -std=c99 -Wall -Werror -I"$top_srcdir/include" -I"$top_builddir/include" \
+    if ! ${CC:-cc} ${CFLAGS-} -std=c99 -Wall -Werror -I"$top_srcdir/include" -I"$top_builddir/include" \
             "$tmp/$name.c" -L"$lib" -lcymem -lpthread -o "$tmp/$name" 2>"$tmp/err"; then
         echo "FAIL: $name: the example does not compile"; cat "$tmp/err"; fail=1
     elif ! LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/$name" >/dev/null; then
