@@ -56,18 +56,10 @@ static inline size_t class_size(unsigned c)
 
 /* ---- Backing memory ---------------------------------------------------- */
 
-/* Get @size bytes from the pool's backing allocator; *zeroed tells whether
- * they are known to be zero. */
-static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
+/* Count @size bytes the pool got from its backing memory as one more
+ * chunk; @p NULL means the request failed (ENOMEM), and is passed back. */
+static inline void *held(cymem_pool *pool, void *p, size_t size)
 {
-    void *p;
-    if (pool->sys) {
-        p = cymem__sys_alloc(size);
-        *zeroed = 1;
-    } else {
-        p = pool->bk.malloc(size, pool->bk.ctx);
-        *zeroed = 0;
-    }
     if (unlikely(p == NULL)) {
         errno = ENOMEM;
         return NULL;
@@ -77,10 +69,25 @@ static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
     return p;
 }
 
-static void bk_free(cymem_pool *pool, void *p, size_t size)
+/* The reverse of held(), before the memory goes back. */
+static inline void released(cymem_pool *pool, size_t size)
 {
     pool->reserved_bytes -= size;
     pool->chunk_count--;
+}
+
+/* Get @size bytes from the pool's backing allocator; *zeroed tells whether
+ * they are known to be zero. */
+static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
+{
+    *zeroed = pool->sys;
+    return held(pool, pool->sys ? cymem__sys_alloc(size)
+                                : pool->bk.malloc(size, pool->bk.ctx), size);
+}
+
+static void bk_free(cymem_pool *pool, void *p, size_t size)
+{
+    released(pool, size);
     if (pool->sys)
         cymem__sys_free(p, size);
     else
@@ -90,62 +97,35 @@ static void bk_free(cymem_pool *pool, void *p, size_t size)
 /* Bookkeeping memory: not zeroed, every user initialises what it reads. */
 void *cymem__meta_alloc(cymem_pool *pool, size_t size)
 {
-    void *p;
-    if (pool->sys) {
-        p = malloc(size);
-        if (unlikely(p == NULL)) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        pool->reserved_bytes += size;
-        pool->chunk_count++;
-    } else {
-        int zeroed;
-        p = bk_alloc(pool, size, &zeroed);
-        if (p == NULL)
-            return NULL;
-    }
-    pool->metadata_bytes += size;
+    void *p = held(pool, pool->sys ? malloc(size) : pool->bk.malloc(size, pool->bk.ctx), size);
+    if (p != NULL)
+        pool->metadata_bytes += size;
     return p;
 }
 
 void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
 {
     pool->metadata_bytes -= size;
-    if (pool->sys) {
-        pool->reserved_bytes -= size;
-        pool->chunk_count--;
+    released(pool, size);
+    if (pool->sys)
         free(p);
-    } else {
-        bk_free(pool, p, size);
-    }
+    else
+        pool->bk.free(p, size, pool->bk.ctx);
 }
 
 /* Memory for a slab: @size bytes, a power of two.  *dirty gets how many
  * leading bytes may be non-zero; the rest is known to be zero. */
 static void *slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
 {
-    void *p;
-    if (pool->sys) {
-        p = cymem__sys_slab_alloc(size, dirty);
-    } else {
-        p = pool->bk.malloc(size, pool->bk.ctx);
-        *dirty = size;
-    }
-    if (unlikely(p == NULL)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    pool->reserved_bytes += size;
-    pool->chunk_count++;
-    return p;
+    *dirty = size;
+    return held(pool, pool->sys ? cymem__sys_slab_alloc(size, dirty)
+                                : pool->bk.malloc(size, pool->bk.ctx), size);
 }
 
 /* Give back a slab's memory; its first @dirty bytes may have been written. */
 static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
 {
-    pool->reserved_bytes -= size;
-    pool->chunk_count--;
+    released(pool, size);
     if (pool->sys)
         cymem__sys_slab_free(p, size, dirty);
     else
@@ -160,13 +140,7 @@ static void *direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *z
         return bk_alloc(pool, size, zeroed);
     }
     void *p = cymem__sys_big_alloc(size, got, zeroed);
-    if (unlikely(p == NULL)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    pool->reserved_bytes += *got;
-    pool->chunk_count++;
-    return p;
+    return held(pool, p, p ? *got : 0);
 }
 
 static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
@@ -175,8 +149,7 @@ static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
         bk_free(pool, p, size);
         return;
     }
-    pool->reserved_bytes -= size;
-    pool->chunk_count--;
+    released(pool, size);
     cymem__sys_big_free(p, size);
 }
 
