@@ -65,6 +65,12 @@
 /* The default chunk size: the largest a slab grows to. */
 #define CYMEM__CHUNK_DEFAULT ((size_t)1 << 20)
 
+/* A pool that holds REGION_AFTER bytes carves its further slabs from
+ * regions of CYMEM__REGION bytes (sysmem.c); only the system allocator's
+ * pools do, and only slabs of at most half a region. */
+#define CYMEM__REGION ((size_t)4 << 20)
+#define CYMEM__REGION_AFTER ((size_t)4 << 20)
+
 /* Tiny mode ends after this many direct small blocks or bytes. */
 #define CYMEM__TINY_BLOCKS 32
 #define CYMEM__TINY_BYTES  ((size_t)8 << 10)
@@ -89,6 +95,7 @@ typedef struct cymem__slab {
     uint8_t cls;             /* size class */
     uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
     uint8_t list;            /* SLAB_ON_* : which class list holds it */
+    uint8_t carved;          /* its memory is part of a region */
     void *slack;             /* per block: bsize - requested, or FREE */
     struct cymem__slab *next_in_class;
     struct cymem__slab *lprev, *lnext;  /* links on that list */
@@ -133,6 +140,14 @@ typedef struct cymem__map {
     unsigned shift;          /* 64 - log2(capacity), for the hash */
 } cymem__map;
 
+/* A region: slabs are carved from its start on, in whole granules. */
+typedef struct cymem__region {
+    char *mem;               /* CYMEM__REGION bytes */
+    size_t used;             /* bytes carved so far */
+    size_t dirty;            /* leading bytes that may hold old data */
+    struct cymem__region *next;
+} cymem__region;
+
 typedef struct cymem__cleanup {
     void (*fn)(void *arg);
     void *arg;
@@ -155,6 +170,7 @@ struct cymem_pool {
 
     cymem__map pages;        /* granule -> slabs */
     cymem__map direct;       /* pointer -> direct block */
+    cymem__region *regions;  /* newest first: slabs are carved from it */
     cymem__cleanup *cleanups;
 
     cymem_pool *parent, *first_child, *next_sibling, *prev_sibling;
@@ -170,6 +186,11 @@ void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
  * whether it is known to be zero. */
 void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed);
 void cymem__sys_big_free(void *p, size_t size);
+
+/* A region of CYMEM__REGION bytes, or NULL; *dirty gets how many leading
+ * bytes may hold old data. */
+void *cymem__sys_region_alloc(size_t *dirty);
+void cymem__sys_region_free(void *p, size_t dirty);
 
 /* Keep a destroyed pool for reuse by this thread (1), or refuse (0). */
 int cymem__sys_keep_pool(cymem_pool *pool);

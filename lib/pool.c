@@ -251,14 +251,72 @@ static cymem__slab empty_slab = { .free_head = CYMEM__NO_BLOCK };
  */
 #define AVAIL_DIVISOR 64
 
-static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t bsize)
+/* The smallest slab class @bsize may have: a granule, and room for
+ * SLAB_MIN_BLOCKS blocks when the chunk size allows. */
+static size_t slab_min_bytes(const cymem_pool *pool, size_t bsize)
 {
     size_t bytes = CYMEM__GRANULE;
     while (bytes < SLAB_MIN_BLOCKS * bsize && bytes < pool->chunk_size)
         bytes *= 2;
+    return bytes;
+}
+
+static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t bsize)
+{
+    size_t bytes = slab_min_bytes(pool, bsize);
     while (bytes < pool->chunk_size && bytes * 2 * SLAB_GROWTH <= sc->bytes)
         bytes *= 2;
     return bytes;
+}
+
+#define CARVE_MAX ((size_t)128 << 10)
+
+/*
+ * Slab memory carved from the pool's newest region: *bytes wanted, at
+ * least @min, both powers of two of at least a granule.  When the region
+ * has less than *bytes left, the slab shrinks to what is left (a smaller
+ * slab only means the class grows less at a time); when it has less than
+ * @min, a new region starts and the old one's tail stays unused.  Returns
+ * NULL, with nothing changed, when no region can be had.
+ */
+static char *region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *dirty)
+{
+    cymem__region *r = pool->regions;
+    if (r == NULL || CYMEM__REGION - r->used < min) {
+        r = cymem__meta_alloc(pool, sizeof *r);
+        if (r == NULL)
+            return NULL;
+        size_t old;
+        void *mem = held(pool, cymem__sys_region_alloc(&old), CYMEM__REGION);
+        if (mem == NULL) {
+            cymem__meta_free(pool, r, sizeof *r);
+            return NULL;
+        }
+        r->mem = mem;
+        r->used = 0;
+        r->dirty = old;
+        r->next = pool->regions;
+        pool->regions = r;
+    }
+    while (*bytes > CYMEM__REGION - r->used)
+        *bytes /= 2;
+    char *p = r->mem + r->used;
+    *dirty = r->dirty <= r->used ? 0
+           : r->dirty - r->used < *bytes ? r->dirty - r->used : *bytes;
+    r->used += *bytes;
+    return p;
+}
+
+/* Give every region back, with how much of it may have been written. */
+static void release_regions(cymem_pool *pool)
+{
+    cymem__region *r;
+    while ((r = pool->regions) != NULL) {
+        pool->regions = r->next;
+        released(pool, CYMEM__REGION);
+        cymem__sys_region_free(r->mem, r->used > r->dirty ? r->used : r->dirty);
+        cymem__meta_free(pool, r, sizeof *r);
+    }
 }
 
 static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
@@ -266,19 +324,31 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     cymem__class *sc = &pool->classes[c];
     size_t bsize = class_size(c % CYMEM__NCLASSES);
     size_t bytes = slab_bytes(pool, sc, bsize);
+    size_t dirty;
+    void *mem = NULL;
+    size_t mem_size;
+    int carved = 0;
+
+    if (pool->sys && bytes <= CYMEM__REGION / 2 &&
+        pool->reserved_bytes >= CYMEM__REGION_AFTER) {
+        /* Huge pages are faulted in whole, so the untouched tail of each
+         * class's newest slab costs memory: keep carved slabs small. */
+        size_t min = slab_min_bytes(pool, bsize);
+        if (bytes > CARVE_MAX)
+            bytes = min > CARVE_MAX ? min : CARVE_MAX;
+        mem = region_carve(pool, &bytes, min, &dirty);
+        carved = mem != NULL;
+    }
+    /* The system allocator hands out whole pages; any other may give just
+     * MIN_ALIGN, so ask for enough to align the base. */
+    mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
     uint32_t nblocks = (uint32_t)(bytes / bsize);
     int wide = bsize > 2048;
     size_t meta = sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1);
-
-    /* The system allocator hands out whole pages; any other may give just
-     * MIN_ALIGN, so ask for enough to align the base. */
-    size_t mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
     cymem__slab *s = cymem__meta_alloc(pool, meta);
     if (s == NULL)
-        return NULL;
-    size_t dirty;
-    void *mem = slab_mem_alloc(pool, mem_size, &dirty);
-    if (mem == NULL) {
+        goto fail;
+    if (!carved && (mem = slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
         cymem__meta_free(pool, s, meta);
         return NULL;
     }
@@ -286,6 +356,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->mem = mem;
     s->mem_size = mem_size;
     s->meta_size = meta;
+    s->carved = (uint8_t)carved;
     s->base = (char *)(((uintptr_t)mem + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     s->bsize = (uint32_t)bsize;
     s->nblocks = nblocks;
@@ -302,15 +373,22 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->wide = (uint8_t)wide;
     s->slack = s + 1;
     if (cymem__page_insert(pool, s) != 0) {
-        slab_mem_free(pool, mem, mem_size, dirty);
+        if (!carved)
+            slab_mem_free(pool, mem, mem_size, dirty);
         cymem__meta_free(pool, s, meta);
-        return NULL;
+        goto fail;
     }
     TRACK_SLAB_NEW(s->base, s->span);
     s->next_in_class = sc->all;
     sc->all = s;
     sc->bytes += bytes;
     return s;
+
+fail:
+    /* A carved slab was the last thing taken from its region. */
+    if (carved)
+        pool->regions->used -= bytes;
+    return NULL;
 }
 
 static void *small_refill(cymem_pool *pool, size_t n, unsigned c);
@@ -418,6 +496,10 @@ static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
 
 static void slab_delete(cymem_pool *pool, cymem__slab *s)
 {
+    if (s->carved) {
+        cymem__meta_free(pool, s, s->meta_size);
+        return;
+    }
     uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
     /* A fully dirty slab may also have old bytes in the tail past its last
      * block, from an earlier life with another block size. */
@@ -960,6 +1042,7 @@ void cymem__pool_free(cymem_pool *pool)
     }
     if (pool->classes)
         cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
+    release_regions(pool);
     cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
     /* The pool's own memory came from its backing allocator too. */

@@ -14,6 +14,12 @@
  * The cache holds at most CACHE_BYTES per thread and is emptied when the
  * thread exits.  It is never shared: a slab freed on one thread is reused
  * by pools of that thread.
+ *
+ * A pool that has grown large carves its slabs from regions instead
+ * (pool.c): CYMEM__REGION bytes aligned to a huge page, advised to use
+ * transparent huge pages where the system has them, so that the kernel
+ * faults them in and frees them a huge page at a time.  Up to
+ * REGION_KEEP regions per thread wait here for the next large pool.
  */
 #include "internal.h"
 
@@ -35,6 +41,10 @@ typedef struct cached {
 
 #define KEEP_POOLS    4
 
+/* Regions kept per thread, and the alignment they are mapped at. */
+#define REGION_KEEP   4
+#define HUGE_PAGE     ((size_t)2 << 20)
+
 /* Direct blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN: BIG_STEPS
  * buckets per doubling; a block is made at its bucket's size so that it
  * fits any later request of that bucket. */
@@ -54,6 +64,8 @@ typedef struct slab_cache {
     size_t big_bytes;
     unsigned big_count[BIG_BUCKETS];
     cached big[BIG_BUCKETS][BIG_DEPTH];  /* .dirty holds the block's size */
+    unsigned nregions;
+    cached regions[REGION_KEEP];
 } slab_cache;
 
 static void *pages_alloc(size_t size)
@@ -121,6 +133,8 @@ static void tcache_release(void *arg)
     for (unsigned b = 0; b < CACHE_BUCKETS; b++)
         for (unsigned i = 0; i < c->count[b]; i++)
             pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
+    while (c->nregions > 0)
+        pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
     free(c);
 }
 
@@ -194,6 +208,61 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
     (void)dirty;
 #endif
     pages_free(mem, size);
+}
+
+/* ---- regions ------------------------------------------------------------ */
+
+#if USE_CACHE
+/* CYMEM__REGION fresh bytes aligned to HUGE_PAGE: map more and trim. */
+static void *region_map(void)
+{
+    char *m = pages_alloc(CYMEM__REGION + HUGE_PAGE);
+    if (m == NULL)
+        return NULL;
+    char *r = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (r > m)
+        pages_free(m, (size_t)(r - m));
+    if (r + CYMEM__REGION < m + CYMEM__REGION + HUGE_PAGE)
+        pages_free(r + CYMEM__REGION, (size_t)(m + HUGE_PAGE - r));
+#  if defined(HAVE_MADVISE) && defined(MADV_HUGEPAGE)
+    madvise(r, CYMEM__REGION, MADV_HUGEPAGE);
+#  endif
+    return r;
+}
+#endif
+
+void *cymem__sys_region_alloc(size_t *dirty)
+{
+#if USE_CACHE
+    slab_cache *c = tcache;
+    if (c != NULL && c->nregions > 0) {
+        cached *e = &c->regions[--c->nregions];
+        *dirty = e->dirty;
+        return e->mem;
+    }
+    *dirty = 0;
+    return region_map();
+#else
+    (void)dirty;
+    return NULL;
+#endif
+}
+
+void cymem__sys_region_free(void *mem, size_t dirty)
+{
+#if USE_CACHE
+    slab_cache *c = tcache_get();
+    if (c != NULL && !c->closing && c->nregions < REGION_KEEP) {
+        c->regions[c->nregions].mem = mem;
+        c->regions[c->nregions].dirty = dirty;
+        c->nregions++;
+        return;
+    }
+    pages_free(mem, CYMEM__REGION);
+#else
+    (void)mem;
+    (void)dirty;
+#endif
 }
 
 int cymem__sys_keep_pool(cymem_pool *pool)

@@ -268,6 +268,62 @@ START_TEST(new_pools_start_empty)
 }
 END_TEST
 
+/*
+ * A pool that grows past a few MiB takes its slabs from large regions,
+ * and a thread keeps some regions of destroyed pools for the next one:
+ * blocks from them must be as exact, as owned and as zeroed as any.
+ */
+START_TEST(large_pools_stay_exact_and_zeroed)
+{
+    enum { N = 100000 };
+    static unsigned char *p[N];
+    for (int round = 0; round < 3; round++) {
+        cymem_pool *pool = cymem_pool_new();
+        ck_assert_ptr_nonnull(pool);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < N; i++) {
+                size_t n = 16 + (size_t)(i * 7 % 241);
+                p[i] = cymem_pool_alloc(pool, 1, n);
+                ck_assert_ptr_nonnull(p[i]);
+                ck_assert(all_zero(p[i], n));
+                memset(p[i], 0xA5, n);
+            }
+            cymem_stats st;
+            cymem_pool_stats(pool, &st);
+            ck_assert_uint_eq(st.live_blocks, N);
+            ck_assert_uint_ge(st.reserved_bytes, st.used_bytes + st.metadata_bytes);
+            ck_assert_uint_lt(st.chunk_count, N / 100);
+            for (int i = 0; i < N; i += 97) {
+                ck_assert(cymem_pool_owns(pool, p[i]));
+                ck_assert(!cymem_pool_owns(pool, p[i] + 1));
+                ck_assert_uint_eq(cymem_pool_block_size(pool, p[i]), 16 + (size_t)(i * 7 % 241));
+            }
+            /* Free a third, detect a double free, and reuse the blocks. */
+            for (int i = 0; i < N; i += 3)
+                ck_assert_int_eq(cymem_pool_free(pool, p[i]), 0);
+            errno = 0;
+            ck_assert_int_eq(cymem_pool_free(pool, p[0]), -1);
+            ck_assert_int_eq(errno, EINVAL);
+            for (int i = 0; i < N; i += 3) {
+                size_t n = 16 + (size_t)(i * 7 % 241);
+                p[i] = cymem_pool_alloc(pool, 1, n);
+                ck_assert(all_zero(p[i], n));
+                memset(p[i], 0x5A, n);
+            }
+            cymem_pool_stats(pool, &st);
+            ck_assert_uint_eq(st.live_blocks, N);
+            for (int i = 1; i < N; i += 101)
+                ck_assert_uint_eq(p[i][0], i % 3 ? 0xA5 : 0x5A);
+            /* The second pass runs on the slabs the reset keeps. */
+            cymem_pool_reset(pool);
+            cymem_pool_stats(pool, &st);
+            ck_assert_uint_eq(st.live_blocks, 0);
+        }
+        cymem_pool_destroy(pool);
+    }
+}
+END_TEST
+
 static cymem_pool *shared;
 
 static void *hammer(void *arg)
@@ -341,6 +397,7 @@ int main(void)
     tcase_add_test(t, reserved_bytes_is_what_the_allocator_holds);
     tcase_add_test(t, a_failing_allocator_fails_cleanly);
     tcase_add_test(t, new_pools_start_empty);
+    tcase_add_test(t, large_pools_stay_exact_and_zeroed);
     tcase_add_test(t, threadsafe_pools_take_concurrent_calls);
     tcase_add_test(t, version_macros_agree);
     suite_add_tcase(s, t);
