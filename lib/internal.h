@@ -155,6 +155,7 @@ typedef struct cymem__cleanup {
 } cymem__cleanup;
 
 struct cymem_pool {
+    cymem__class *fast;      /* classes, when the fast path may serve */
     cymem__class *classes;   /* NULL in tiny mode */
     size_t small_max;        /* largest size served by slabs */
     uint32_t key;            /* encodes free-list links */

@@ -393,21 +393,32 @@ fail:
 
 static void *small_refill(cymem_pool *pool, size_t n, unsigned c);
 
-/* Allocate @n bytes from class @c: the hot path. */
-static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
+static void *small_alloc(cymem_pool *pool, size_t n, unsigned c);
+
+/*
+ * Allocate @n bytes from class @c: the hot path.  @track is a constant:
+ * the fast path of cymem_pool_alloc() inlines this with 0, for pools that
+ * run no checker hooks (pool->fast); small_alloc() is the instance with 1.
+ * Every call in it is a tail call, so the fast path saves no registers.
+ */
+static inline __attribute__((always_inline))
+void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
 {
     cymem__class *sc = &pool->classes[c];
     cymem__slab *s = sc->cur;
-    uint32_t idx;
+    uint32_t idx = s->free_head;
     char *p;
 
-    if (s->free_head != CYMEM__NO_BLOCK) {
-        idx = s->free_head;
+    if (idx != CYMEM__NO_BLOCK) {
         p = s->base + (size_t)idx * s->bsize;
+        /* Marked live first, so that a link to itself fails the check. */
         slab_set_slack(s, idx, s->bsize - n);
-        TRACK_LINK_OPEN(p);
+        if (track)
+            TRACK_LINK_OPEN(p);
         uint32_t nxt = *(uint32_t *)p ^ pool->key;
         if (unlikely(nxt != CYMEM__NO_BLOCK && (nxt >= s->next || !slab_is_free(s, nxt)))) {
+            if (!track)
+                return small_alloc(pool, n, c);
             /* The link was overwritten: drop the rest of the list (its
              * blocks come back at reset) rather than follow it. */
             report_corruption(pool, p, s->bsize, "damaged free-list link");
@@ -415,22 +426,31 @@ static inline void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
         }
         *(uint32_t *)p = 0;     /* the link is the engine's, not the user's */
         s->free_head = nxt;
-        TRACK_BLOCK_REUSE(pool, p, s->bsize);
-        TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
-        memset(p, 0, n);
-    } else if (likely(sc->avail == NULL && s->next < s->nblocks)) {
-        idx = s->next++;
-        p = s->base + (size_t)idx * s->bsize;
-        slab_set_slack(s, idx, s->bsize - n);
-        TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
-        if (idx < s->dirty_end)
-            memset(p, 0, n);
-    } else {
-        return small_refill(pool, n, c);
+        s->live++;
+        account_alloc(pool, n, s->bsize);
+        if (track) {
+            TRACK_BLOCK_REUSE(pool, p, s->bsize);
+            TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
+        }
+        return memset(p, 0, n);
     }
+    if (unlikely(sc->avail != NULL || s->next >= s->nblocks))
+        return small_refill(pool, n, c);
+    idx = s->next++;
+    p = s->base + (size_t)idx * s->bsize;
+    slab_set_slack(s, idx, s->bsize - n);
     s->live++;
     account_alloc(pool, n, s->bsize);
+    if (track)
+        TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
+    if (idx < s->dirty_end)
+        return memset(p, 0, n);
     return p;
+}
+
+static NOINLINE void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
+{
+    return small_take(pool, n, c, 1);
 }
 
 static void list_push(cymem__slab **head, cymem__slab *s, int which)
@@ -545,6 +565,19 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
     direct_mem_free(pool, copy.orig, copy.asked);
 }
 
+/* Let cymem_pool_alloc() take the fast path for @pool when it can: the
+ * pool has its class table, takes no lock and runs no checker hooks. */
+static void pool_set_fast(cymem_pool *pool)
+{
+#ifdef CYMEM_ASAN
+    int hooks = 1;
+#else
+    int hooks = cymem__track;
+#endif
+    pool->fast = pool->classes != NULL && !hooks &&
+                 !(pool->flags & CYMEM_POOL_THREADSAFE) ? pool->classes : NULL;
+}
+
 /* Leave tiny mode: from now on small blocks come from slabs. */
 static int graduate(cymem_pool *pool)
 {
@@ -559,6 +592,7 @@ static int graduate(cymem_pool *pool)
         classes[c].bytes = 0;
     }
     pool->classes = classes;
+    pool_set_fast(pool);
     return 0;
 }
 
@@ -620,7 +654,8 @@ static inline void pool_unlock(const cymem_pool *pool)
 
 /* ---- Public allocation API --------------------------------------------- */
 
-void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
+/* cymem_pool_alloc() for every case but the fast one. */
+static NOINLINE void *alloc_checked(cymem_pool *pool, size_t number, size_t size)
 {
     size_t n;
     if (unlikely(pool == NULL)) {
@@ -631,12 +666,19 @@ void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (likely(!(pool->flags & CYMEM_POOL_THREADSAFE)))
-        return alloc_impl(pool, n);
     pool_lock(pool);
     void *p = alloc_impl(pool, n);
     pool_unlock(pool);
     return p;
+}
+
+void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
+{
+    size_t n;
+    if (likely(pool != NULL && pool->fast != NULL) &&
+        likely(!__builtin_mul_overflow(number, size, &n) && n <= CYMEM__CLASS_MAX))
+        return small_take(pool, n, size_class(n), 0);
+    return alloc_checked(pool, number, size);
 }
 
 void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
@@ -1135,6 +1177,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_init(&pool->lock, NULL);
     TRACK_POOL_NEW(pool);
+    pool_set_fast(pool);
 
     cymem_pool *parent = opts->parent;
     if (parent != NULL) {
