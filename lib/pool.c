@@ -493,25 +493,35 @@ static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
     return small_alloc(pool, n, c);
 }
 
-/* Give back block @idx of slab @s, known to be live. */
-static inline void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
+/* Give back block @idx of slab @s, known to be live; @track as for
+ * small_take(). */
+static inline __attribute__((always_inline))
+void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
 {
     char *p = s->base + (size_t)idx * s->bsize;
     size_t n = s->bsize - slab_get_slack(s, idx);
     account_free(pool, n, s->bsize);
     slab_mark_free(s, idx);
-    TRACK_BLOCK_FREE(pool, p, n, s->bsize);
-    TRACK_LINK_OPEN(p);
+    if (track) {
+        TRACK_BLOCK_FREE(pool, p, n, s->bsize);
+        TRACK_LINK_OPEN(p);
+    }
     *(uint32_t *)p = s->free_head ^ pool->key;
-    TRACK_LINK_CLOSE(p);
+    if (track)
+        TRACK_LINK_CLOSE(p);
     s->free_head = idx;
     s->live--;
     cymem__class *sc = &pool->classes[s->cls];
-    if (s->list != SLAB_ON_AVAIL && s->next - s->live >= s->avail_min && s != sc->cur) {
+    if (unlikely(s->list != SLAB_ON_AVAIL && s->next - s->live >= s->avail_min && s != sc->cur)) {
         if (s->list == SLAB_ON_FRESH)
             list_remove(sc, s);
         list_push(&sc->avail, s, SLAB_ON_AVAIL);
     }
+}
+
+static void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
+{
+    small_release(pool, s, idx, 1);
 }
 
 static void slab_delete(cymem_pool *pool, cymem__slab *s)
@@ -699,7 +709,8 @@ void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
     return p;
 }
 
-int cymem_pool_free(cymem_pool *pool, void *ptr)
+/* cymem_pool_free() for every case but the fast one. */
+static NOINLINE int free_checked(cymem_pool *pool, void *ptr)
 {
     if (ptr == NULL)
         return 0;
@@ -722,6 +733,19 @@ int cymem_pool_free(cymem_pool *pool, void *ptr)
     if (rc)
         errno = EINVAL;
     return rc;
+}
+
+int cymem_pool_free(cymem_pool *pool, void *ptr)
+{
+    if (likely(pool != NULL && pool->fast != NULL)) {
+        cymem__slab *s = cymem__page_find(pool, ptr);
+        uint32_t idx;
+        if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+            small_release(pool, s, idx, 0);
+            return 0;
+        }
+    }
+    return free_checked(pool, ptr);
 }
 
 #ifdef HAVE_MREMAP
