@@ -67,9 +67,11 @@
 
 /* A pool that holds REGION_AFTER bytes carves its further slabs from
  * regions of CYMEM__REGION bytes (sysmem.c); only the system allocator's
- * pools do, and only slabs of at most half a region. */
+ * pools do, and only slabs of at most half a region.  From HUGE_AFTER
+ * bytes on, new regions ask for transparent huge pages. */
 #define CYMEM__REGION ((size_t)4 << 20)
-#define CYMEM__REGION_AFTER ((size_t)4 << 20)
+#define CYMEM__REGION_AFTER ((size_t)1 << 20)
+#define CYMEM__HUGE_AFTER ((size_t)8 << 20)
 
 /* Tiny mode ends after this many direct small blocks or bytes. */
 #define CYMEM__TINY_BLOCKS 32
@@ -145,6 +147,7 @@ typedef struct cymem__region {
     char *mem;               /* CYMEM__REGION bytes */
     size_t used;             /* bytes carved so far */
     size_t dirty;            /* leading bytes that may hold old data */
+    int huge;                /* advised to use huge pages */
     struct cymem__region *next;
 } cymem__region;
 
@@ -188,10 +191,10 @@ void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
 void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed);
 void cymem__sys_big_free(void *p, size_t size);
 
-/* A region of CYMEM__REGION bytes, or NULL; *dirty gets how many leading
- * bytes may hold old data. */
-void *cymem__sys_region_alloc(size_t *dirty);
-void cymem__sys_region_free(void *p, size_t dirty);
+/* A region of CYMEM__REGION bytes, backed by huge pages if @huge, or
+ * NULL; *dirty gets how many leading bytes may hold old data. */
+void *cymem__sys_region_alloc(size_t *dirty, int huge);
+void cymem__sys_region_free(void *p, size_t dirty, int huge);
 
 /* Keep a destroyed pool for reuse by this thread (1), or refuse (0). */
 int cymem__sys_keep_pool(cymem_pool *pool);

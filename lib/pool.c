@@ -287,7 +287,8 @@ static char *region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *d
         if (r == NULL)
             return NULL;
         size_t old;
-        void *mem = held(pool, cymem__sys_region_alloc(&old), CYMEM__REGION);
+        int huge = pool->reserved_bytes >= CYMEM__HUGE_AFTER;
+        void *mem = held(pool, cymem__sys_region_alloc(&old, huge), CYMEM__REGION);
         if (mem == NULL) {
             cymem__meta_free(pool, r, sizeof *r);
             return NULL;
@@ -295,6 +296,7 @@ static char *region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *d
         r->mem = mem;
         r->used = 0;
         r->dirty = old;
+        r->huge = huge;
         r->next = pool->regions;
         pool->regions = r;
     }
@@ -314,7 +316,7 @@ static void release_regions(cymem_pool *pool)
     while ((r = pool->regions) != NULL) {
         pool->regions = r->next;
         released(pool, CYMEM__REGION);
-        cymem__sys_region_free(r->mem, r->used > r->dirty ? r->used : r->dirty);
+        cymem__sys_region_free(r->mem, r->used > r->dirty ? r->used : r->dirty, r->huge);
         cymem__meta_free(pool, r, sizeof *r);
     }
 }

@@ -16,10 +16,11 @@
  * by pools of that thread.
  *
  * A pool that has grown large carves its slabs from regions instead
- * (pool.c): CYMEM__REGION bytes aligned to a huge page, advised to use
- * transparent huge pages where the system has them, so that the kernel
- * faults them in and frees them a huge page at a time.  Up to
- * REGION_KEEP regions per thread wait here for the next large pool.
+ * (pool.c): CYMEM__REGION bytes aligned to a huge page.  The regions of a
+ * very large pool are advised to use transparent huge pages where the
+ * system has them, so that the kernel faults them in and frees them a
+ * huge page at a time.  Up to REGION_KEEP regions per thread wait here
+ * for the next large pool.
  */
 #include "internal.h"
 
@@ -66,6 +67,7 @@ typedef struct slab_cache {
     cached big[BIG_BUCKETS][BIG_DEPTH];  /* .dirty holds the block's size */
     unsigned nregions;
     cached regions[REGION_KEEP];
+    unsigned char region_huge[REGION_KEEP];
 } slab_cache;
 
 static void *pages_alloc(size_t size)
@@ -213,6 +215,17 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
 /* ---- regions ------------------------------------------------------------ */
 
 #if USE_CACHE
+/* Ask for transparent huge pages over a region, or stop asking. */
+static void region_advise(void *r, int huge)
+{
+#  if defined(HAVE_MADVISE) && defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    madvise(r, CYMEM__REGION, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#  else
+    (void)r;
+    (void)huge;
+#  endif
+}
+
 /* CYMEM__REGION fresh bytes aligned to HUGE_PAGE: map more and trim. */
 static void *region_map(void)
 {
@@ -222,39 +235,44 @@ static void *region_map(void)
     char *r = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
     if (r > m)
         pages_free(m, (size_t)(r - m));
-    if (r + CYMEM__REGION < m + CYMEM__REGION + HUGE_PAGE)
-        pages_free(r + CYMEM__REGION, (size_t)(m + HUGE_PAGE - r));
-#  if defined(HAVE_MADVISE) && defined(MADV_HUGEPAGE)
-    madvise(r, CYMEM__REGION, MADV_HUGEPAGE);
-#  endif
+    pages_free(r + CYMEM__REGION, (size_t)(m + HUGE_PAGE - r));
     return r;
 }
 #endif
 
-void *cymem__sys_region_alloc(size_t *dirty)
+void *cymem__sys_region_alloc(size_t *dirty, int huge)
 {
 #if USE_CACHE
     slab_cache *c = tcache;
+    void *r;
     if (c != NULL && c->nregions > 0) {
-        cached *e = &c->regions[--c->nregions];
-        *dirty = e->dirty;
-        return e->mem;
+        unsigned i = --c->nregions;
+        r = c->regions[i].mem;
+        *dirty = c->regions[i].dirty;
+        if (c->region_huge[i] != huge)
+            region_advise(r, huge);
+        return r;
     }
     *dirty = 0;
-    return region_map();
+    r = region_map();
+    if (r != NULL && huge)
+        region_advise(r, 1);
+    return r;
 #else
     (void)dirty;
+    (void)huge;
     return NULL;
 #endif
 }
 
-void cymem__sys_region_free(void *mem, size_t dirty)
+void cymem__sys_region_free(void *mem, size_t dirty, int huge)
 {
 #if USE_CACHE
     slab_cache *c = tcache_get();
     if (c != NULL && !c->closing && c->nregions < REGION_KEEP) {
         c->regions[c->nregions].mem = mem;
         c->regions[c->nregions].dirty = dirty;
+        c->region_huge[c->nregions] = (unsigned char)huge;
         c->nregions++;
         return;
     }
@@ -262,6 +280,7 @@ void cymem__sys_region_free(void *mem, size_t dirty)
 #else
     (void)mem;
     (void)dirty;
+    (void)huge;
 #endif
 }
 
