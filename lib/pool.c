@@ -578,7 +578,9 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
 }
 
 /* Let cymem_pool_alloc() take the fast path for @pool when it can: the
- * pool has its class table, takes no lock and runs no checker hooks. */
+ * pool has its class table, takes no lock and runs no checker hooks.  A
+ * THREADSAFE pool's field is never written after cymem_pool_new_ex(), as
+ * other threads read it without the lock: it stays NULL. */
 static void pool_set_fast(cymem_pool *pool)
 {
 #ifdef CYMEM_ASAN
@@ -586,8 +588,9 @@ static void pool_set_fast(cymem_pool *pool)
 #else
     int hooks = cymem__track;
 #endif
-    pool->fast = pool->classes != NULL && !hooks &&
-                 !(pool->flags & CYMEM_POOL_THREADSAFE) ? pool->classes : NULL;
+    if (pool->flags & CYMEM_POOL_THREADSAFE)
+        return;
+    pool->fast = pool->classes != NULL && !hooks ? pool->classes : NULL;
 }
 
 /* Leave tiny mode: from now on small blocks come from slabs. */
@@ -1203,6 +1206,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_init(&pool->lock, NULL);
     TRACK_POOL_NEW(pool);
+    pool->fast = NULL;
     pool_set_fast(pool);
 
     cymem_pool *parent = opts->parent;
