@@ -1071,12 +1071,17 @@ static void reset_slabs(cymem_pool *pool)
             s->next = 0;
             s->free_head = CYMEM__NO_BLOCK;
             s->live = 0;
-            /* The first slab serves; the others wait, untouched. */
-            s->list = SLAB_ON_NONE;
-            if (s != sc->all)
-                list_push(&sc->fresh, s, SLAB_ON_FRESH);
+            list_push(&sc->fresh, s, SLAB_ON_FRESH);
         }
-        sc->cur = sc->all ? sc->all : &empty_slab;
+        /* The list now runs from the oldest slab to the newest, the order
+         * they were filled in: the oldest serves and the newest, the only
+         * one whose untouched tail may never have been faulted in, comes
+         * last, so that refilling the pool touches no new pages. */
+        sc->cur = &empty_slab;
+        if (sc->fresh != NULL) {
+            sc->cur = sc->fresh;
+            list_remove(sc, sc->cur);
+        }
     }
     pool->live_bytes = pool->live_blocks = pool->used_bytes = 0;
 }

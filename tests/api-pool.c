@@ -324,6 +324,32 @@ START_TEST(large_pools_stay_exact_and_zeroed)
 }
 END_TEST
 
+/* A reset pool refills its slabs in the order it first filled them, so
+ * that the same requests get the same memory (and touch no new pages). */
+START_TEST(reset_replays_the_same_blocks)
+{
+    enum { N = 6000 };
+    static void *first[N];
+    cymem_pool *pool = cymem_pool_new();
+    /* A new pool's first blocks are direct: get past them with blocks of
+     * another size class than the ones under test. */
+    for (int i = 0; i < 40; i++)
+        ck_assert_ptr_nonnull(cymem_pool_alloc(pool, 1, 16));
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            void *p = cymem_pool_alloc(pool, 1, i % 3 ? 64 : 200);
+            ck_assert_ptr_nonnull(p);
+            if (round == 0)
+                first[i] = p;
+            else
+                ck_assert_ptr_eq(p, first[i]);
+        }
+        cymem_pool_reset(pool);
+    }
+    cymem_pool_destroy(pool);
+}
+END_TEST
+
 static cymem_pool *shared;
 
 static void *hammer(void *arg)
@@ -398,6 +424,7 @@ int main(void)
     tcase_add_test(t, a_failing_allocator_fails_cleanly);
     tcase_add_test(t, new_pools_start_empty);
     tcase_add_test(t, large_pools_stay_exact_and_zeroed);
+    tcase_add_test(t, reset_replays_the_same_blocks);
     tcase_add_test(t, threadsafe_pools_take_concurrent_calls);
     tcase_add_test(t, version_macros_agree);
     suite_add_tcase(s, t);
