@@ -8,8 +8,8 @@
  *  - the bytes from a block's requested end to the end of its block (its
  *    slack, the redzone) hold REDZONE; they are checked when the block is
  *    freed, resized in place or dropped by a reset;
- *  - a freed slab block is filled with FREED (past its free-list link),
- *    checked when the block is handed out again: a write after free shows.
+ *  - a freed slab block is filled with FREED, checked when the block is
+ *    handed out again: a write after free shows.
  *
  * Damage is reported on stderr with the block's address and size; the
  * program goes on unless CYMEM_DEBUG=abort.  Blocks are still returned
@@ -98,7 +98,7 @@ void cymem__debug_free(const cymem_pool *pool, void *p, size_t n, size_t cap)
 void cymem__debug_reuse(const cymem_pool *pool, void *p, size_t cap)
 {
     const unsigned char *b = p;
-    for (size_t i = sizeof(uint32_t); i < cap; i++)
+    for (size_t i = 0; i < cap; i++)
         if (b[i] != FREED) {
             report(pool, p, cap, "write after free", i);
             return;

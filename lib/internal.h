@@ -7,8 +7,8 @@
  *    piece of memory from the backing allocator, cut into equal blocks of
  *    one size class.  Which blocks are live, and how many bytes were asked
  *    for each, lives in the slab's descriptor and its slack array, out of
- *    line from user memory.  A freed block holds an encoded index link to
- *    the next free block of its slab; links are validated before use.
+ *    line from user memory, and so does the bitmap of its freed blocks:
+ *    the engine never writes into a block it does not hand out.
  *  - The page map (addr >> CYMEM__GRANULE_SHIFT -> at most two slabs) finds
  *    the slab of any pointer without touching the pointer's memory, which
  *    makes free() exact for foreign and garbage pointers.
@@ -80,7 +80,7 @@
 /* A slab's slack entry for a free (or never handed out) block. */
 #define CYMEM__SLACK_FREE8  0xFFu
 #define CYMEM__SLACK_FREE16 0xFFFFu
-/* Free-list terminator (before encoding). */
+/* No block (slab_index() of a pointer that is not a live block). */
 #define CYMEM__NO_BLOCK 0xFFFFFFFFu
 
 typedef struct cymem__slab {
@@ -91,7 +91,8 @@ typedef struct cymem__slab {
     uint32_t nblocks;
     uint32_t next;           /* blocks >= next are untouched since reset */
     uint32_t dirty_end;      /* blocks < dirty_end may hold old bytes */
-    uint32_t free_head;      /* first free block below next, or NO_BLOCK */
+    uint32_t nfree;          /* freed blocks below next: bits set in fmap */
+    uint32_t hint;           /* no word of fmap below this has a bit set */
     uint32_t live;           /* live blocks */
     uint32_t avail_min;      /* freed blocks that put it on the avail list */
     uint8_t cls;             /* size class */
@@ -99,6 +100,7 @@ typedef struct cymem__slab {
     uint8_t list;            /* SLAB_ON_* : which class list holds it */
     uint8_t carved;          /* its memory is part of a region */
     void *slack;             /* per block: bsize - requested, or FREE */
+    uint64_t *fmap;          /* a bit per block below next that was freed */
     struct cymem__slab *next_in_class;
     struct cymem__slab *lprev, *lnext;  /* links on that list */
     void *mem;               /* the backing allocation of the blocks */
@@ -161,7 +163,6 @@ struct cymem_pool {
     cymem__class *fast;      /* classes, when the fast path may serve */
     cymem__class *classes;   /* NULL in tiny mode */
     size_t small_max;        /* largest size served by slabs */
-    uint32_t key;            /* encodes free-list links */
     unsigned flags;
     int sys;                 /* backing allocator is the system one */
     cymem_allocator bk;      /* backing allocator (when !sys) */

@@ -178,16 +178,6 @@ static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
         pool->peak_bytes = pool->live_bytes;
 }
 
-/* Report damage the engine found in its own bookkeeping.  It never aborts:
- * the damaged structure is dropped and the pool goes on. */
-static NOINLINE void report_corruption(const cymem_pool *pool, const void *block,
-                                       size_t size, const char *what)
-{
-    fprintf(stderr, "libcymem: pool %p: %s at block %p (%zu bytes); "
-            "a write past the end of a block or after free is likely\n",
-            (const void *)pool, what, block, size);
-}
-
 /* ---- Slabs ------------------------------------------------------------- */
 
 static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
@@ -230,7 +220,7 @@ static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
 
 /* A class's current slab before its first slab exists: never has room, and
  * is never written to. */
-static cymem__slab empty_slab = { .free_head = CYMEM__NO_BLOCK };
+static cymem__slab empty_slab;
 
 /*
  * The size of the next slab of class @c: a power of two holding at least
@@ -346,7 +336,9 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
     uint32_t nblocks = (uint32_t)(bytes / bsize);
     int wide = bsize > 2048;
-    size_t meta = sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1);
+    size_t words = ((size_t)nblocks + 63) / 64;
+    size_t map_at = (sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1) + 7) & ~(size_t)7;
+    size_t meta = map_at + words * sizeof(uint64_t);
     cymem__slab *s = cymem__meta_alloc(pool, meta);
     if (s == NULL)
         goto fail;
@@ -364,7 +356,6 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->nblocks = nblocks;
     s->span = (size_t)nblocks * bsize;
     s->recip = (((uint64_t)1 << 40) + bsize - 1) / bsize;
-    s->free_head = CYMEM__NO_BLOCK;
     s->avail_min = nblocks / AVAIL_DIVISOR ? nblocks / AVAIL_DIVISOR : 1;
     /* Blocks that overlap the dirty prefix must be cleared when used. */
     size_t lead = (size_t)(s->base - (char *)mem);
@@ -374,6 +365,8 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->cls = (uint8_t)c;
     s->wide = (uint8_t)wide;
     s->slack = s + 1;
+    s->fmap = (uint64_t *)((char *)s + map_at);
+    memset(s->fmap, 0, words * sizeof(uint64_t));
     if (cymem__page_insert(pool, s) != 0) {
         if (!carved)
             slab_mem_free(pool, mem, mem_size, dirty);
@@ -402,32 +395,29 @@ static void *small_alloc(cymem_pool *pool, size_t n, unsigned c);
  * the fast path of cymem_pool_alloc() inlines this with 0, for pools that
  * run no checker hooks (pool->fast); small_alloc() is the instance with 1.
  * Every call in it is a tail call, so the fast path saves no registers.
+ * Freed blocks are used first, lowest first, then untouched ones.
  */
 static inline __attribute__((always_inline))
 void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
 {
     cymem__class *sc = &pool->classes[c];
     cymem__slab *s = sc->cur;
-    uint32_t idx = s->free_head;
+    uint32_t idx;
     char *p;
 
-    if (idx != CYMEM__NO_BLOCK) {
+    if (s->nfree != 0) {
+        /* The lowest freed block: nfree > 0 means a bit is set at or
+         * above the hint, and the scan stops there. */
+        uint32_t w = s->hint;
+        uint64_t bits;
+        while ((bits = s->fmap[w]) == 0)
+            w++;
+        idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
+        s->fmap[w] = bits & (bits - 1);
+        s->hint = w;
+        s->nfree--;
         p = s->base + (size_t)idx * s->bsize;
-        /* Marked live first, so that a link to itself fails the check. */
         slab_set_slack(s, idx, s->bsize - n);
-        if (track)
-            TRACK_LINK_OPEN(p);
-        uint32_t nxt = *(uint32_t *)p ^ pool->key;
-        if (unlikely(nxt != CYMEM__NO_BLOCK && (nxt >= s->next || !slab_is_free(s, nxt)))) {
-            if (!track)
-                return small_alloc(pool, n, c);
-            /* The link was overwritten: drop the rest of the list (its
-             * blocks come back at reset) rather than follow it. */
-            report_corruption(pool, p, s->bsize, "damaged free-list link");
-            nxt = CYMEM__NO_BLOCK;
-        }
-        *(uint32_t *)p = 0;     /* the link is the engine's, not the user's */
-        s->free_head = nxt;
         s->live++;
         account_alloc(pool, n, s->bsize);
         if (track) {
@@ -500,18 +490,16 @@ static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
 static inline __attribute__((always_inline))
 void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
 {
-    char *p = s->base + (size_t)idx * s->bsize;
     size_t n = s->bsize - slab_get_slack(s, idx);
     account_free(pool, n, s->bsize);
     slab_mark_free(s, idx);
-    if (track) {
-        TRACK_BLOCK_FREE(pool, p, n, s->bsize);
-        TRACK_LINK_OPEN(p);
-    }
-    *(uint32_t *)p = s->free_head ^ pool->key;
     if (track)
-        TRACK_LINK_CLOSE(p);
-    s->free_head = idx;
+        TRACK_BLOCK_FREE(pool, s->base + (size_t)idx * s->bsize, n, s->bsize);
+    /* Only out-of-line memory changes: the block itself is not touched. */
+    s->fmap[idx / 64] |= (uint64_t)1 << (idx % 64);
+    if (idx / 64 < s->hint)
+        s->hint = idx / 64;
+    s->nfree++;
     s->live--;
     cymem__class *sc = &pool->classes[s->cls];
     if (unlikely(s->list != SLAB_ON_AVAIL && s->next - s->live >= s->avail_min && s != sc->cur)) {
@@ -1068,8 +1056,11 @@ static void reset_slabs(cymem_pool *pool)
             if (s->next > s->dirty_end)
                 s->dirty_end = s->next;
             TRACK_SLAB_RESET(s->base, s->span);
+            if (s->nfree != 0)
+                memset(s->fmap, 0, ((size_t)s->next + 63) / 64 * sizeof(uint64_t));
+            s->nfree = 0;
+            s->hint = 0;
             s->next = 0;
-            s->free_head = CYMEM__NO_BLOCK;
             s->live = 0;
             list_push(&sc->fresh, s, SLAB_ON_FRESH);
         }
@@ -1204,9 +1195,6 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
             return NULL;
         proto.metadata_bytes = proto.reserved_bytes;
         *pool = proto;
-        /* Free-list links are stored XORed with this, so a stray write of
-         * a small integer is unlikely to form a valid link. */
-        pool->key = (uint32_t)(((uintptr_t)pool >> 4) * 2654435761u) | 0x80000000u;
     }
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_init(&pool->lock, NULL);

@@ -31,8 +31,6 @@
  *                                    or mremap (its memory then is gone)
  *   TRACK_BLOCK_RESIZE(pool, p, old, new, cap)  resized in place; called
  *                                    before the engine clears new bytes
- *   TRACK_LINK_OPEN(p) / TRACK_LINK_CLOSE(p)  the engine reads or writes
- *                                    the free-list link inside a free block
  */
 #ifndef CYMEM_TRACK_H
 #define CYMEM_TRACK_H
@@ -166,11 +164,5 @@ extern int cymem__valgrind;
         if (TRACKING && DEBUG_ON)                                       \
             cymem__debug_alloc((p), (new), (cap));                      \
     } while (0)
-#define TRACK_LINK_OPEN(p) do {                                         \
-        AS_UNPOISON((p), 4);                                            \
-        if (TRACKING)                                                   \
-            VG_DEFINED((p), 4);                                         \
-    } while (0)
-#define TRACK_LINK_CLOSE(p) TRACK__HIDE((p), 4)
 
 #endif /* CYMEM_TRACK_H */
