@@ -93,7 +93,6 @@ typedef struct cymem__slab {
     uint32_t dirty_end;      /* blocks < dirty_end may hold old bytes */
     uint32_t nfree;          /* freed blocks below next: bits set in fmap */
     uint32_t hint;           /* no word of fmap below this has a bit set */
-    uint32_t live;           /* live blocks */
     uint32_t avail_min;      /* freed blocks that put it on the avail list */
     uint8_t cls;             /* size class */
     uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
@@ -169,7 +168,10 @@ struct cymem_pool {
     size_t chunk_size;
 
     /* accounting */
-    size_t live_bytes, live_blocks, peak_bytes, used_bytes;
+    /* Live slab blocks are counted per slab (next - nfree), and summed by
+     * cymem_pool_stats(): the hot paths keep only live and peak bytes. */
+    size_t live_bytes, peak_bytes;
+    size_t direct_blocks, direct_used;  /* live direct blocks, their bytes */
     size_t reserved_bytes, chunk_count, metadata_bytes;
     size_t tiny_blocks, tiny_bytes;
 

@@ -155,19 +155,15 @@ static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
 
 /* ---- Accounting and reports -------------------------------------------- */
 
-static inline void account_alloc(cymem_pool *pool, size_t n, size_t cap)
+static inline void account_alloc(cymem_pool *pool, size_t n)
 {
-    pool->live_blocks++;
-    pool->used_bytes += cap;
     pool->live_bytes += n;
     if (pool->live_bytes > pool->peak_bytes)
         pool->peak_bytes = pool->live_bytes;
 }
 
-static inline void account_free(cymem_pool *pool, size_t n, size_t cap)
+static inline void account_free(cymem_pool *pool, size_t n)
 {
-    pool->live_blocks--;
-    pool->used_bytes -= cap;
     pool->live_bytes -= n;
 }
 
@@ -418,8 +414,7 @@ void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
         s->nfree--;
         p = s->base + (size_t)idx * s->bsize;
         slab_set_slack(s, idx, s->bsize - n);
-        s->live++;
-        account_alloc(pool, n, s->bsize);
+        account_alloc(pool, n);
         if (track) {
             TRACK_BLOCK_REUSE(pool, p, s->bsize);
             TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
@@ -431,8 +426,7 @@ void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
     idx = s->next++;
     p = s->base + (size_t)idx * s->bsize;
     slab_set_slack(s, idx, s->bsize - n);
-    s->live++;
-    account_alloc(pool, n, s->bsize);
+    account_alloc(pool, n);
     if (track)
         TRACK_BLOCK_ALLOC(pool, p, n, s->bsize);
     if (idx < s->dirty_end)
@@ -491,7 +485,7 @@ static inline __attribute__((always_inline))
 void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
 {
     size_t n = s->bsize - slab_get_slack(s, idx);
-    account_free(pool, n, s->bsize);
+    account_free(pool, n);
     slab_mark_free(s, idx);
     if (track)
         TRACK_BLOCK_FREE(pool, s->base + (size_t)idx * s->bsize, n, s->bsize);
@@ -500,9 +494,8 @@ void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int tra
     if (idx / 64 < s->hint)
         s->hint = idx / 64;
     s->nfree++;
-    s->live--;
     cymem__class *sc = &pool->classes[s->cls];
-    if (unlikely(s->list != SLAB_ON_AVAIL && s->next - s->live >= s->avail_min && s != sc->cur)) {
+    if (unlikely(s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min && s != sc->cur)) {
         if (s->list == SLAB_ON_FRESH)
             list_remove(sc, s);
         list_push(&sc->avail, s, SLAB_ON_AVAIL);
@@ -551,7 +544,9 @@ static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
         memset(p, 0, n);
     cymem__direct d = { (uintptr_t)p, orig, asked, n, align };
     cymem__direct_insert(pool, &d);
-    account_alloc(pool, n, asked);
+    account_alloc(pool, n);
+    pool->direct_blocks++;
+    pool->direct_used += asked;
     return p;
 }
 
@@ -559,7 +554,9 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
 {
     cymem__direct copy = *d;
     cymem__direct_remove(pool, d);
-    account_free(pool, copy.size, copy.asked);
+    account_free(pool, copy.size);
+    pool->direct_blocks--;
+    pool->direct_used -= copy.asked;
     TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size,
                      copy.asked - (copy.key - (uintptr_t)copy.orig));
     direct_mem_free(pool, copy.orig, copy.asked);
@@ -774,7 +771,7 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
     }
     cymem__direct nd = { (uintptr_t)p, orig, asked, new_size, d->align };
     pool->reserved_bytes = pool->reserved_bytes - d->asked + asked;
-    pool->used_bytes = pool->used_bytes - d->asked + asked;
+    pool->direct_used = pool->direct_used - d->asked + asked;
     account_resize(pool, d->size, new_size);
     cymem__direct_remove(pool, d);
     cymem__direct_insert(pool, &nd);
@@ -799,7 +796,7 @@ static void *direct_realloc_heap(cymem_pool *pool, cymem__direct *d, size_t new_
         memset((char *)orig + d->size, 0, new_size - d->size);
     cymem__direct nd = { (uintptr_t)orig, orig, new_size, new_size, d->align };
     pool->reserved_bytes = pool->reserved_bytes - d->asked + new_size;
-    pool->used_bytes = pool->used_bytes - d->asked + new_size;
+    pool->direct_used = pool->direct_used - d->asked + new_size;
     account_resize(pool, d->size, new_size);
     cymem__direct_remove(pool, d);
     cymem__direct_insert(pool, &nd);
@@ -943,10 +940,16 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
     }
     pool_lock(pool);
     out->live_bytes = pool->live_bytes;
-    out->live_blocks = pool->live_blocks;
+    out->live_blocks = pool->direct_blocks;
+    out->used_bytes = pool->direct_used;
+    for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
+        for (const cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class) {
+            out->live_blocks += s->next - s->nfree;
+            out->used_bytes += (size_t)(s->next - s->nfree) * s->bsize;
+        }
+    }
     out->peak_bytes = pool->peak_bytes;
     out->reserved_bytes = pool->reserved_bytes;
-    out->used_bytes = pool->used_bytes;
     out->chunk_count = pool->chunk_count;
     out->metadata_bytes = pool->metadata_bytes;
     pool_unlock(pool);
@@ -1043,6 +1046,7 @@ static void release_direct(cymem_pool *pool)
         }
     }
     pool->direct.count = 0;
+    pool->direct_blocks = pool->direct_used = 0;
 }
 
 /* Make every slab of @pool as after a reset, in O(slabs). */
@@ -1061,7 +1065,6 @@ static void reset_slabs(cymem_pool *pool)
             s->nfree = 0;
             s->hint = 0;
             s->next = 0;
-            s->live = 0;
             list_push(&sc->fresh, s, SLAB_ON_FRESH);
         }
         /* The list now runs from the oldest slab to the newest, the order
@@ -1074,7 +1077,7 @@ static void reset_slabs(cymem_pool *pool)
             list_remove(sc, sc->cur);
         }
     }
-    pool->live_bytes = pool->live_blocks = pool->used_bytes = 0;
+    pool->live_bytes = 0;
 }
 
 void cymem_pool_reset(cymem_pool *pool)
@@ -1183,8 +1186,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     if (pool != NULL) {
         /* A kept pool: its slabs and maps stay, its counts start over. */
         pool->flags = proto.flags;
-        pool->live_bytes = pool->live_blocks = pool->peak_bytes = 0;
-        pool->used_bytes = 0;
+        pool->live_bytes = pool->peak_bytes = 0;
         pool->cleanups = NULL;
         pool->parent = pool->first_child = NULL;
         pool->next_sibling = pool->prev_sibling = NULL;
