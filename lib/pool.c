@@ -11,7 +11,6 @@
 #include "track.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #ifdef HAVE_SYS_MMAN_H
 #  include <sys/mman.h>
