@@ -116,7 +116,16 @@ void cymem__sys_free(void *p, size_t size)
 #endif
 
 #if USE_CACHE
+/*
+ * The cache's life on a thread: none yet (tcache NULL, tcache_gone 0), then
+ * live (tcache set), then gone for good once the thread's key destructor
+ * has run (tcache NULL, tcache_gone 1).  Destructors of other keys may run
+ * after ours and still use pools (a pool per thread, destroyed by its
+ * key's destructor): from then on this thread's pools use the system
+ * directly, and no new cache is made, since nothing would free it.
+ */
 static __thread slab_cache *tcache;
+static __thread int tcache_gone;
 static pthread_key_t tcache_key;
 static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
 static int tcache_key_ok;
@@ -137,6 +146,10 @@ static void tcache_release(void *arg)
             pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
     while (c->nregions > 0)
         pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
+    /* Forget the cache before freeing it: a later destructor's pool calls
+     * must not find it. */
+    tcache = NULL;
+    tcache_gone = 1;
     free(c);
 }
 
@@ -145,11 +158,27 @@ static void tcache_key_init(void)
     tcache_key_ok = pthread_key_create(&tcache_key, tcache_release) == 0;
 }
 
-/* The calling thread's cache, made on first use; NULL if that fails. */
+/* A library unloaded while threads still run must not leave its
+ * destructor behind in the key: those threads' caches are then lost
+ * (leaked), which is better than a call into unmapped code. */
+#  if defined(__GNUC__)
+__attribute__((destructor)) static void tcache_unload(void)
+{
+    if (tcache_key_ok) {
+        tcache_key_ok = 0;
+        pthread_key_delete(tcache_key);
+    }
+}
+#  endif
+
+/* The calling thread's cache, made on first use; NULL if that fails or
+ * the thread is exiting and its cache is gone. */
 static slab_cache *tcache_get(void)
 {
     if (likely(tcache != NULL))
         return tcache;
+    if (tcache_gone)
+        return NULL;
     pthread_once(&tcache_once, tcache_key_init);
     if (!tcache_key_ok)
         return NULL;
