@@ -16,7 +16,9 @@
  * zero-filled.  Off, the mode costs one well-predicted branch per hook.
  *
  * The same first call finds out whether the program runs under valgrind,
- * which turns on the client requests of track.h.
+ * which turns on the client requests of track.h.  Under valgrind each
+ * function here first makes the bytes it reads or writes accessible; the
+ * hook in track.h that called it hides them again.
  */
 #include "internal.h"
 #include "track.h"
@@ -75,6 +77,7 @@ static void report(const cymem_pool *pool, const void *p, size_t n, const char *
 
 void cymem__debug_alloc(void *p, size_t n, size_t cap)
 {
+    VG_DEFINED((char *)p + n, cap - n);
     if (cap > n)
         memset((char *)p + n, REDZONE, cap - n);
 }
@@ -82,6 +85,7 @@ void cymem__debug_alloc(void *p, size_t n, size_t cap)
 void cymem__debug_check(const cymem_pool *pool, const void *p, size_t n, size_t cap)
 {
     const unsigned char *b = p;
+    VG_DEFINED(b + n, cap - n);
     for (size_t i = n; i < cap; i++)
         if (b[i] != REDZONE) {
             report(pool, p, n, "write past the end", i);
@@ -92,12 +96,14 @@ void cymem__debug_check(const cymem_pool *pool, const void *p, size_t n, size_t 
 void cymem__debug_free(const cymem_pool *pool, void *p, size_t n, size_t cap)
 {
     cymem__debug_check(pool, p, n, cap);
+    VG_DEFINED(p, cap);
     memset(p, FREED, cap);
 }
 
 void cymem__debug_reuse(const cymem_pool *pool, void *p, size_t cap)
 {
     const unsigned char *b = p;
+    VG_DEFINED(b, cap);
     for (size_t i = 0; i < cap; i++)
         if (b[i] != FREED) {
             report(pool, p, cap, "write after free", i);

@@ -55,6 +55,14 @@ static inline size_t class_size(unsigned c)
 
 /* ---- Backing memory ---------------------------------------------------- */
 
+/*
+ * Every piece of memory the pool holds comes from held() and goes back
+ * through released(), which keep reserved_bytes and chunk_count; memory
+ * goes back only after TRACK_MEM_RETURN has made all of it accessible to
+ * its next owner again.  raw_alloc()/raw_free() are the one place that
+ * chooses between the system and the caller's allocator for plain pieces.
+ */
+
 /* Count @size bytes the pool got from its backing memory as one more
  * chunk; @p NULL means the request failed (ENOMEM), and is passed back. */
 static inline void *held(cymem_pool *pool, void *p, size_t size)
@@ -69,10 +77,30 @@ static inline void *held(cymem_pool *pool, void *p, size_t size)
 }
 
 /* The reverse of held(), before the memory goes back. */
-static inline void released(cymem_pool *pool, size_t size)
+static inline void released(cymem_pool *pool, void *p, size_t size)
 {
+    TRACK_MEM_RETURN(p, size);
     pool->reserved_bytes -= size;
     pool->chunk_count--;
+}
+
+/* @size bytes of the pool's backing allocator; @zero: the system's must be
+ * zero (calloc), else plain malloc will do. */
+static void *raw_alloc(const cymem_pool *pool, size_t size, int zero)
+{
+    if (!pool->sys)
+        return pool->bk.malloc(size, pool->bk.ctx);
+    return zero ? cymem__sys_alloc(size) : malloc(size);
+}
+
+static void raw_free(const cymem_pool *pool, void *p, size_t size, int zero)
+{
+    if (!pool->sys)
+        pool->bk.free(p, size, pool->bk.ctx);
+    else if (zero)
+        cymem__sys_free(p, size);
+    else
+        free(p);
 }
 
 /* Get @size bytes from the pool's backing allocator; *zeroed tells whether
@@ -80,23 +108,19 @@ static inline void released(cymem_pool *pool, size_t size)
 static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
 {
     *zeroed = pool->sys;
-    return held(pool, pool->sys ? cymem__sys_alloc(size)
-                                : pool->bk.malloc(size, pool->bk.ctx), size);
+    return held(pool, raw_alloc(pool, size, 1), size);
 }
 
 static void bk_free(cymem_pool *pool, void *p, size_t size)
 {
-    released(pool, size);
-    if (pool->sys)
-        cymem__sys_free(p, size);
-    else
-        pool->bk.free(p, size, pool->bk.ctx);
+    released(pool, p, size);
+    raw_free(pool, p, size, 1);
 }
 
 /* Bookkeeping memory: not zeroed, every user initialises what it reads. */
 void *cymem__meta_alloc(cymem_pool *pool, size_t size)
 {
-    void *p = held(pool, pool->sys ? malloc(size) : pool->bk.malloc(size, pool->bk.ctx), size);
+    void *p = held(pool, raw_alloc(pool, size, 0), size);
     if (p != NULL)
         pool->metadata_bytes += size;
     return p;
@@ -105,11 +129,8 @@ void *cymem__meta_alloc(cymem_pool *pool, size_t size)
 void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
 {
     pool->metadata_bytes -= size;
-    released(pool, size);
-    if (pool->sys)
-        free(p);
-    else
-        pool->bk.free(p, size, pool->bk.ctx);
+    released(pool, p, size);
+    raw_free(pool, p, size, 0);
 }
 
 /* Memory for a slab: @size bytes, a power of two.  *dirty gets how many
@@ -124,7 +145,7 @@ static void *slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
 /* Give back a slab's memory; its first @dirty bytes may have been written. */
 static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
 {
-    released(pool, size);
+    released(pool, p, size);
     if (pool->sys)
         cymem__sys_slab_free(p, size, dirty);
     else
@@ -148,7 +169,7 @@ static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
         bk_free(pool, p, size);
         return;
     }
-    released(pool, size);
+    released(pool, p, size);
     cymem__sys_big_free(p, size);
 }
 
@@ -300,7 +321,7 @@ static void release_regions(cymem_pool *pool)
     cymem__region *r;
     while ((r = pool->regions) != NULL) {
         pool->regions = r->next;
-        released(pool, CYMEM__REGION);
+        released(pool, r->mem, CYMEM__REGION);
         cymem__sys_region_free(r->mem, r->used > r->dirty ? r->used : r->dirty, r->huge);
         cymem__meta_free(pool, r, sizeof *r);
     }
@@ -749,6 +770,7 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
         return NULL;
     }
     TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked - off);
+    TRACK_MEM_RETURN(d->orig, d->asked);
     void *orig = mremap(d->orig, d->asked, asked, MREMAP_MAYMOVE);
     if (orig == MAP_FAILED) {
         TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked - off);
@@ -784,6 +806,7 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
 static void *direct_realloc_heap(cymem_pool *pool, cymem__direct *d, size_t new_size)
 {
     TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked);
+    TRACK_MEM_RETURN(d->orig, d->asked);
     void *orig = realloc(d->orig, new_size);
     if (orig == NULL) {
         TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked);

@@ -31,6 +31,18 @@
  *                                    or mremap (its memory then is gone)
  *   TRACK_BLOCK_RESIZE(pool, p, old, new, cap)  resized in place; called
  *                                    before the engine clears new bytes
+ *   TRACK_MEM_RETURN(p, size)        memory leaves the pool: every byte of
+ *                                    it accessible again
+ *
+ * The debug mode reads and writes memory that memcheck is told nobody may
+ * touch (redzones, freed blocks): each debug.c function first makes the
+ * bytes it touches accessible, and the hook that called it hides them
+ * again afterwards, so the two checkers can run together.
+ *
+ * The rule the hooks keep: memory the pool hid or poisoned is restored
+ * before it leaves the pool, on every path (free of a direct block or a
+ * slab, reset, destroy, a call that failed half-way, realloc and mremap),
+ * so no checker reports the next owner's use of it.
  */
 #ifndef CYMEM_TRACK_H
 #define CYMEM_TRACK_H
@@ -121,6 +133,15 @@ extern int cymem__valgrind;
             VG_DEFINED((p), (n));                                       \
         }                                                               \
     } while (0)
+/* Memory about to leave the pool (to the backing allocator, to the system
+ * or its per-thread cache, or to realloc/mremap): whatever the pool hid
+ * from the checkers becomes ordinary memory again, so that its next owner
+ * (a custom allocator's free list, say) may read and write all of it. */
+#define TRACK_MEM_RETURN(p, size) do {                                  \
+        AS_UNPOISON((p), (size));                                       \
+        if (TRACKING)                                                   \
+            VG_DEFINED((p), (size));                                    \
+    } while (0)
 #define TRACK_SLAB_NEW(p, size)   TRACK__HIDE((p), (size))
 #define TRACK_SLAB_RESET(p, size) TRACK__HIDE((p), (size))
 
@@ -128,11 +149,11 @@ extern int cymem__valgrind;
         AS_POISON((p), (cap));                                          \
         AS_UNPOISON((p), (n));                                          \
         if (TRACKING) {                                                 \
+            if (DEBUG_ON)                                               \
+                cymem__debug_alloc((p), (n), (cap));                    \
             VG_ALLOC((pool), (p), (n));                                 \
             VG_NOACCESS((char *)(p) + (n), (cap) - (n));                \
             VG_DEFINED((p), (n));                                       \
-            if (DEBUG_ON)                                               \
-                cymem__debug_alloc((p), (n), (cap));                    \
         }                                                               \
     } while (0)
 #define TRACK_BLOCK_REUSE(pool, p, cap) do {                            \
@@ -156,13 +177,13 @@ extern int cymem__valgrind;
         }                                                               \
     } while (0)
 #define TRACK_BLOCK_RESIZE(pool, p, old, new, cap) do {                 \
-        if (TRACKING && DEBUG_ON)                                       \
+        if (TRACKING && DEBUG_ON) {                                     \
             cymem__debug_check((pool), (p), (old), (cap));              \
+            cymem__debug_alloc((p), (new), (cap));                      \
+        }                                                               \
         if (TRACKING)                                                   \
             VG_CHANGE((pool), (p), (new));                              \
         TRACK__SHOW((p), (new), (cap));                                 \
-        if (TRACKING && DEBUG_ON)                                       \
-            cymem__debug_alloc((p), (new), (cap));                      \
     } while (0)
 
 #endif /* CYMEM_TRACK_H */
