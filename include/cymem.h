@@ -16,6 +16,11 @@
  *  - Functions that return a pointer return NULL and set errno on failure;
  *    functions that return int return 0 on success and -1 with errno set on
  *    failure.  A failed call changes nothing in the pool.
+ *  - A NULL pool is a bad argument, treated alike by every function: it
+ *    does nothing, and a function that returns a status or a pointer fails
+ *    with EINVAL (-1, NULL, or 0 for cymem_pool_owns() and
+ *    cymem_pool_block_size()); cymem_pool_reset() and cymem_pool_destroy()
+ *    return nothing and do nothing.
  *  - cymem_pool_free(pool, NULL) does nothing and returns 0.
  *  - cymem_pool_reset() frees every block and destroys every child pool, but
  *    keeps the pool (and the memory it holds) for reuse;
@@ -153,7 +158,7 @@ CYMEM_API void cymem_pool_destroy(cymem_pool *pool);
 
 /**
  * cymem_pool_reset - free every block and destroy the children; keep the pool.
- * @pool: the pool.
+ * @pool: the pool, or NULL (nothing happens).
  *
  * Runs in the same order as cymem_pool_destroy().  The pool keeps chunks of
  * memory for reuse; peak_bytes is not lowered.
@@ -203,9 +208,10 @@ void *cymem_pool_realloc(cymem_pool *pool, void *ptr, size_t new_size);
  * cymem_pool_free - give one block back to the pool.
  * @ptr: a live block of @pool, or NULL (nothing happens).
  *
- * Return: 0, or -1 with errno EINVAL when @ptr is not a live block of this
- * pool (from another pool or malloc, interior, already freed, freed by a
- * reset, or garbage); the pool is then unchanged.  The check is exact.
+ * Return: 0, or -1 with errno EINVAL when @pool is NULL or @ptr is not a
+ * live block of this pool (from another pool or malloc, interior, already
+ * freed, freed by a reset, or garbage); the pool is then unchanged.  The
+ * check is exact.  A NULL @pool fails even with a NULL @ptr.
  */
 CYMEM_API int cymem_pool_free(cymem_pool *pool, void *ptr);
 
@@ -213,7 +219,7 @@ CYMEM_API int cymem_pool_free(cymem_pool *pool, void *ptr);
  * cymem_pool_owns - tell whether @ptr is a live block of @pool.
  *
  * Return: 1 if @ptr is the start of a live block of @pool (not of a child),
- * else 0.
+ * else 0; a NULL @pool also sets errno to EINVAL.
  */
 CYMEM_API int cymem_pool_owns(const cymem_pool *pool, const void *ptr);
 

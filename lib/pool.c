@@ -722,12 +722,12 @@ void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
 /* cymem_pool_free() for every case but the fast one. */
 static NOINLINE int free_checked(cymem_pool *pool, void *ptr)
 {
-    if (ptr == NULL)
-        return 0;
     if (pool == NULL) {
         errno = EINVAL;
         return -1;
     }
+    if (ptr == NULL)
+        return 0;
     int rc = 0;
     pool_lock(pool);
     cymem__slab *s = cymem__page_find(pool, ptr);
@@ -931,7 +931,11 @@ static int find_block(const cymem_pool *pool, const void *ptr, size_t *size)
 int cymem_pool_owns(const cymem_pool *pool, const void *ptr)
 {
     size_t size;
-    if (pool == NULL || ptr == NULL)
+    if (pool == NULL) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (ptr == NULL)
         return 0;
     pool_lock(pool);
     int found = find_block(pool, ptr, &size);
