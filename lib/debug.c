@@ -63,7 +63,8 @@ static void debug_read_env(void)
 
 void cymem__debug_init(void)
 {
-    pthread_once(&debug_once, debug_read_env);
+    /* If pthread_once() itself failed, every checker stays off. */
+    (void)pthread_once(&debug_once, debug_read_env);
 }
 
 static void report(const cymem_pool *pool, const void *p, size_t n, const char *what,
@@ -73,6 +74,12 @@ static void report(const cymem_pool *pool, const void *p, size_t n, const char *
             what, at, p, n, (const void *)pool);
     if (debug_abort)
         abort();
+}
+
+void cymem__fatal(const char *what, int err)
+{
+    fprintf(stderr, "libcymem: %s failed: %s; aborting\n", what, strerror(err));
+    abort();
 }
 
 void cymem__debug_alloc(void *p, size_t n, size_t cap)

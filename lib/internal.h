@@ -185,6 +185,8 @@ struct cymem_pool {
 };
 
 /* ---- system memory (sysmem.c) ---- */
+/* The system's page size, read once (4096 if the system will not say). */
+size_t cymem__page_size(void);
 void *cymem__sys_alloc(size_t size);
 void cymem__sys_free(void *p, size_t size);
 void *cymem__sys_slab_alloc(size_t size, size_t *dirty);
@@ -205,6 +207,10 @@ int cymem__sys_keep_pool(cymem_pool *pool);
 cymem_pool *cymem__sys_reuse_pool(size_t chunk_size);
 /* Free a kept pool for good (pool.c). */
 void cymem__pool_free(cymem_pool *pool);
+
+/* Report a failure that leaves no safe way on (@what failed with @err) on
+ * stderr, and abort (debug.c). */
+void cymem__fatal(const char *what, int err);
 
 /* cymem_pool_foreach() without taking the pool's lock (pool.c). */
 int cymem__foreach_unlocked(const cymem_pool *pool,

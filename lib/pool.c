@@ -15,9 +15,6 @@
 #ifdef HAVE_SYS_MMAN_H
 #  include <sys/mman.h>
 #endif
-#ifdef HAVE_UNISTD_H
-#  include <unistd.h>
-#endif
 
 #define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
 
@@ -660,16 +657,25 @@ static void *alloc_aligned_impl(cymem_pool *pool, size_t n, size_t align)
 
 /* ---- Locking ----------------------------------------------------------- */
 
+/* A pool's mutex is a default one that the pool alone locks and unlocks,
+ * so these calls cannot fail unless the pool's memory was overwritten:
+ * then going on would corrupt more, and cymem__fatal() aborts. */
 static inline void pool_lock(const cymem_pool *pool)
 {
-    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE))
-        pthread_mutex_lock(&((cymem_pool *)pool)->lock);
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE)) {
+        int err = pthread_mutex_lock(&((cymem_pool *)pool)->lock);
+        if (unlikely(err != 0))
+            cymem__fatal("pthread_mutex_lock", err);
+    }
 }
 
 static inline void pool_unlock(const cymem_pool *pool)
 {
-    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE))
-        pthread_mutex_unlock(&((cymem_pool *)pool)->lock);
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE)) {
+        int err = pthread_mutex_unlock(&((cymem_pool *)pool)->lock);
+        if (unlikely(err != 0))
+            cymem__fatal("pthread_mutex_unlock", err);
+    }
 }
 
 /* ---- Public allocation API --------------------------------------------- */
@@ -779,7 +785,7 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
     }
     /* Bytes past the old size up to the old end of its last page may hold
      * old data; pages added by the kernel are zero. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = cymem__page_size();
     size_t old_end = (d->asked + page - 1) / page * page;
     char *p = (char *)orig + off;
     TRACK_BLOCK_ALLOC(pool, p, new_size, asked - off);
@@ -1224,8 +1230,15 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
         proto.metadata_bytes = proto.reserved_bytes;
         *pool = proto;
     }
-    if (pool->flags & CYMEM_POOL_THREADSAFE)
-        pthread_mutex_init(&pool->lock, NULL);
+    if (pool->flags & CYMEM_POOL_THREADSAFE) {
+        int err = pthread_mutex_init(&pool->lock, NULL);
+        if (err != 0) {
+            /* Nothing refers to the pool yet: give all of it back. */
+            cymem__pool_free(pool);
+            errno = err;
+            return NULL;
+        }
+    }
     TRACK_POOL_NEW(pool);
     pool->fast = NULL;
     pool_set_fast(pool);

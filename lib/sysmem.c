@@ -26,6 +26,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#ifdef HAVE_UNISTD_H
+#  include <unistd.h>
+#endif
 #ifdef HAVE_SYS_MMAN_H
 #  include <sys/mman.h>
 #endif
@@ -81,10 +84,30 @@ static void *pages_alloc(size_t size)
 #endif
 }
 
+size_t cymem__page_size(void)
+{
+    static size_t page;
+    size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (p == 0) {
+        long v = -1;
+#ifdef HAVE_UNISTD_H
+        v = sysconf(_SC_PAGESIZE);
+#endif
+        /* Threads racing here all store the same value. */
+        p = v > 0 ? (size_t)v : 4096;
+        __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+/* munmap() fails only for a bad range or when splitting a mapping would
+ * pass the system's limit on mappings; either way the pages stay mapped
+ * (address space lost, nothing corrupted), and there is nothing better
+ * to do with them, so the result is not used. */
 static void pages_free(void *p, size_t size)
 {
 #ifdef HAVE_SYS_MMAN_H
-    munmap(p, size);
+    (void)munmap(p, size);
 #else
     (void)size;
     free(p);
@@ -179,7 +202,8 @@ static slab_cache *tcache_get(void)
         return tcache;
     if (tcache_gone)
         return NULL;
-    pthread_once(&tcache_once, tcache_key_init);
+    /* If pthread_once() itself failed, tcache_key_ok stays 0: no cache. */
+    (void)pthread_once(&tcache_once, tcache_key_init);
     if (!tcache_key_ok)
         return NULL;
     slab_cache *c = calloc(1, sizeof *c);
@@ -248,7 +272,9 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
 static void region_advise(void *r, int huge)
 {
 #  if defined(HAVE_MADVISE) && defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
-    madvise(r, CYMEM__REGION, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    /* Advice only: where the kernel refuses it (no transparent huge
+     * pages), the region works the same with small pages. */
+    (void)madvise(r, CYMEM__REGION, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 #  else
     (void)r;
     (void)huge;
