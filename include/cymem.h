@@ -143,7 +143,8 @@ CYMEM_API CYMEM_NODISCARD cymem_pool *cymem_pool_new(void);
  *
  * Return: the pool, or NULL with errno EINVAL (unknown flag bits, a
  * chunk_size out of range or not a power of two, an allocator without both
- * functions) or ENOMEM.
+ * functions) or ENOMEM; for a CYMEM_POOL_THREADSAFE pool also the error of
+ * pthread_mutex_init() (EAGAIN, ...) when its mutex cannot be made.
  */
 CYMEM_API CYMEM_NODISCARD cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts);
 
