@@ -77,6 +77,17 @@
 #define CYMEM__TINY_BLOCKS 32
 #define CYMEM__TINY_BYTES  ((size_t)8 << 10)
 
+/*
+ * A slab's freed blocks are a bitmap of FMAP_LEVELS levels at most: level
+ * 0 has a bit per block, and each level above has a bit per word of the
+ * level below, set when that word is not empty (pool.c has the one
+ * exception, the hint); the top level is one word.  Finding a freed block
+ * then costs a count-trailing-zeros per level whatever the slab's size: a
+ * slab of CYMEM_CHUNK_SIZE_MAX bytes of the smallest blocks has 2^20 of
+ * them, 2^14 + 2^8 + 2^2 + 1 words in four levels.
+ */
+#define CYMEM__FMAP_LEVELS 4
+
 /* A slab's slack entry for a free (or never handed out) block. */
 #define CYMEM__SLACK_FREE8  0xFFu
 #define CYMEM__SLACK_FREE16 0xFFFFu
@@ -92,14 +103,18 @@ typedef struct cymem__slab {
     uint32_t next;           /* blocks >= next are untouched since reset */
     uint32_t dirty_end;      /* blocks < dirty_end may hold old bytes */
     uint32_t nfree;          /* freed blocks below next: bits set in fmap */
-    uint32_t hint;           /* no word of fmap below this has a bit set */
+    uint32_t hint;           /* level-0 word blocks are taken from first */
     uint32_t avail_min;      /* freed blocks that put it on the avail list */
     uint8_t cls;             /* size class */
     uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
     uint8_t list;            /* SLAB_ON_* : which class list holds it */
     uint8_t carved;          /* its memory is part of a region */
+    uint8_t levels;          /* levels of fmap in use, 1..FMAP_LEVELS */
+    /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
+    uint16_t lvl[CYMEM__FMAP_LEVELS + 1];
+    uint64_t *lv[CYMEM__FMAP_LEVELS];   /* fmap + lvl[l], for l < levels */
     void *slack;             /* per block: bsize - requested, or FREE */
-    uint64_t *fmap;          /* a bit per block below next that was freed */
+    uint64_t *fmap;          /* freed blocks below next, level 0 first */
     struct cymem__slab *next_in_class;
     struct cymem__slab *lprev, *lnext;  /* links on that list */
     void *mem;               /* the backing allocation of the blocks */

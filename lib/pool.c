@@ -206,6 +206,97 @@ static inline void slab_set_slack(cymem__slab *s, uint32_t idx, size_t v)
         ((uint8_t *)s->slack)[idx] = (uint8_t)v;
 }
 
+/* ---- The freed-block bitmap (see CYMEM__FMAP_LEVELS) ------------------- */
+
+/*
+ * Level 0 of the bitmap has a bit per block; a bit of level l > 0 stands
+ * for a word of level l - 1.  The summary bits are exact, with one
+ * exception that keeps the common case to one word: the hint.  The hint is
+ * a level-0 word whose bits in the levels above are always set, whether or
+ * not it has a freed block; every other word has its bit above set exactly
+ * when it is not empty.  Blocks are taken from the hint word while it has
+ * any (frees of nearby blocks land there, and cost no summary update);
+ * when it runs dry, its summary bits are cleared and the lowest non-empty
+ * word, found from the top word down with one count-trailing-zeros per
+ * level, becomes the hint.  Every call is O(levels), at most
+ * CYMEM__FMAP_LEVELS, whatever the slab's size and wherever its freed
+ * blocks are.
+ */
+#define FMAP_BIT(i) ((uint64_t)1 << ((i) & 63))
+
+/* Set the summary bits of level-0 word @w, going up while a word was empty. */
+static void fmap_mark_up(cymem__slab *s, uint32_t w)
+{
+    for (unsigned l = 1; l < s->levels; l++, w >>= 6) {
+        uint64_t *p = s->lv[l] + (w >> 6), old = *p;
+        *p = old | FMAP_BIT(w);
+        if (old != 0)
+            return;
+    }
+}
+
+/* Clear the summary bits of level-0 word @w, going up while a word
+ * becomes empty. */
+static void fmap_clear_up(cymem__slab *s, uint32_t w)
+{
+    for (unsigned l = 1; l < s->levels; l++, w >>= 6) {
+        uint64_t *p = s->lv[l] + (w >> 6);
+        *p &= ~FMAP_BIT(w);
+        if (*p != 0)
+            return;
+    }
+}
+
+/* Record block @idx as freed. */
+static inline void fmap_set(cymem__slab *s, uint32_t idx)
+{
+    uint32_t w = idx >> 6;
+    uint64_t *p = s->fmap + w, old = *p;
+    *p = old | FMAP_BIT(idx);
+    if (unlikely(old == 0) && w != s->hint)
+        fmap_mark_up(s, w);
+}
+
+/* The hint word is empty and another word is not: drop the hint's summary
+ * bits and make the lowest non-empty word the hint. */
+static void fmap_rehint(cymem__slab *s)
+{
+    fmap_clear_up(s, s->hint);
+    uint32_t w = 0;
+    for (unsigned l = s->levels - 1u; l > 0; l--)
+        w = w * 64 + (uint32_t)__builtin_ctzll(s->lv[l][w]);
+    s->hint = w;
+}
+
+
+/* An empty bitmap: no freed block, the hint at word 0. */
+static void fmap_init(cymem__slab *s, size_t level0_words)
+{
+    memset(s->fmap, 0, level0_words * sizeof(uint64_t));
+    memset(s->fmap + s->lvl[1], 0,
+           (size_t)(s->lvl[s->levels] - s->lvl[1]) * sizeof(uint64_t));
+    s->hint = 0;
+    fmap_mark_up(s, 0);
+}
+
+/* Lay out the levels of a slab of @nblocks blocks in @s->lvl; returns the
+ * words of fmap. */
+static size_t fmap_layout(cymem__slab *s, uint32_t nblocks)
+{
+    size_t words = ((size_t)nblocks + 63) / 64, at = 0;
+    unsigned l = 0;
+    for (;;) {
+        s->lvl[l++] = (uint16_t)at;
+        at += words;
+        if (words == 1)
+            break;
+        words = (words + 63) / 64;
+    }
+    s->levels = (uint8_t)l;
+    s->lvl[l] = (uint16_t)at;
+    return at;
+}
+
 static inline size_t slab_max_slack(const cymem__slab *s)
 {
     return s->wide ? CYMEM__SLACK_FREE16 - 1 : CYMEM__SLACK_FREE8 - 1;
@@ -349,7 +440,8 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
     uint32_t nblocks = (uint32_t)(bytes / bsize);
     int wide = bsize > 2048;
-    size_t words = ((size_t)nblocks + 63) / 64;
+    cymem__slab shape;
+    size_t words = fmap_layout(&shape, nblocks);
     size_t map_at = (sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1) + 7) & ~(size_t)7;
     size_t meta = map_at + words * sizeof(uint64_t);
     cymem__slab *s = cymem__meta_alloc(pool, meta);
@@ -379,7 +471,11 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->wide = (uint8_t)wide;
     s->slack = s + 1;
     s->fmap = (uint64_t *)((char *)s + map_at);
-    memset(s->fmap, 0, words * sizeof(uint64_t));
+    s->levels = shape.levels;
+    memcpy(s->lvl, shape.lvl, sizeof s->lvl);
+    for (unsigned l = 0; l < s->levels; l++)
+        s->lv[l] = s->fmap + s->lvl[l];
+    fmap_init(s, s->lvl[1]);
     if (cymem__page_insert(pool, s) != 0) {
         if (!carved)
             slab_mem_free(pool, mem, mem_size, dirty);
@@ -400,6 +496,7 @@ fail:
 }
 
 static void *small_refill(cymem_pool *pool, size_t n, unsigned c);
+static void *small_rehint(cymem_pool *pool, size_t n, unsigned c);
 
 static void *small_alloc(cymem_pool *pool, size_t n, unsigned c);
 
@@ -419,15 +516,14 @@ void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
     char *p;
 
     if (s->nfree != 0) {
-        /* The lowest freed block: nfree > 0 means a bit is set at or
-         * above the hint, and the scan stops there. */
+        /* A freed block of the hint word; when the word is empty, finding
+         * the next one is a tail call, like every call here. */
         uint32_t w = s->hint;
-        uint64_t bits;
-        while ((bits = s->fmap[w]) == 0)
-            w++;
-        idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
+        uint64_t bits = s->fmap[w];
+        if (unlikely(bits == 0))
+            return small_rehint(pool, n, c);
         s->fmap[w] = bits & (bits - 1);
-        s->hint = w;
+        idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
         s->nfree--;
         p = s->base + (size_t)idx * s->bsize;
         slab_set_slack(s, idx, s->bsize - n);
@@ -454,6 +550,14 @@ void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
 static NOINLINE void *small_alloc(cymem_pool *pool, size_t n, unsigned c)
 {
     return small_take(pool, n, c, 1);
+}
+
+/* The current slab's hint word has no freed block left, but another word
+ * has: move the hint, then allocate. */
+static NOINLINE void *small_rehint(cymem_pool *pool, size_t n, unsigned c)
+{
+    fmap_rehint(pool->classes[c].cur);
+    return small_alloc(pool, n, c);
 }
 
 static void list_push(cymem__slab **head, cymem__slab *s, int which)
@@ -507,9 +611,7 @@ void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int tra
     if (track)
         TRACK_BLOCK_FREE(pool, s->base + (size_t)idx * s->bsize, n, s->bsize);
     /* Only out-of-line memory changes: the block itself is not touched. */
-    s->fmap[idx / 64] |= (uint64_t)1 << (idx % 64);
-    if (idx / 64 < s->hint)
-        s->hint = idx / 64;
+    fmap_set(s, idx);
     s->nfree++;
     cymem__class *sc = &pool->classes[s->cls];
     if (unlikely(s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min && s != sc->cur)) {
@@ -1092,10 +1194,11 @@ static void reset_slabs(cymem_pool *pool)
             if (s->next > s->dirty_end)
                 s->dirty_end = s->next;
             TRACK_SLAB_RESET(s->base, s->span);
-            if (s->nfree != 0)
-                memset(s->fmap, 0, ((size_t)s->next + 63) / 64 * sizeof(uint64_t));
+            /* Level 0 has bits only below next; the levels above are a
+             * few words. */
+            if (s->nfree != 0 || s->hint != 0)
+                fmap_init(s, ((size_t)s->next + 63) / 64);
             s->nfree = 0;
-            s->hint = 0;
             s->next = 0;
             list_push(&sc->fresh, s, SLAB_ON_FRESH);
         }
