@@ -78,7 +78,10 @@ static void report(const cymem_pool *pool, const void *p, size_t n, const char *
 
 void cymem__fatal(const char *what, int err)
 {
-    fprintf(stderr, "libcymem: %s failed: %s; aborting\n", what, strerror(err));
+    if (err != 0)
+        fprintf(stderr, "libcymem: %s failed: %s; aborting\n", what, strerror(err));
+    else
+        fprintf(stderr, "libcymem: %s failed; aborting\n", what);
     abort();
 }
 

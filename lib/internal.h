@@ -88,6 +88,15 @@
  */
 #define CYMEM__FMAP_LEVELS 4
 
+/* A slab other than its class's current one joins the class's avail list
+ * once 1/AVAIL_DIVISOR of its blocks are free (at least one); pool.c says
+ * why. */
+#define CYMEM__AVAIL_DIVISOR 64
+
+/* A destroyed pool of the system allocator that holds at most KEEP_MAX
+ * bytes is kept whole for reuse by the thread (pool.c, sysmem.c). */
+#define CYMEM__KEEP_MAX ((size_t)1 << 20)
+
 /* A slab's slack entry for a free (or never handed out) block. */
 #define CYMEM__SLACK_FREE8  0xFFu
 #define CYMEM__SLACK_FREE16 0xFFFFu
@@ -101,7 +110,9 @@ typedef struct cymem__slab {
     uint32_t bsize;          /* block size of the class */
     uint32_t nblocks;
     uint32_t next;           /* blocks >= next are untouched since reset */
-    uint32_t dirty_end;      /* blocks < dirty_end may hold old bytes */
+    /* Blocks < dirty_end may hold old bytes; blocks >= max(next,
+     * dirty_end) are zero (invariant 3 of doc/design.md). */
+    uint32_t dirty_end;
     uint32_t nfree;          /* freed blocks below next: bits set in fmap */
     uint32_t hint;           /* level-0 word blocks are taken from first */
     uint32_t avail_min;      /* freed blocks that put it on the avail list */
@@ -113,13 +124,15 @@ typedef struct cymem__slab {
     /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
     uint16_t lvl[CYMEM__FMAP_LEVELS + 1];
     uint64_t *lv[CYMEM__FMAP_LEVELS];   /* fmap + lvl[l], for l < levels */
-    void *slack;             /* per block: bsize - requested, or FREE */
+    /* Per block below next: bsize - requested, or FREE for a freed block;
+     * entries at or above next are not initialised. */
+    void *slack;
     uint64_t *fmap;          /* freed blocks below next, level 0 first */
     struct cymem__slab *next_in_class;
     struct cymem__slab *lprev, *lnext;  /* links on that list */
     void *mem;               /* the backing allocation of the blocks */
     size_t mem_size;
-    size_t meta_size;        /* this descriptor + slack array */
+    size_t meta_size;        /* this descriptor + slack array + fmap */
 } cymem__slab;
 
 /* A class's slabs other than the current one wait on one of two lists:
@@ -199,6 +212,68 @@ struct cymem_pool {
     pthread_mutex_t lock;    /* initialised only for THREADSAFE pools */
 };
 
+/* ---- size classes ---- */
+
+static inline unsigned floor_log2(size_t x)
+{
+#if defined(__GNUC__)
+    return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+#else
+    unsigned b = 0;
+    while (x >>= 1)
+        b++;
+    return b;
+#endif
+}
+
+/* The class of a request of @n bytes, n <= CYMEM__CLASS_MAX. */
+static inline unsigned size_class(size_t n)
+{
+    if (n <= 256)
+        return n ? (unsigned)((n - 1) >> 4) : 0;
+    unsigned b = floor_log2(n - 1);              /* 2^b <= n-1 < 2^(b+1) */
+    return 16 + (b - 8) * 8 + (unsigned)((n - 1) >> (b - 3)) - 8;
+}
+
+/* The block size of class @c. */
+static inline size_t class_size(unsigned c)
+{
+    if (c < 16)
+        return (size_t)(c + 1) << 4;
+    size_t base = (size_t)256 << ((c - 16) >> 3);
+    return base + (((c - 16) & 7) + 1) * (base >> 3);
+}
+
+/* ---- slab blocks (pool.c, check.c) ---- */
+
+/* A class's current slab before its first slab exists (pool.c). */
+extern cymem__slab cymem__empty_slab;
+
+static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
+{
+    return s->wide ? ((const uint16_t *)s->slack)[idx] : ((const uint8_t *)s->slack)[idx];
+}
+
+static inline size_t slab_max_slack(const cymem__slab *s)
+{
+    return s->wide ? CYMEM__SLACK_FREE16 - 1 : CYMEM__SLACK_FREE8 - 1;
+}
+
+static inline int slab_is_free(const cymem__slab *s, uint32_t idx)
+{
+    return slab_get_slack(s, idx) == (s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
+}
+
+/* The index of the live block of @s that starts at @ptr, or NO_BLOCK. */
+static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
+{
+    size_t off = (size_t)((const char *)ptr - s->base);
+    uint32_t idx = (uint32_t)((off * s->recip) >> 40);
+    if ((size_t)idx * s->bsize != off || idx >= s->next || slab_is_free(s, idx))
+        return CYMEM__NO_BLOCK;
+    return idx;
+}
+
 /* ---- system memory (sysmem.c) ---- */
 /* The system's page size, read once (4096 if the system will not say). */
 size_t cymem__page_size(void);
@@ -223,8 +298,8 @@ cymem_pool *cymem__sys_reuse_pool(size_t chunk_size);
 /* Free a kept pool for good (pool.c). */
 void cymem__pool_free(cymem_pool *pool);
 
-/* Report a failure that leaves no safe way on (@what failed with @err) on
- * stderr, and abort (debug.c). */
+/* Report a failure that leaves no safe way on (@what failed, with errno
+ * value @err or 0) on stderr, and abort (debug.c). */
 void cymem__fatal(const char *what, int err);
 
 /* cymem_pool_foreach() without taking the pool's lock (pool.c). */

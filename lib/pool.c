@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 #include "track.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,38 +18,6 @@
 #endif
 
 #define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
-
-/* ---- Size classes ------------------------------------------------------ */
-
-static inline unsigned floor_log2(size_t x)
-{
-#if defined(__GNUC__)
-    return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
-#else
-    unsigned b = 0;
-    while (x >>= 1)
-        b++;
-    return b;
-#endif
-}
-
-/* The class of a request of @n bytes, n <= CYMEM__CLASS_MAX. */
-static inline unsigned size_class(size_t n)
-{
-    if (n <= 256)
-        return n ? (unsigned)((n - 1) >> 4) : 0;
-    unsigned b = floor_log2(n - 1);              /* 2^b <= n-1 < 2^(b+1) */
-    return 16 + (b - 8) * 8 + (unsigned)((n - 1) >> (b - 3)) - 8;
-}
-
-/* The block size of class @c. */
-static inline size_t class_size(unsigned c)
-{
-    if (c < 16)
-        return (size_t)(c + 1) << 4;
-    size_t base = (size_t)256 << ((c - 16) >> 3);
-    return base + (((c - 16) & 7) + 1) * (base >> 3);
-}
 
 /* ---- Backing memory ---------------------------------------------------- */
 
@@ -193,11 +162,6 @@ static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
 
 /* ---- Slabs ------------------------------------------------------------- */
 
-static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
-{
-    return s->wide ? ((const uint16_t *)s->slack)[idx] : ((const uint8_t *)s->slack)[idx];
-}
-
 static inline void slab_set_slack(cymem__slab *s, uint32_t idx, size_t v)
 {
     if (s->wide)
@@ -297,34 +261,14 @@ static size_t fmap_layout(cymem__slab *s, uint32_t nblocks)
     return at;
 }
 
-static inline size_t slab_max_slack(const cymem__slab *s)
-{
-    return s->wide ? CYMEM__SLACK_FREE16 - 1 : CYMEM__SLACK_FREE8 - 1;
-}
-
-static inline int slab_is_free(const cymem__slab *s, uint32_t idx)
-{
-    return slab_get_slack(s, idx) == (s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
-}
-
 static inline void slab_mark_free(cymem__slab *s, uint32_t idx)
 {
     slab_set_slack(s, idx, s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
 }
 
-/* The index of the live block of @s that starts at @ptr, or NO_BLOCK. */
-static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
-{
-    size_t off = (size_t)((const char *)ptr - s->base);
-    uint32_t idx = (uint32_t)((off * s->recip) >> 40);
-    if ((size_t)idx * s->bsize != off || idx >= s->next || slab_is_free(s, idx))
-        return CYMEM__NO_BLOCK;
-    return idx;
-}
-
 /* A class's current slab before its first slab exists: never has room, and
  * is never written to. */
-static cymem__slab empty_slab;
+cymem__slab cymem__empty_slab;
 
 /*
  * The size of the next slab of class @c: a power of two holding at least
@@ -338,12 +282,11 @@ static cymem__slab empty_slab;
 
 /*
  * A slab other than the current one joins its class's avail list once
- * 1/AVAIL_DIVISOR of its blocks are free (at least one).  Switching slabs
+ * 1/CYMEM__AVAIL_DIVISOR of its blocks are free (at least one).  Switching slabs
  * costs a few cache misses, so a switch should pay for itself with more
  * than a block or two; the blocks a slab holds back meanwhile are at most
  * that fraction of it, and are used as soon as the slab serves again.
  */
-#define AVAIL_DIVISOR 64
 
 /* The smallest slab class @bsize may have: a granule, and room for
  * SLAB_MIN_BLOCKS blocks when the chunk size allows. */
@@ -461,7 +404,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->nblocks = nblocks;
     s->span = (size_t)nblocks * bsize;
     s->recip = (((uint64_t)1 << 40) + bsize - 1) / bsize;
-    s->avail_min = nblocks / AVAIL_DIVISOR ? nblocks / AVAIL_DIVISOR : 1;
+    s->avail_min = nblocks / CYMEM__AVAIL_DIVISOR ? nblocks / CYMEM__AVAIL_DIVISOR : 1;
     /* Blocks that overlap the dirty prefix must be cleared when used. */
     size_t lead = (size_t)(s->base - (char *)mem);
     s->dirty_end = dirty <= lead ? 0
@@ -594,7 +537,7 @@ static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
         return NULL;
     if (s->list != SLAB_ON_NONE)
         list_remove(sc, s);
-    if (old != &empty_slab && old->next < old->nblocks)
+    if (old != &cymem__empty_slab && old->next < old->nblocks)
         list_push(&sc->fresh, old, SLAB_ON_FRESH);
     sc->cur = s;
     return small_alloc(pool, n, c);
@@ -704,7 +647,7 @@ static int graduate(cymem_pool *pool)
     if (classes == NULL)
         return -1;
     for (unsigned c = 0; c < CYMEM__NTABLE; c++) {
-        classes[c].cur = &empty_slab;
+        classes[c].cur = &cymem__empty_slab;
         classes[c].avail = NULL;
         classes[c].fresh = NULL;
         classes[c].all = NULL;
@@ -1206,7 +1149,7 @@ static void reset_slabs(cymem_pool *pool)
          * they were filled in: the oldest serves and the newest, the only
          * one whose untouched tail may never have been faulted in, comes
          * last, so that refilling the pool touches no new pages. */
-        sc->cur = &empty_slab;
+        sc->cur = &cymem__empty_slab;
         if (sc->fresh != NULL) {
             sc->cur = sc->fresh;
             list_remove(sc, sc->cur);
@@ -1215,11 +1158,24 @@ static void reset_slabs(cymem_pool *pool)
     pool->live_bytes = 0;
 }
 
+/* A library configured with --enable-debug checks every invariant of a
+ * pool (check.c) at each reset and destroy while the debug mode is on. */
+static void debug_verify(const cymem_pool *pool)
+{
+#ifdef CYMEM_DEBUG_DEFAULT
+    if (DEBUG_ON && cymem__pool_check(pool) != 0)
+        cymem__fatal("the pool's invariant check", 0);
+#else
+    (void)pool;
+#endif
+}
+
 void cymem_pool_reset(cymem_pool *pool)
 {
     if (pool == NULL)
         return;
     pool_lock(pool);
+    debug_verify(pool);
     run_teardown(pool);
     release_direct(pool);
     reset_slabs(pool);
@@ -1227,13 +1183,12 @@ void cymem_pool_reset(cymem_pool *pool)
 }
 
 /*
- * A destroyed pool of the system allocator that holds at most KEEP_MAX
+ * A destroyed pool of the system allocator that holds at most CYMEM__KEEP_MAX
  * bytes is not taken apart: its slabs are reset and the whole pool goes
  * to a per-thread cache (sysmem.c), from which the next cymem_pool_new()
  * takes it.  A program that makes a pool per request then reuses the same
  * slabs, page map and descriptors every time, as a reset would.
  */
-#define KEEP_MAX ((size_t)1 << 20)
 
 /* Free everything @pool holds and @pool itself. */
 void cymem__pool_free(cymem_pool *pool)
@@ -1260,7 +1215,7 @@ static void destroy_tree(cymem_pool *pool)
 {
     run_teardown(pool);
     release_direct(pool);
-    int keep = pool->sys && pool->classes != NULL && pool->reserved_bytes <= KEEP_MAX;
+    int keep = pool->sys && pool->classes != NULL && pool->reserved_bytes <= CYMEM__KEEP_MAX;
     if (keep)
         reset_slabs(pool);
     TRACK_POOL_DELETE(pool);
@@ -1275,6 +1230,9 @@ void cymem_pool_destroy(cymem_pool *pool)
 {
     if (pool == NULL)
         return;
+    pool_lock(pool);
+    debug_verify(pool);
+    pool_unlock(pool);
     cymem_pool *parent = pool->parent;
     if (parent != NULL) {
         pool_lock(parent);

@@ -11,12 +11,15 @@
  * EINVAL and change nothing; realloc keeps contents and zero-fills growth;
  * after every operation the pool's live_bytes and live_blocks equal the
  * model's, and every few operations every live block's contents are
- * verified and foreach is compared with the model.
+ * verified and foreach is compared with the model.  Every INTERP_CHECK_EVERY
+ * operations, and at the end, the engine's own invariant checker
+ * (lib/check.c) walks the whole tree of pools.
  */
 #ifndef INTERP_H
 #define INTERP_H
 
 #include <cymem.h>
+#include "check.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +28,9 @@
 
 #define INTERP_MAX 256               /* live blocks per pool in the model */
 #define INTERP_POOLS 3               /* root, two children */
+#ifndef INTERP_CHECK_EVERY
+#  define INTERP_CHECK_EVERY 64      /* operations between invariant checks */
+#endif
 
 struct iblock {
     unsigned char *p;
@@ -326,11 +332,17 @@ static int interp_run(const uint8_t *data, size_t size)
     t->in = data;
     t->left = size;
     interp_new_pool(t, 0);
-    while (t->left > 0 && !t->failed)
+    while (t->left > 0 && !t->failed) {
         interp_step(t);
+        if (t->ops % INTERP_CHECK_EVERY == 0 && t->pools[0].pool != NULL &&
+            cymem__pool_check(t->pools[0].pool) != 0)
+            interp_fail(t, "the pool's invariant check failed");
+    }
     for (unsigned k = 0; k < INTERP_POOLS && !t->failed; k++)
         if (t->pools[k].pool != NULL)
             check_all(t, &t->pools[k]);
+    if (!t->failed && cymem__pool_check(t->pools[0].pool) != 0)
+        interp_fail(t, "the pool's invariant check failed at the end");
     cymem_pool_destroy(t->pools[0].pool);
     int failed = t->failed;
     free(t);

@@ -1,0 +1,592 @@
+/*
+ * check.c - cymem__pool_check(): walk a pool and verify every invariant
+ * the engine keeps.
+ *
+ * doc/design.md lists the invariants under the same numbers as the
+ * sections below:
+ *
+ *   1. slabs and the page map: every slab of a class is on the class's
+ *      `all` list and has exactly its shape (block size, count, span,
+ *      reciprocal, bitmap levels); slabs never overlap; the page map holds
+ *      exactly the granules slabs span, each naming only slabs of the pool
+ *      that span it, and a lookup of any block finds its slab;
+ *   2. blocks and the bitmap: below `next` a block is free exactly when
+ *      its slack entry says so and its level-0 bit is set, `nfree` counts
+ *      them; no bit is set at or above `next`; each summary bit is set
+ *      exactly when its word is not empty, except that the hint word's
+ *      bits are always set; the ownership lookup finds every live block,
+ *      and no free, interior or never used one;
+ *   3. memory never written since the slab was obtained or reset (blocks
+ *      at or above max(next, dirty_end)) is zero;
+ *   4. the direct map holds each live direct block once, under its user
+ *      pointer, inside its backing allocation, aligned as asked, outside
+ *      every slab;
+ *   5. accounting: live_bytes is the sum of the live blocks' requested
+ *      sizes; reserved_bytes, metadata_bytes and chunk_count are the sums
+ *      over every piece the pool holds (the pool itself, class table, maps,
+ *      slab descriptors and memory, regions, cleanup records, direct
+ *      blocks); peak_bytes >= live_bytes;
+ *   6. lists: a class's current slab is the empty sentinel or one of its
+ *      slabs, on no list; every other slab is on the avail list exactly
+ *      when a 1/AVAIL_DIVISOR of it is free, on the fresh list only with
+ *      untouched blocks, and on no list only when full; the lists are
+ *      well linked;
+ *   7. the pool: its fast-path field agrees with its flags and checkers,
+ *      its children link back to it and to each other, its cleanup list
+ *      ends.
+ *
+ * The check reads every block header-free: it never trusts a pointer it
+ * has not first found in the pool's own lists.  It takes no lock: the
+ * caller makes sure no other thread uses the pool meanwhile.  Memory that
+ * memcheck was told is off limits is not read under valgrind (invariant 3
+ * is skipped there), and the zero scan is not instrumented by ASan.
+ *
+ * Built into every library and not exported: the test suite, the stress
+ * test and the fuzz target reach it through the convenience library.  In a
+ * library configured with --enable-debug, every reset and destroy runs it
+ * while the debug mode is on, and aborts if it fails (debug.c).
+ */
+#include "internal.h"
+#include "track.h"
+#include "check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- Constants that depend on each other -------------------------------- */
+
+/* A slab's class, aligned twins included, fits its uint8_t field. */
+_Static_assert(CYMEM__NTABLE <= 256, "cymem__slab.cls is a uint8_t");
+/* offset * recip >> 40 is the exact block index for every offset in a slab
+ * while the largest slab span times the largest block size stays below
+ * 2^40 (the rounding error of the reciprocal never reaches a block). */
+_Static_assert((unsigned long long)CYMEM_CHUNK_SIZE_MAX * CYMEM__CLASS_MAX <
+               (1ull << 40), "the slab reciprocal is exact");
+_Static_assert(CYMEM__REGION / 2 <= CYMEM_CHUNK_SIZE_MAX,
+               "carved slabs are no larger than the largest chunk");
+/* The bitmap's levels cover the most blocks a slab can have, and the
+ * word offsets of its levels fit their uint16_t fields. */
+_Static_assert(CYMEM_CHUNK_SIZE_MAX / CYMEM__MIN_ALIGN <=
+               (1ull << (6 * CYMEM__FMAP_LEVELS)), "four bitmap levels suffice");
+_Static_assert(CYMEM_CHUNK_SIZE_MAX / CYMEM__MIN_ALIGN / 64 +
+               CYMEM_CHUNK_SIZE_MAX / CYMEM__MIN_ALIGN / 4096 + 64 < 65536,
+               "bitmap level offsets fit a uint16_t");
+/* Slack entries: a narrow (uint8_t) slab's blocks are at most 2048 bytes,
+ * whose classes are at most 128 bytes apart, and an aligned twin adds less
+ * than SLAB_ALIGN; the largest block's slack fits a uint16_t. */
+_Static_assert(128 + CYMEM__SLAB_ALIGN < CYMEM__SLACK_FREE8, "narrow slack fits");
+_Static_assert(CYMEM__CLASS_MAX < CYMEM__SLACK_FREE16, "wide slack fits");
+/* A pool kept whole for reuse holds no region: the per-thread cache of
+ * pools is bounded by KEEP_POOLS * KEEP_MAX, regions having their own. */
+_Static_assert(CYMEM__KEEP_MAX < CYMEM__REGION_AFTER + CYMEM__REGION,
+               "kept pools hold no region");
+/* Tiny mode's blocks are small blocks. */
+_Static_assert(CYMEM__TINY_BYTES >= CYMEM__CLASS_MAX, "a tiny pool takes any small block");
+
+/* ---- Reporting ----------------------------------------------------------- */
+
+typedef struct checker {
+    const cymem_pool *pool;
+    int failed;
+} checker;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int bad(checker *ck, int inv, const char *fmt, ...)
+{
+    va_list ap;
+    if (ck->failed++ < 10) {
+        fprintf(stderr, "libcymem: pool %p breaks invariant %d: ",
+                (const void *)ck->pool, inv);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+    return -1;
+}
+
+#define EXPECT(ck, inv, cond, ...) \
+    do { if (!(cond)) bad((ck), (inv), __VA_ARGS__); } while (0)
+
+/* ---- Sums over the pool -------------------------------------------------- */
+
+typedef struct sums {
+    size_t live_bytes, slab_blocks;
+    size_t reserved, metadata, chunks;
+    size_t nslabs;
+} sums;
+
+static void hold(sums *t, size_t bytes, int meta)
+{
+    t->reserved += bytes;
+    t->chunks++;
+    if (meta)
+        t->metadata += bytes;
+}
+
+/* ---- 2, 3: one slab's blocks --------------------------------------------- */
+
+/* The words of each level of a slab of @nblocks, computed afresh. */
+static unsigned expected_levels(uint32_t nblocks, size_t words[CYMEM__FMAP_LEVELS])
+{
+    size_t w = ((size_t)nblocks + 63) / 64;
+    unsigned l = 0;
+    for (;;) {
+        words[l++] = w;
+        if (w == 1 || l == CYMEM__FMAP_LEVELS)
+            return l;
+        w = (w + 63) / 64;
+    }
+}
+
+static int bit(const uint64_t *words, size_t i)
+{
+    return (int)((words[i / 64] >> (i % 64)) & 1);
+}
+
+#if defined(__GNUC__)
+__attribute__((no_sanitize_address))
+#endif
+static size_t first_nonzero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return i;
+    return n;
+}
+
+static void check_slab_blocks(checker *ck, const cymem_pool *pool, const cymem__slab *s,
+                              sums *t)
+{
+    size_t words[CYMEM__FMAP_LEVELS];
+    unsigned levels = expected_levels(s->nblocks, words);
+    EXPECT(ck, 1, s->levels == levels, "slab %p has %u bitmap levels, not %u",
+           (void *)s, s->levels, levels);
+    if (s->levels != levels)
+        return;
+    for (unsigned l = 0, at = 0; l < levels; at += (unsigned)words[l], l++) {
+        EXPECT(ck, 1, s->lvl[l] == at && s->lv[l] == s->fmap + at,
+               "slab %p: bitmap level %u misplaced", (void *)s, l);
+    }
+    const uint64_t *lv0 = s->fmap;
+
+    /* 2. Level 0 against the slack entries, and the ownership lookup. */
+    uint32_t nfree = 0;
+    for (uint32_t i = 0; i < s->nblocks; i++) {
+        char *p = s->base + (size_t)i * s->bsize;
+        if (i >= s->next) {
+            EXPECT(ck, 2, !bit(lv0, i), "slab %p: untouched block %u marked freed",
+                   (void *)s, i);
+            EXPECT(ck, 2, slab_index(s, p) == CYMEM__NO_BLOCK,
+                   "slab %p: untouched block %u found live", (void *)s, i);
+            continue;
+        }
+        int is_free = slab_is_free(s, i);
+        EXPECT(ck, 2, is_free == bit(lv0, i),
+               "slab %p: block %u is %s but its bit is %d", (void *)s, i,
+               is_free ? "free" : "live", bit(lv0, i));
+        EXPECT(ck, 1, cymem__page_find(pool, p) == s,
+               "slab %p: the page map does not lead to block %u", (void *)s, i);
+        if (is_free) {
+            nfree++;
+            EXPECT(ck, 2, slab_index(s, p) == CYMEM__NO_BLOCK,
+                   "slab %p: freed block %u found live", (void *)s, i);
+            continue;
+        }
+        size_t slack = slab_get_slack(s, i);
+        EXPECT(ck, 2, slack <= slab_max_slack(s) && slack <= s->bsize,
+               "slab %p: block %u has slack %zu", (void *)s, i, slack);
+        EXPECT(ck, 2, slab_index(s, p) == i, "slab %p: live block %u not found",
+               (void *)s, i);
+        if (s->bsize > 1)
+            EXPECT(ck, 2, slab_index(s, p + 1) == CYMEM__NO_BLOCK,
+                   "slab %p: interior pointer of block %u found", (void *)s, i);
+        t->live_bytes += s->bsize - slack;
+        t->slab_blocks++;
+    }
+    EXPECT(ck, 2, nfree == s->nfree, "slab %p: nfree %u, counted %u",
+           (void *)s, s->nfree, nfree);
+    /* Bits past the last block are never set. */
+    for (size_t i = s->nblocks; i < words[0] * 64; i++)
+        EXPECT(ck, 2, !bit(lv0, i), "slab %p: bit %zu past the end", (void *)s, i);
+
+    /* 2. The summary levels. */
+    EXPECT(ck, 2, s->hint < words[0], "slab %p: hint %u out of range", (void *)s, s->hint);
+    for (unsigned l = 1; l < levels; l++) {
+        const uint64_t *below = s->lv[l - 1], *here = s->lv[l];
+        for (size_t w = 0; w < words[l] * 64; w++) {
+            int want = w < words[l - 1] &&
+                       (below[w] != 0 || (l == 1 && w == s->hint));
+            EXPECT(ck, 2, bit(here, w) == want,
+                   "slab %p: summary bit %zu of level %u is %d, not %d",
+                   (void *)s, w, l, bit(here, w), want);
+        }
+    }
+
+    /* 3. Never-written memory is zero.  memcheck has been told that most of
+     * it may not be read, so under valgrind it is not. */
+    if (!cymem__valgrind) {
+        uint32_t zero_from = s->next > s->dirty_end ? s->next : s->dirty_end;
+        if (zero_from < s->nblocks) {
+            const unsigned char *z = (const unsigned char *)s->base + (size_t)zero_from * s->bsize;
+            size_t n = (size_t)(s->nblocks - zero_from) * s->bsize;
+            size_t at = first_nonzero(z, n);
+            EXPECT(ck, 3, at == n, "slab %p: block %zu, never written, is not zero",
+                   (void *)s, zero_from + at / s->bsize);
+        }
+    }
+}
+
+/* ---- 1, 6: a class's slabs and lists ------------------------------------- */
+
+/* Whether @s is on the avail or fresh list that starts at @head. */
+static int on_list(const cymem__slab *head, const cymem__slab *s, size_t bound)
+{
+    for (size_t n = 0; head != NULL && n <= bound; head = head->lnext, n++)
+        if (head == s)
+            return 1;
+    return 0;
+}
+
+/* Whether @s is one of the slabs of the class whose `all` list is @head. */
+static int in_class(const cymem__slab *head, const cymem__slab *s, size_t bound)
+{
+    for (size_t n = 0; head != NULL && n <= bound; head = head->next_in_class, n++)
+        if (head == s)
+            return 1;
+    return 0;
+}
+
+static void check_list(checker *ck, const cymem__class *sc, const cymem__slab *head,
+                       int which, size_t bound)
+{
+    const cymem__slab *prev = NULL;
+    size_t n = 0;
+    for (const cymem__slab *s = head; s != NULL; prev = s, s = s->lnext) {
+        if (++n > bound) {
+            bad(ck, 6, "a slab list of class %td does not end", sc - ck->pool->classes);
+            return;
+        }
+        EXPECT(ck, 6, s->list == which, "slab %p on list %d says %d",
+               (void *)s, which, s->list);
+        EXPECT(ck, 6, s->lprev == prev, "slab %p: list back link broken", (void *)s);
+        EXPECT(ck, 6, s != sc->cur, "the current slab %p is on a list", (void *)s);
+        EXPECT(ck, 6, in_class(sc->all, s, bound),
+               "slab %p on a list is not one of its class's", (void *)s);
+    }
+}
+
+static void check_class(checker *ck, const cymem_pool *pool, unsigned c,
+                        const cymem__slab **slabs, size_t room, sums *t)
+{
+    const cymem__class *sc = &pool->classes[c];
+    size_t bsize = class_size(c % CYMEM__NCLASSES);
+    /* A bound on any walk: a pool holds fewer slabs than chunks. */
+    size_t bound = pool->chunk_count + 1;
+    size_t n = 0;
+    for (const cymem__slab *s = sc->all; s != NULL; s = s->next_in_class) {
+        if (++n > bound) {
+            bad(ck, 1, "the slab list of class %u does not end", c);
+            return;
+        }
+        EXPECT(ck, 1, s->cls == c && s->bsize == bsize,
+               "slab %p of class %u has class %u, block size %u", (void *)s, c, s->cls,
+               s->bsize);
+        EXPECT(ck, 1, s->nblocks > 0 && s->span == (size_t)s->nblocks * s->bsize &&
+               s->recip == (((uint64_t)1 << 40) + s->bsize - 1) / s->bsize &&
+               s->wide == (s->bsize > 2048) &&
+               s->avail_min == (s->nblocks / CYMEM__AVAIL_DIVISOR ? s->nblocks / CYMEM__AVAIL_DIVISOR : 1),
+               "slab %p: inconsistent shape", (void *)s);
+        EXPECT(ck, 1, ((uintptr_t)s->base & (CYMEM__SLAB_ALIGN - 1)) == 0,
+               "slab %p: base %p misaligned", (void *)s, (void *)s->base);
+        EXPECT(ck, 1, s->next <= s->nblocks && s->dirty_end <= s->nblocks &&
+               s->nfree <= s->next, "slab %p: next %u, dirty_end %u, nfree %u of %u",
+               (void *)s, s->next, s->dirty_end, s->nfree, s->nblocks);
+        if (!s->carved)
+            EXPECT(ck, 1, s->base >= (char *)s->mem &&
+                   s->base + s->span <= (char *)s->mem + s->mem_size,
+                   "slab %p: blocks outside its memory", (void *)s);
+        EXPECT(ck, 1, s->slack == (const void *)(s + 1) &&
+               (char *)s->fmap > (char *)s->slack && s->levels >= 1 &&
+               s->levels <= CYMEM__FMAP_LEVELS &&
+               (char *)(s->fmap + s->lvl[s->levels]) <= (char *)s + s->meta_size,
+               "slab %p: metadata outside its descriptor", (void *)s);
+
+        /* 6. Which list it is on. */
+        if (s == sc->cur) {
+            EXPECT(ck, 6, s->list == SLAB_ON_NONE, "the current slab %p is on a list",
+                   (void *)s);
+        } else if (s->list == SLAB_ON_AVAIL) {
+            EXPECT(ck, 6, s->nfree >= s->avail_min && on_list(sc->avail, s, bound),
+                   "slab %p: on the avail list with %u free", (void *)s, s->nfree);
+        } else {
+            EXPECT(ck, 6, s->nfree < s->avail_min,
+                   "slab %p: %u free blocks but not on the avail list", (void *)s, s->nfree);
+            if (s->list == SLAB_ON_FRESH)
+                EXPECT(ck, 6, s->next < s->nblocks && on_list(sc->fresh, s, bound),
+                       "slab %p: on the fresh list, full or not found", (void *)s);
+            else
+                EXPECT(ck, 6, s->list == SLAB_ON_NONE && s->next == s->nblocks,
+                       "slab %p: on no list with untouched blocks", (void *)s);
+        }
+
+        check_slab_blocks(ck, pool, s, t);
+        hold(t, s->meta_size, 1);
+        if (!s->carved)
+            hold(t, s->mem_size, 0);
+        if (t->nslabs < room)
+            slabs[t->nslabs] = s;
+        t->nslabs++;
+    }
+    EXPECT(ck, 6, sc->cur == &cymem__empty_slab ||
+           (sc->cur != NULL && in_class(sc->all, sc->cur, bound)),
+           "class %u: the current slab is not one of its slabs", c);
+    check_list(ck, sc, sc->avail, SLAB_ON_AVAIL, bound);
+    check_list(ck, sc, sc->fresh, SLAB_ON_FRESH, bound);
+}
+
+/* ---- 1: the page map ----------------------------------------------------- */
+
+static int by_base(const void *a, const void *b)
+{
+    const cymem__slab *x = *(const cymem__slab *const *)a;
+    const cymem__slab *y = *(const cymem__slab *const *)b;
+    return (x->base > y->base) - (x->base < y->base);
+}
+
+static int slab_listed(const cymem__slab **slabs, size_t n, const cymem__slab *s)
+{
+    for (size_t lo = 0, hi = n; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (slabs[mid]->base == s->base)
+            return slabs[mid] == s;
+        if (slabs[mid]->base < s->base)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab **slabs,
+                        size_t n, const cymem__region *regions)
+{
+    qsort(slabs, n, sizeof *slabs, by_base);
+    size_t granules = 0;
+    uintptr_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cymem__slab *s = slabs[i];
+        uintptr_t g0 = (uintptr_t)s->base >> CYMEM__GRANULE_SHIFT;
+        uintptr_t g1 = ((uintptr_t)s->base + s->span - 1) >> CYMEM__GRANULE_SHIFT;
+        if (i > 0)
+            EXPECT(ck, 1, slabs[i - 1]->base + slabs[i - 1]->span <= s->base,
+                   "slabs %p and %p overlap", (void *)slabs[i - 1], (void *)s);
+        granules += g1 - g0 + 1 - (i > 0 && g0 == last);
+        last = g1;
+        if (s->carved) {
+            const cymem__region *r = regions;
+            while (r && !(s->base >= r->mem && s->base + s->span <= r->mem + r->used))
+                r = r->next;
+            EXPECT(ck, 1, r != NULL, "carved slab %p in none of the pool's regions",
+                   (void *)s);
+        }
+    }
+    const cymem__map *m = &pool->pages;
+    const cymem__pentry *tab = m->tab;
+    size_t count = 0;
+    for (size_t i = 0; tab != NULL && i <= m->mask; i++) {
+        if (tab[i].key == 0)
+            continue;
+        count++;
+        for (int j = 0; j < 2; j++) {
+            const cymem__slab *s = tab[i].s[j];
+            if (s == NULL)
+                continue;
+            if (!slab_listed(slabs, n, s)) {
+                bad(ck, 1, "page map entry %zu names %p, not a slab of the pool", i,
+                    (void *)s);
+                continue;
+            }
+            uintptr_t g0 = (uintptr_t)s->base >> CYMEM__GRANULE_SHIFT;
+            uintptr_t g1 = ((uintptr_t)s->base + s->span - 1) >> CYMEM__GRANULE_SHIFT;
+            EXPECT(ck, 1, tab[i].key >= g0 && tab[i].key <= g1,
+                   "page map entry for granule %#zx names slab %p, which does not span it",
+                   (size_t)tab[i].key, (void *)s);
+        }
+    }
+    EXPECT(ck, 1, count == m->count && count == granules,
+           "page map: %zu entries, count %zu, slabs span %zu granules", count, m->count,
+           granules);
+}
+
+/* ---- 4: direct blocks ---------------------------------------------------- */
+
+static void check_direct(checker *ck, const cymem_pool *pool, sums *t, size_t *nblocks,
+                         size_t *used)
+{
+    const cymem__map *m = &pool->direct;
+    const cymem__direct *tab = m->tab;
+    size_t count = 0;
+    *nblocks = *used = 0;
+    for (size_t i = 0; tab != NULL && i <= m->mask; i++) {
+        const cymem__direct *d = &tab[i];
+        if (d->key == 0)
+            continue;
+        count++;
+        char *p = (char *)d->key, *orig = d->orig;
+        EXPECT(ck, 4, d->align >= CYMEM__MIN_ALIGN && (d->align & (d->align - 1)) == 0 &&
+               (d->key & (d->align - 1)) == 0, "direct block %p: alignment %zu",
+               (void *)p, d->align);
+        EXPECT(ck, 4, p >= orig && d->size <= d->asked &&
+               (size_t)(p - orig) <= d->asked - d->size,
+               "direct block %p (%zu bytes) outside its allocation of %zu", (void *)p,
+               d->size, d->asked);
+        EXPECT(ck, 4, cymem__direct_find(pool, p) == d,
+               "direct block %p not found by its own map", (void *)p);
+        EXPECT(ck, 4, cymem__page_find(pool, p) == NULL,
+               "direct block %p inside a slab", (void *)p);
+        t->live_bytes += d->size;
+        hold(t, d->asked, 0);
+        (*nblocks)++;
+        *used += d->asked;
+    }
+    EXPECT(ck, 4, count == m->count, "direct map: %zu entries, count %zu", count,
+           m->count);
+}
+
+/* ---- 5, 7: one pool ------------------------------------------------------ */
+
+static void check_one(checker *ck, const cymem_pool *pool)
+{
+    sums t = { 0 };
+    ck->pool = pool;
+
+    /* 7. Options and the fast path. */
+    EXPECT(ck, 7, (pool->flags & ~CYMEM_POOL_THREADSAFE) == 0 &&
+           pool->chunk_size >= CYMEM_CHUNK_SIZE_MIN &&
+           pool->chunk_size <= CYMEM_CHUNK_SIZE_MAX &&
+           (pool->chunk_size & (pool->chunk_size - 1)) == 0 &&
+           pool->small_max == CYMEM__CLASS_MAX, "bad options");
+#ifdef CYMEM_ASAN
+    int hooks = 1;
+#else
+    int hooks = cymem__track;
+#endif
+    const void *fast = (pool->flags & CYMEM_POOL_THREADSAFE) || hooks ? NULL : pool->classes;
+    EXPECT(ck, 7, pool->fast == fast, "the fast-path field is %p, not %p",
+           (void *)pool->fast, fast);
+
+    /* 1, 2, 3, 6. Slabs, by class. */
+    hold(&t, sizeof *pool, 1);
+    size_t max_slabs = pool->chunk_count;
+    const cymem__slab **slabs = NULL;
+    if (pool->classes != NULL) {
+        hold(&t, CYMEM__NTABLE * sizeof *pool->classes, 1);
+        slabs = malloc((max_slabs + 1) * sizeof *slabs);
+        if (slabs == NULL) {
+            bad(ck, 0, "no memory to check the pool");
+            return;
+        }
+        for (unsigned c = 0; c < CYMEM__NTABLE && t.nslabs <= max_slabs; c++)
+            check_class(ck, pool, c, slabs, max_slabs, &t);
+    } else {
+        EXPECT(ck, 7, pool->pages.count == 0 && pool->regions == NULL &&
+               pool->tiny_blocks <= CYMEM__TINY_BLOCKS &&
+               pool->tiny_bytes <= CYMEM__TINY_BYTES, "a pool in tiny mode holds slabs");
+    }
+
+    /* Regions: each a descriptor and CYMEM__REGION bytes. */
+    size_t nregions = 0;
+    for (const cymem__region *r = pool->regions; r != NULL; r = r->next) {
+        if (++nregions > max_slabs + 1) {
+            bad(ck, 5, "the region list does not end");
+            break;
+        }
+        EXPECT(ck, 1, pool->sys && r->used <= CYMEM__REGION &&
+               r->used % CYMEM__GRANULE == 0, "region %p: %zu bytes carved",
+               (void *)r->mem, r->used);
+        hold(&t, sizeof *r, 1);
+        hold(&t, CYMEM__REGION, 0);
+    }
+    if (slabs != NULL && t.nslabs <= max_slabs)
+        check_pages(ck, pool, slabs, t.nslabs, pool->regions);
+    free(slabs);
+    if (pool->pages.tab != NULL)
+        hold(&t, (pool->pages.mask + 1) * sizeof(cymem__pentry), 1);
+
+    /* 4. Direct blocks. */
+    size_t direct_blocks, direct_used;
+    check_direct(ck, pool, &t, &direct_blocks, &direct_used);
+    if (pool->direct.tab != NULL)
+        hold(&t, (pool->direct.mask + 1) * sizeof(cymem__direct), 1);
+    EXPECT(ck, 5, direct_blocks == pool->direct_blocks && direct_used == pool->direct_used,
+           "direct blocks: %zu of %zu bytes, counted %zu of %zu", pool->direct_blocks,
+           pool->direct_used, direct_blocks, direct_used);
+
+    /* 7. Cleanups, each a metadata record. */
+    size_t ncleanups = 0;
+    for (const cymem__cleanup *c = pool->cleanups; c != NULL; c = c->next) {
+        if (++ncleanups > pool->chunk_count) {
+            bad(ck, 7, "the cleanup list does not end");
+            break;
+        }
+        hold(&t, sizeof *c, 1);
+    }
+
+    /* 5. Accounting. */
+    EXPECT(ck, 5, t.live_bytes == pool->live_bytes, "live_bytes %zu, blocks hold %zu",
+           pool->live_bytes, t.live_bytes);
+    EXPECT(ck, 5, pool->peak_bytes >= pool->live_bytes, "peak_bytes %zu below live %zu",
+           pool->peak_bytes, pool->live_bytes);
+    EXPECT(ck, 5, t.reserved == pool->reserved_bytes && t.metadata == pool->metadata_bytes &&
+           t.chunks == pool->chunk_count,
+           "held %zu bytes (%zu metadata) in %zu chunks; counted %zu (%zu) in %zu",
+           pool->reserved_bytes, pool->metadata_bytes, pool->chunk_count, t.reserved,
+           t.metadata, t.chunks);
+}
+
+/* ---- 7: the tree of pools ------------------------------------------------ */
+
+int cymem__pool_check(const cymem_pool *root)
+{
+    checker ck = { root, 0 };
+    if (root == NULL)
+        return 0;
+    cymem__debug_init();
+    /* Depth first without a stack: children, then siblings, then back up
+     * through parent links, each checked before it is followed. */
+    const cymem_pool *p = root;
+    size_t visited = 0;
+    for (;;) {
+        if (++visited > ((size_t)1 << 24)) {
+            bad(&ck, 7, "the tree of child pools does not end");
+            break;
+        }
+        check_one(&ck, p);
+        const cymem_pool *child = p->first_child;
+        if (child != NULL) {
+            ck.pool = p;
+            EXPECT(&ck, 7, child->parent == p && child->prev_sibling == NULL,
+                   "first child %p does not link back", (const void *)child);
+            if (child->parent != p)
+                break;
+            p = child;
+            continue;
+        }
+        while (p != root && p->next_sibling == NULL)
+            p = p->parent;
+        if (p == root)
+            break;
+        const cymem_pool *next = p->next_sibling;
+        ck.pool = p->parent;
+        EXPECT(&ck, 7, next->parent == p->parent && next->prev_sibling == p,
+               "child %p does not link back to its parent and sibling", (const void *)next);
+        if (next->parent != p->parent)
+            break;
+        p = next;
+    }
+    return ck.failed ? -1 : 0;
+}
