@@ -291,6 +291,10 @@ void cymem__sys_big_free(void *p, size_t size);
 void *cymem__sys_region_alloc(size_t *dirty, int huge);
 void cymem__sys_region_free(void *p, size_t dirty, int huge);
 
+/* Give the calling thread's cached memory back to the system; returns how
+ * many bytes (cymem_trim()). */
+size_t cymem__sys_trim(void);
+
 /* Keep a destroyed pool for reuse by this thread (1), or refuse (0). */
 int cymem__sys_keep_pool(cymem_pool *pool);
 /* A kept pool made with @chunk_size, or NULL. */

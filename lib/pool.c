@@ -1326,3 +1326,8 @@ const char *cymem_version(void)
 {
     return PACKAGE_VERSION;
 }
+
+size_t cymem_trim(void)
+{
+    return cymem__sys_trim();
+}

@@ -26,6 +26,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#ifdef HAVE_MALLOC_TRIM
+#  include <malloc.h>
+#endif
 #ifdef HAVE_UNISTD_H
 #  include <unistd.h>
 #endif
@@ -153,22 +156,42 @@ static pthread_key_t tcache_key;
 static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
 static int tcache_key_ok;
 
+/* Give everything @c holds back to the system; returns how many bytes. */
+static size_t cache_empty(slab_cache *c)
+{
+    size_t bytes = 0;
+    /* Freeing a kept pool gives its slabs back through this cache; with
+     * closing set they go straight to the system. */
+    int closing = c->closing;
+    c->closing = 1;
+    while (c->npools > 0) {
+        cymem_pool *pool = c->pools[--c->npools];
+        bytes += pool->reserved_bytes;
+        cymem__pool_free(pool);
+    }
+    for (unsigned b = 0; b < BIG_BUCKETS; b++) {
+        for (unsigned i = 0; i < c->big_count[b]; i++)
+            free(c->big[b][i].mem);
+        c->big_count[b] = 0;
+    }
+    for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
+        for (unsigned i = 0; i < c->count[b]; i++)
+            pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
+        c->count[b] = 0;
+    }
+    bytes += c->big_bytes + c->bytes + (size_t)c->nregions * CYMEM__REGION;
+    c->big_bytes = c->bytes = 0;
+    while (c->nregions > 0)
+        pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
+    c->closing = closing;
+    return bytes;
+}
+
 static void tcache_release(void *arg)
 {
     slab_cache *c = arg;
-    /* Freeing a kept pool gives its slabs back through this cache; with
-     * closing set they go straight to the system. */
     c->closing = 1;
-    while (c->npools > 0)
-        cymem__pool_free(c->pools[--c->npools]);
-    for (unsigned b = 0; b < BIG_BUCKETS; b++)
-        for (unsigned i = 0; i < c->big_count[b]; i++)
-            free(c->big[b][i].mem);
-    for (unsigned b = 0; b < CACHE_BUCKETS; b++)
-        for (unsigned i = 0; i < c->count[b]; i++)
-            pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
-    while (c->nregions > 0)
-        pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
+    cache_empty(c);
     /* Forget the cache before freeing it: a later destructor's pool calls
      * must not find it. */
     tcache = NULL;
@@ -337,6 +360,21 @@ void cymem__sys_region_free(void *mem, size_t dirty, int huge)
     (void)dirty;
     (void)huge;
 #endif
+}
+
+size_t cymem__sys_trim(void)
+{
+    size_t bytes = 0;
+#if USE_CACHE
+    if (tcache != NULL)
+        bytes = cache_empty(tcache);
+#endif
+#ifdef HAVE_MALLOC_TRIM
+    /* Descriptors, maps and mid-sized blocks came from malloc: let glibc
+     * give back the free pages at the top of its heaps too. */
+    malloc_trim(0);
+#endif
+    return bytes;
 }
 
 int cymem__sys_keep_pool(cymem_pool *pool)
