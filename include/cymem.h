@@ -86,6 +86,17 @@ typedef struct cymem_allocator {
 #define CYMEM_POOL_THREADSAFE 0x1u
 
 /**
+ * Pool flag: once the pool holds 8 MiB, ask the kernel to back its further
+ * memory with transparent huge pages (madvise MADV_HUGEPAGE).  Touching and
+ * releasing memory then costs less in a very large pool, but where
+ * physical memory is fragmented the kernel may stall to compact it, and
+ * the resident size grows in 2 MiB steps.  Off by default (the
+ * environment variable CYMEM_HUGE_PAGES=1 turns it on for every pool);
+ * only pools of the system allocator use it.
+ */
+#define CYMEM_POOL_HUGE_PAGES 0x2u
+
+/**
  * Options for cymem_pool_new_ex().  Zero-initialise the structure, then set
  * what you need: all-zero options give the same pool as cymem_pool_new().
  */

@@ -465,7 +465,7 @@ static void check_one(checker *ck, const cymem_pool *pool)
     ck->pool = pool;
 
     /* 7. Options and the fast path. */
-    EXPECT(ck, 7, (pool->flags & ~CYMEM_POOL_THREADSAFE) == 0 &&
+    EXPECT(ck, 7, (pool->flags & ~CYMEM__POOL_FLAGS) == 0 &&
            pool->chunk_size >= CYMEM_CHUNK_SIZE_MIN &&
            pool->chunk_size <= CYMEM_CHUNK_SIZE_MAX &&
            (pool->chunk_size & (pool->chunk_size - 1)) == 0 &&
@@ -506,6 +506,7 @@ static void check_one(checker *ck, const cymem_pool *pool)
             break;
         }
         EXPECT(ck, 1, pool->sys && r->used <= CYMEM__REGION &&
+               (!r->huge || (pool->flags & CYMEM_POOL_HUGE_PAGES)) &&
                r->used % CYMEM__GRANULE == 0, "region %p: %zu bytes carved",
                (void *)r->mem, r->used);
         hold(&t, sizeof *r, 1);

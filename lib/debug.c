@@ -16,7 +16,8 @@
  * zero-filled.  Off, the mode costs one well-predicted branch per hook.
  *
  * The same first call finds out whether the program runs under valgrind,
- * which turns on the client requests of track.h.  Under valgrind each
+ * which turns on the client requests of track.h, and reads
+ * CYMEM_HUGE_PAGES (cymem(3)).  Under valgrind each
  * function here first makes the bytes it reads or writes accessible; the
  * hook in track.h that called it hides them again.
  */
@@ -32,6 +33,7 @@
 int cymem__debug;
 int cymem__valgrind;
 int cymem__track;
+int cymem__huge_pages;
 static int debug_abort;
 static pthread_once_t debug_once = PTHREAD_ONCE_INIT;
 
@@ -51,6 +53,8 @@ static void debug_read_env(void)
     on = 0;     /* AddressSanitizer poisons the redzones the mode would fill */
 #endif
     cymem__debug = on;
+    v = getenv("CYMEM_HUGE_PAGES");
+    cymem__huge_pages = v != NULL && strcmp(v, "1") == 0;
 #if defined(HAVE_VALGRIND_MEMCHECK_H) && !defined(CYMEM_NO_VALGRIND)
     cymem__valgrind = RUNNING_ON_VALGRIND != 0;
     /* CYMEM_VALGRIND=0: profile under callgrind as the code runs natively. */

@@ -38,6 +38,9 @@
 #  define NOINLINE
 #endif
 
+/* The pool flags cymem_pool_new_ex() accepts. */
+#define CYMEM__POOL_FLAGS (CYMEM_POOL_THREADSAFE | CYMEM_POOL_HUGE_PAGES)
+
 /* Every block is aligned to this; at least alignof(max_align_t). */
 #define CYMEM__MIN_ALIGN 16
 /* Slab bases are aligned to this, so classes that are multiples of it can
@@ -68,7 +71,8 @@
 /* A pool that holds REGION_AFTER bytes carves its further slabs from
  * regions of CYMEM__REGION bytes (sysmem.c); only the system allocator's
  * pools do, and only slabs of at most half a region.  From HUGE_AFTER
- * bytes on, new regions ask for transparent huge pages. */
+ * bytes on, new regions of a CYMEM_POOL_HUGE_PAGES pool ask for
+ * transparent huge pages. */
 #define CYMEM__REGION ((size_t)4 << 20)
 #define CYMEM__REGION_AFTER ((size_t)1 << 20)
 #define CYMEM__HUGE_AFTER ((size_t)8 << 20)

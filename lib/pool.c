@@ -324,7 +324,8 @@ static char *region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *d
         if (r == NULL)
             return NULL;
         size_t old;
-        int huge = pool->reserved_bytes >= CYMEM__HUGE_AFTER;
+        int huge = (pool->flags & CYMEM_POOL_HUGE_PAGES) &&
+                   pool->reserved_bytes >= CYMEM__HUGE_AFTER;
         void *mem = held(pool, cymem__sys_region_alloc(&old, huge), CYMEM__REGION);
         if (mem == NULL) {
             cymem__meta_free(pool, r, sizeof *r);
@@ -1254,7 +1255,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     if (opts == NULL)
         opts = &defaults;
     size_t chunk = opts->chunk_size ? opts->chunk_size : CYMEM__CHUNK_DEFAULT;
-    if ((opts->flags & ~CYMEM_POOL_THREADSAFE) != 0 || !IS_POW2(chunk) ||
+    if ((opts->flags & ~CYMEM__POOL_FLAGS) != 0 || !IS_POW2(chunk) ||
         chunk < CYMEM_CHUNK_SIZE_MIN || chunk > CYMEM_CHUNK_SIZE_MAX ||
         (opts->allocator && (!opts->allocator->malloc || !opts->allocator->free))) {
         errno = EINVAL;
@@ -1271,7 +1272,9 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     } else {
         proto.sys = 1;
     }
-    proto.flags = opts->flags;
+    /* CYMEM_HUGE_PAGES=1 in the environment: huge pages for every pool. */
+    cymem__debug_init();
+    proto.flags = opts->flags | (cymem__huge_pages ? CYMEM_POOL_HUGE_PAGES : 0);
     proto.chunk_size = chunk;
     proto.small_max = CYMEM__CLASS_MAX;
 

@@ -17,10 +17,10 @@
  *
  * A pool that has grown large carves its slabs from regions instead
  * (pool.c): CYMEM__REGION bytes aligned to a huge page.  The regions of a
- * very large pool are advised to use transparent huge pages where the
- * system has them, so that the kernel faults them in and frees them a
- * huge page at a time.  Up to REGION_KEEP regions per thread wait here
- * for the next large pool.
+ * very large CYMEM_POOL_HUGE_PAGES pool are advised to use transparent
+ * huge pages where the system has them, so that the kernel faults them in
+ * and frees them a huge page at a time.  Up to REGION_KEEP regions per
+ * thread wait here for the next large pool.
  */
 #include "internal.h"
 

@@ -58,6 +58,10 @@ void cymem__debug_check(const cymem_pool *pool, const void *p, size_t n, size_t 
 void cymem__debug_free(const cymem_pool *pool, void *p, size_t n, size_t cap);
 void cymem__debug_reset(const cymem_pool *pool);
 
+/* CYMEM_HUGE_PAGES=1: every pool behaves as if made with
+ * CYMEM_POOL_HUGE_PAGES (read with the debug mode's environment). */
+extern int cymem__huge_pages;
+
 /* Set when the debug mode or valgrind is on: the one test the hooks make
  * on the fast paths. */
 extern int cymem__track;
