@@ -248,7 +248,7 @@ static inline size_t class_size(unsigned c)
     return base + (((c - 16) & 7) + 1) * (base >> 3);
 }
 
-/* ---- slab blocks (pool.c, check.c) ---- */
+/* ---- slab blocks (pool.c, invariants.c) ---- */
 
 /* A class's current slab before its first slab exists (pool.c). */
 extern cymem__slab cymem__empty_slab;

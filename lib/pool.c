@@ -9,7 +9,7 @@
  */
 #include "internal.h"
 #include "track.h"
-#include "check.h"
+#include "invariants.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -1160,7 +1160,7 @@ static void reset_slabs(cymem_pool *pool)
 }
 
 /* A library configured with --enable-debug checks every invariant of a
- * pool (check.c) at each reset and destroy while the debug mode is on. */
+ * pool (invariants.c) at each reset and destroy while the debug mode is on. */
 static void debug_verify(const cymem_pool *pool)
 {
 #ifdef CYMEM_DEBUG_DEFAULT

@@ -13,13 +13,13 @@
  * model's, and every few operations every live block's contents are
  * verified and foreach is compared with the model.  Every INTERP_CHECK_EVERY
  * operations, and at the end, the engine's own invariant checker
- * (lib/check.c) walks the whole tree of pools.
+ * (lib/invariants.c) walks the whole tree of pools.
  */
 #ifndef INTERP_H
 #define INTERP_H
 
 #include <cymem.h>
-#include "check.h"
+#include "invariants.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

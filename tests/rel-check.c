@@ -12,7 +12,7 @@
  */
 #include "internal.h"
 #include "track.h"
-#include "check.h"
+#include "invariants.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * check.c - cymem__pool_check(): walk a pool and verify every invariant
+ * invariants.c - cymem__pool_check(): walk a pool and verify every invariant
  * the engine keeps.
  *
  * doc/design.md lists the invariants under the same numbers as the
@@ -48,7 +48,7 @@
  */
 #include "internal.h"
 #include "track.h"
-#include "check.h"
+#include "invariants.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /*
- * check.h - the engine's invariant checker (check.c), for the library's
- * own tests and debug builds; not part of the installed API.
+ * invariants.h - the engine's invariant checker (invariants.c), for the
+ * library's own tests and debug builds; not part of the installed API.
  */
-#ifndef CYMEM_CHECK_H
-#define CYMEM_CHECK_H
+#ifndef CYMEM_INVARIANTS_H
+#define CYMEM_INVARIANTS_H
 
 #include <cymem.h>
 
@@ -18,4 +18,4 @@
  */
 int cymem__pool_check(const cymem_pool *pool);
 
-#endif /* CYMEM_CHECK_H */
+#endif /* CYMEM_INVARIANTS_H */
