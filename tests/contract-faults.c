@@ -38,7 +38,6 @@ static void *try_alloc(cymem_pool *p, size_t n, size_t align, int *failed)
         snap_take(p, &b);
         snap_same_blocks(&a, &b);
         snap_drop(&b);
-        POOL_CHECK(p);
         ++*failed;
     } else {
         ck_assert(aligned_to(q, align ? align : MAX_ALIGN));
@@ -46,6 +45,7 @@ static void *try_alloc(cymem_pool *p, size_t n, size_t align, int *failed)
         memset(q, 0x99, n);
     }
     snap_drop(&a);
+    POOL_CHECK(p);
     return q;
 }
 
@@ -70,6 +70,7 @@ static void try_realloc(cymem_pool *p, const backing *t, void **q, size_t to,
     if (to > old)
         ck_assert(all_zero(r + old, to - old));
     *q = r;
+    POOL_CHECK(p);
 }
 
 /* A scenario touching every kind of request; returns the number of calls
@@ -121,6 +122,7 @@ static int scenario(cymem_pool *p, const backing *t)
             }
         }
         reserved_is_held(p, t);
+        POOL_CHECK(p);
         if (round == 1) {
             cymem_pool_reset(p);            /* takes the children too */
             POOL_CHECK(p);
