@@ -1,71 +1,61 @@
 /*
- * check-realloc.c - cymem_pool_realloc(): NULL acts as alloc, contents
+ * contract-realloc.c - cymem_pool_realloc(): NULL acts as alloc, contents
  * kept, growth zero-filled across small and large blocks, alignment kept,
- * resize to 0 keeps a live block, foreign pointers and failures change
- * nothing.
+ * resize to 0 keeps a live block, foreign pointers and failures of the
+ * backing allocator change nothing.
  */
-#include "check-common.h"
-
-static void pattern(unsigned char *p, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (unsigned char)(seed + i * 31);
-}
-
-static int has_pattern(const unsigned char *p, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (unsigned char)(seed + i * 31))
-            return 0;
-    return 1;
-}
+#include "harness.h"
 
 START_TEST(realloc_null_is_alloc)
 {
     cymem_pool *p = cymem_pool_new();
-    unsigned char *q = cymem_pool_realloc(p, NULL, 100);
+    unsigned char *q = cymem_pool_realloc(p, NULL, 300);
     ck_assert_ptr_nonnull(q);
-    ck_assert(all_zero(q, 100));
+    ck_assert(all_zero(q, 300));
     ck_assert(aligned_to(q, MAX_ALIGN));
-    ck_assert_uint_eq(cymem_pool_block_size(p, q), 100);
-    ck_assert_uint_eq(stats_of(p).live_bytes, 100);
+    ck_assert_int_eq(cymem_pool_owns(p, q), 1);
+    ck_assert_uint_eq(cymem_pool_block_size(p, q), 300);
+    ck_assert_uint_eq(stats_of(p).live_bytes, 300);
     void *z = cymem_pool_realloc(p, NULL, 0);
     ck_assert_ptr_nonnull(z);
     ck_assert_int_eq(cymem_pool_owns(p, z), 1);
     ck_assert_uint_eq(stats_of(p).live_blocks, 2);
-    cymem_pool_destroy(p);
+    pool_done(p);
 }
 END_TEST
 
+/* Every step from 0 bytes to 1 MiB and back, up and down, from every
+ * starting point of the list: the common prefix is kept, growth is zero,
+ * the size and the accounting follow, the old address is dead. */
 START_TEST(realloc_sizes_walk)
 {
-    /* Every step from 1 byte to 1 MiB and back, up and down, keeping the
-     * common prefix and zeroing growth. */
-    static const size_t steps[] = { 1, 2, 7, 16, 17, 100, 512, 513, 2048,
-        4000, 8192, 20000, 65536, 65537, 131072, 200000, 500000,
-        (size_t)1 << 20, 300000, 70000, 4096, 300, 24, 1, 0, 5, 1 << 20, 3 };
+    static const size_t steps[] = { 1, 2, 7, 16, 17, 40, 100, 256, 512, 513,
+        1000, 2048, 3000, 4000, 4096, 4097, 8192, 10000, 20000, 65536, 65537,
+        131072, 200000, 500000, (size_t)1 << 20, 300000, 70000, 4096, 300, 24,
+        1, 0, 5, (size_t)1 << 20, 3 };
+    enum { NSTEPS = sizeof steps / sizeof steps[0] };
     cymem_pool *p = cymem_pool_new();
-    for (unsigned seed = 0; seed < 3; seed++) {
-        size_t cur = 0;
-        unsigned char *q = cymem_pool_alloc(p, 1, 0);
-        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-            size_t n = steps[i];
-            pattern(q, cur, seed + (unsigned)i);
+    for (size_t start = 0; start < NSTEPS; start += 2) {
+        size_t cur = steps[start];
+        unsigned char *q = cymem_pool_alloc(p, 1, cur);
+        ck_assert_ptr_nonnull(q);
+        for (size_t k = 1; k <= NSTEPS; k++) {
+            size_t n = steps[(start + k) % NSTEPS];
+            unsigned seed = (unsigned)(start * 131 + k);
+            pattern_fill(q, cur, seed);
             unsigned char *r = cymem_pool_realloc(p, q, n);
             ck_assert_msg(r != NULL, "realloc %zu -> %zu", cur, n);
             ck_assert(aligned_to(r, MAX_ALIGN));
             size_t keep = cur < n ? cur : n;
-            ck_assert_msg(has_pattern(r, keep, seed + (unsigned)i),
-                          "contents lost %zu -> %zu", cur, n);
+            ck_assert_msg(pattern_ok(r, keep, seed), "contents lost %zu -> %zu", cur, n);
             if (n > cur)
-                ck_assert_msg(all_zero(r + cur, n - cur),
-                              "growth not zero %zu -> %zu", cur, n);
+                ck_assert_msg(all_zero(r + cur, n - cur), "growth not zero %zu -> %zu", cur, n);
             ck_assert_int_eq(cymem_pool_owns(p, r), 1);
             ck_assert_uint_eq(cymem_pool_block_size(p, r), n);
             cymem_stats s = stats_of(p);
             ck_assert_uint_eq(s.live_blocks, 1);
             ck_assert_uint_eq(s.live_bytes, n);
-            if (r != q && q != NULL) {
+            if (r != q) {
                 errno = 0;
                 ck_assert_int_eq(cymem_pool_free(p, q), -1);
                 ck_assert_int_eq(errno, EINVAL);
@@ -74,9 +64,10 @@ START_TEST(realloc_sizes_walk)
             cur = n;
         }
         ck_assert_int_eq(cymem_pool_free(p, q), 0);
+        POOL_CHECK(p);
     }
     ck_assert_uint_eq(stats_of(p).live_blocks, 0);
-    cymem_pool_destroy(p);
+    pool_done(p);
 }
 END_TEST
 
@@ -88,53 +79,57 @@ START_TEST(realloc_many_sizes)
         size_t targets[] = { n / 3, n + 1, n * 2, n * 9 };
         for (size_t t = 0; t < 4; t++) {
             unsigned char *q = cymem_pool_alloc(p, 1, n);
-            pattern(q, n, (unsigned)n);
+            ck_assert_ptr_nonnull(q);
+            pattern_fill(q, n, (unsigned)n);
             unsigned char *r = cymem_pool_realloc(p, q, targets[t]);
             ck_assert_ptr_nonnull(r);
             size_t keep = n < targets[t] ? n : targets[t];
-            ck_assert(has_pattern(r, keep, (unsigned)n));
+            ck_assert(pattern_ok(r, keep, (unsigned)n));
             if (targets[t] > n)
                 ck_assert(all_zero(r + n, targets[t] - n));
             ck_assert_int_eq(cymem_pool_free(p, r), 0);
         }
     }
     ck_assert_uint_eq(stats_of(p).live_bytes, 0);
-    cymem_pool_destroy(p);
+    pool_done(p);
 }
 END_TEST
 
 START_TEST(realloc_keeps_alignment)
 {
+    static const size_t to[] = { 80, 5000, 300000, 12, 0, 100000, 64, 17, 4097,
+                                 131072, 1 << 20, 3000, 40 };
     cymem_pool *p = cymem_pool_new();
     for (size_t al = 1; al <= 65536; al <<= 1) {
         unsigned char *q = cymem_pool_alloc_aligned(p, 1, 40, al);
-        pattern(q, 40, 7);
-        static const size_t to[] = { 80, 5000, 300000, 12, 0, 100000, 64 };
+        ck_assert_ptr_nonnull(q);
+        pattern_fill(q, 40, 7);
         size_t cur = 40;
         for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
             unsigned char *r = cymem_pool_realloc(p, q, to[i]);
             ck_assert_ptr_nonnull(r);
             ck_assert_msg(aligned_to(r, al), "alignment %zu lost at %zu", al, to[i]);
             size_t keep = cur < to[i] ? cur : to[i];
-            ck_assert(has_pattern(r, keep, 7));
+            ck_assert(pattern_ok(r, keep, 7));
             if (to[i] > cur)
                 ck_assert(all_zero(r + cur, to[i] - cur));
-            pattern(r, to[i], 7);
+            pattern_fill(r, to[i], 7);
             q = r;
             cur = to[i];
         }
         ck_assert_int_eq(cymem_pool_free(p, q), 0);
     }
-    cymem_pool_destroy(p);
+    pool_done(p);
 }
 END_TEST
 
 START_TEST(realloc_to_zero)
 {
     cymem_pool *p = cymem_pool_new();
-    size_t szs[] = { 1, 100, 4096, 300000 };
-    for (int i = 0; i < 4; i++) {
+    static const size_t szs[] = { 1, 100, 300, 4096, 300000 };
+    for (size_t i = 0; i < sizeof szs / sizeof szs[0]; i++) {
         void *q = cymem_pool_alloc(p, 1, szs[i]);
+        ck_assert_ptr_nonnull(q);
         void *z = cymem_pool_realloc(p, q, 0);
         ck_assert_ptr_nonnull(z);
         ck_assert_int_eq(cymem_pool_owns(p, z), 1);
@@ -148,10 +143,14 @@ START_TEST(realloc_to_zero)
         ck_assert_ptr_nonnull(g);
         ck_assert(all_zero(g, 50));
         z = cymem_pool_realloc(p, g, 0);
+        ck_assert_ptr_nonnull(z);
         ck_assert_int_eq(cymem_pool_free(p, z), 0);
+        errno = 0;
+        ck_assert_int_eq(cymem_pool_free(p, z), -1);
+        ck_assert_int_eq(errno, EINVAL);
         ck_assert_uint_eq(stats_of(p).live_blocks, 0);
     }
-    cymem_pool_destroy(p);
+    pool_done(p);
 }
 END_TEST
 
@@ -165,82 +164,81 @@ START_TEST(realloc_foreign)
     void *dead = cymem_pool_alloc(p, 1, 32);
     ck_assert_int_eq(cymem_pool_free(p, dead), 0);
     void *bad[] = { theirs, m, mine + 8, dead, (void *)&p };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snap a, b;
-        snap_take(p, &a);
-        errno = 0;
-        ck_assert_ptr_null(cymem_pool_realloc(p, bad[i], 128));
-        ck_assert_int_eq(errno, EINVAL);
-        errno = 0;
-        ck_assert_ptr_null(cymem_pool_realloc(p, bad[i], 0));
-        ck_assert_int_eq(errno, EINVAL);
-        snap_take(p, &b);
-        snap_same(&a, &b);
-        snap_drop(&a);
-        snap_drop(&b);
-    }
-    for (int i = 0; i < 64; i++)
-        ck_assert_uint_eq(mine[i], 0x42);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        UNCHANGED(p, {
+            errno = 0;
+            ck_assert_ptr_null(cymem_pool_realloc(p, bad[i], 128));
+            ck_assert_int_eq(errno, EINVAL);
+            errno = 0;
+            ck_assert_ptr_null(cymem_pool_realloc(p, bad[i], 0));
+            ck_assert_int_eq(errno, EINVAL);
+        });
+    ck_assert(all_byte(mine, 64, 0x42));
     ck_assert_uint_eq(stats_of(o).live_blocks, 1);
     free(m);
-    cymem_pool_destroy(o);
-    cymem_pool_destroy(p);
+    pool_done(o);
+    pool_done(p);
 }
 END_TEST
 
-START_TEST(realloc_failure_keeps_old)
+/* The backing allocator refuses the next request (all == 0) or every
+ * request from now on (all == 1): a growth that needs new memory fails
+ * with ENOMEM, the pool is unchanged and the old block intact. */
+static void failure_keeps_old(int all)
 {
-    /* The backing allocator refuses everything from now on: a growth that
-     * needs new memory fails with ENOMEM and the old block is intact. */
-    tally t;
-    memset(&t, 0, sizeof t);
-    cymem_allocator a;
-    cymem_pool *p = tally_pool(&t, &a, NULL, 0);
+    backing t;
+    cymem_pool *p = backing_pool(&t, NULL, 0);
     ck_assert_ptr_nonnull(p);
-    size_t szs[] = { 16, 1000, 100000 };
-    unsigned char *q[3];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 64; i++)
+        ck_assert_ptr_nonnull(cymem_pool_alloc(p, 1, 24));
+    static const size_t szs[] = { 16, 100, 1000, 9000, 100000 };
+    enum { N = sizeof szs / sizeof szs[0] };
+    unsigned char *q[N];
+    for (int i = 0; i < N; i++) {
         q[i] = cymem_pool_alloc(p, 1, szs[i]);
         ck_assert_ptr_nonnull(q[i]);
-        pattern(q[i], szs[i], 9);
+        pattern_fill(q[i], szs[i], 9);
     }
-    t.fail_at = t.mallocs + t.failed + 1;
-    t.fail_all = 1;
-    for (int i = 0; i < 3; i++) {
-        snap s0, s1;
-        snap_take(p, &s0);
-        errno = 0;
-        void *r = cymem_pool_realloc(p, q[i], (size_t)64 << 20);
-        ck_assert_ptr_null(r);
-        ck_assert_int_eq(errno, ENOMEM);
-        snap_take(p, &s1);
-        snap_same(&s0, &s1);
-        snap_drop(&s0);
-        snap_drop(&s1);
-        ck_assert(has_pattern(q[i], szs[i], 9));
+    for (int i = 0; i < N; i++) {
+        size_t to = all ? (size_t)64 << 20 : (size_t)1 << 20;
+        backing_fail_next(&t, all);
+        UNCHANGED(p, {
+            errno = 0;
+            ck_assert_ptr_null(cymem_pool_realloc(p, q[i], to));
+            ck_assert_int_eq(errno, ENOMEM);
+        });
+        POOL_CHECK(p);
+        ck_assert(pattern_ok(q[i], szs[i], 9));
         ck_assert_uint_eq(cymem_pool_block_size(p, q[i]), szs[i]);
     }
     volatile size_t huge = SIZE_MAX;
     errno = 0;
     ck_assert_ptr_null(cymem_pool_realloc(p, q[0], huge));
     ck_assert_int_eq(errno, ENOMEM);
-    ck_assert(has_pattern(q[0], 16, 9));
-    t.fail_at = 0;
-    t.fail_all = 0;
-    unsigned char *r = cymem_pool_realloc(p, q[2], 200000);
+    ck_assert(pattern_ok(q[0], 16, 9));
+    backing_recover(&t);
+    unsigned char *r = cymem_pool_realloc(p, q[N - 1], 200000);
     ck_assert_ptr_nonnull(r);
-    ck_assert(has_pattern(r, 100000, 9));
+    ck_assert(pattern_ok(r, 100000, 9));
     ck_assert(all_zero(r + 100000, 100000));
-    cymem_pool_destroy(p);
-    tally_all_back(&t);
+    r = cymem_pool_realloc(p, q[3], 1 << 20);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(pattern_ok(r, 9000, 9));
+    pool_done(p);
+    backing_all_back(&t);
+}
+
+START_TEST(realloc_failure_keeps_old)
+{
+    failure_keeps_old(0);
+    failure_keeps_old(1);
 }
 END_TEST
 
 int main(void)
 {
     Suite *s = suite_create("realloc");
-    TCase *tc = tcase_create("realloc");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = tcase_timed("realloc", 120);
     tcase_add_test(tc, realloc_null_is_alloc);
     tcase_add_test(tc, realloc_sizes_walk);
     tcase_add_test(tc, realloc_many_sizes);

@@ -1,0 +1,326 @@
+/*
+ * contract-lifecycle.c - pools as a whole: options and their refusal,
+ * children, cleanup callbacks, reset and destroy, pools made and destroyed
+ * repeatedly (recycled by the per-thread cache), large pools on regions,
+ * reset replaying the same blocks, the version.
+ */
+#include "harness.h"
+#include <stdio.h>
+
+START_TEST(bad_options)
+{
+    cymem_pool_options o;
+    const size_t bad_chunks[] = { 1, 3, 4096, CYMEM_CHUNK_SIZE_MIN / 2,
+        CYMEM_CHUNK_SIZE_MIN + 1, CYMEM_CHUNK_SIZE_MIN * 3, (size_t)3 << 16,
+        CYMEM_CHUNK_SIZE_MAX * 2, CYMEM_CHUNK_SIZE_MAX - 1, SIZE_MAX };
+    for (size_t i = 0; i < sizeof bad_chunks / sizeof bad_chunks[0]; i++) {
+        memset(&o, 0, sizeof o);
+        o.chunk_size = bad_chunks[i];
+        errno = 0;
+        ck_assert_msg(cymem_pool_new_ex(&o) == NULL, "chunk %zu accepted", bad_chunks[i]);
+        ck_assert_int_eq(errno, EINVAL);
+    }
+    /* Every unknown flag bit, alone and with the known one. */
+    for (unsigned bit = 1; bit != 0; bit <<= 1) {
+        if (bit == CYMEM_POOL_THREADSAFE)
+            continue;
+        for (int with = 0; with < 2; with++) {
+            memset(&o, 0, sizeof o);
+            o.flags = bit | (with ? CYMEM_POOL_THREADSAFE : 0);
+            errno = 0;
+            ck_assert_msg(cymem_pool_new_ex(&o) == NULL, "flags %#x accepted", o.flags);
+            ck_assert_int_eq(errno, EINVAL);
+        }
+    }
+    /* An allocator without both functions. */
+    backing t;
+    backing_init(&t);
+    cymem_allocator half[2] = { t.alloc, t.alloc };
+    half[0].free = NULL;
+    half[1].malloc = NULL;
+    for (int i = 0; i < 2; i++) {
+        memset(&o, 0, sizeof o);
+        o.allocator = &half[i];
+        errno = 0;
+        ck_assert_ptr_null(cymem_pool_new_ex(&o));
+        ck_assert_int_eq(errno, EINVAL);
+    }
+    ck_assert_uint_eq(t.requests, 0);
+    /* The good ones. */
+    for (size_t c = CYMEM_CHUNK_SIZE_MIN; c <= CYMEM_CHUNK_SIZE_MAX; c <<= 1) {
+        memset(&o, 0, sizeof o);
+        o.chunk_size = c;
+        cymem_pool *p = cymem_pool_new_ex(&o);
+        ck_assert_ptr_nonnull(p);
+        for (int i = 0; i < 100; i++) {
+            void *q = cymem_pool_alloc(p, 1, 100);
+            ck_assert_ptr_nonnull(q);
+            ck_assert(all_zero(q, 100));
+        }
+        ck_assert_ptr_nonnull(cymem_pool_alloc(p, 1000, 10));
+        pool_done(p);
+    }
+    cymem_pool *p = cymem_pool_new_ex(NULL);
+    ck_assert_ptr_nonnull(p);
+    pool_done(p);
+}
+END_TEST
+
+static int order[16], norder;
+static unsigned char *seen_block;
+static int block_value_seen;
+
+static void note(void *arg) { order[norder++] = (int)(intptr_t)arg; }
+
+/* Cleanups run before the blocks are released: pool memory is readable. */
+static void read_block(void *arg)
+{
+    (void)arg;
+    block_value_seen = seen_block[0] == 0x3C && seen_block[999] == 0x3C;
+    order[norder++] = 100;
+}
+
+START_TEST(cleanups_lifo_once)
+{
+    backing t;
+    cymem_pool *p = backing_pool(&t, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    for (int round = 0; round < 2; round++) {
+        norder = 0;
+        block_value_seen = 0;
+        seen_block = cymem_pool_alloc(p, 1, 1000);
+        ck_assert_ptr_nonnull(seen_block);
+        memset(seen_block, 0x3C, 1000);
+        ck_assert_int_eq(cymem_pool_on_cleanup(p, note, (void *)1), 0);
+        ck_assert_int_eq(cymem_pool_on_cleanup(p, read_block, NULL), 0);
+        ck_assert_int_eq(cymem_pool_on_cleanup(p, note, (void *)2), 0);
+        ck_assert_int_eq(cymem_pool_on_cleanup(p, note, (void *)3), 0);
+        ck_assert_int_eq(norder, 0);
+        if (round == 0) {
+            cymem_pool_reset(p);
+            ck_assert_int_eq(norder, 4);
+            /* a second reset runs none again */
+            cymem_pool_reset(p);
+            POOL_CHECK(p);
+        } else {
+            pool_done(p);
+        }
+        ck_assert_int_eq(norder, 4);
+        ck_assert_int_eq(order[0], 3);
+        ck_assert_int_eq(order[1], 2);
+        ck_assert_int_eq(order[2], 100);
+        ck_assert_int_eq(order[3], 1);
+        ck_assert_int_eq(block_value_seen, 1);
+    }
+    backing_all_back(&t);
+    cymem_pool *q = cymem_pool_new();
+    errno = 0;
+    ck_assert_int_eq(cymem_pool_on_cleanup(q, NULL, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    pool_done(q);
+}
+END_TEST
+
+static int child_cleanups;
+static void child_gone(void *arg) { (void)arg; child_cleanups++; }
+
+START_TEST(children_reset_destroy)
+{
+    backing t;
+    cymem_pool *p = backing_pool(&t, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    for (int round = 0; round < 3; round++) {
+        child_cleanups = 0;
+        void *mine = cymem_pool_alloc(p, 1, 48);
+        ck_assert_ptr_nonnull(mine);
+        cymem_pool *kids[4];
+        for (int i = 0; i < 4; i++) {
+            kids[i] = child_of(i == 3 ? kids[0] : p);   /* a grandchild too */
+            ck_assert_ptr_nonnull(kids[i]);
+            ck_assert_int_eq(cymem_pool_on_cleanup(kids[i], child_gone, NULL), 0);
+            unsigned long before = t.mallocs;
+            void *kb = cymem_pool_alloc(kids[i], 1, 200000);
+            ck_assert_ptr_nonnull(kb);
+            /* allocator = NULL: the parent's counting allocator is used */
+            ck_assert_uint_gt(t.mallocs, before);
+            ck_assert_int_eq(cymem_pool_owns(p, kb), 0);
+            ck_assert_int_eq(cymem_pool_owns(kids[i], kb), 1);
+            POOL_CHECK(kids[i]);
+        }
+        /* stats and foreach speak of the parent's own blocks only */
+        cymem_stats s = stats_of(p);
+        ck_assert_uint_eq(s.live_blocks, 1);
+        ck_assert_uint_eq(s.live_bytes, 48);
+        snap sn;
+        snap_take(p, &sn);
+        ck_assert_uint_eq(sn.n, 1);
+        ck_assert_uint_eq(sn.b[0].addr, (uintptr_t)mine);
+        snap_drop(&sn);
+        /* one child on its own (its grandchild goes with it) */
+        pool_done(kids[0]);
+        ck_assert_int_eq(child_cleanups, 2);
+        POOL_CHECK(p);
+        if (round == 2) {
+            pool_done(p);
+            ck_assert_int_eq(child_cleanups, 4);
+            break;
+        }
+        cymem_pool_reset(p);
+        POOL_CHECK(p);
+        ck_assert_int_eq(child_cleanups, 4);
+        ck_assert_uint_eq(stats_of(p).live_blocks, 0);
+        /* the parent is usable after the reset (and takes new children
+         * in the next round) */
+        void *again = cymem_pool_alloc(p, 1, 10);
+        ck_assert_ptr_nonnull(again);
+        ck_assert_int_eq(cymem_pool_free(p, again), 0);
+    }
+    backing_all_back(&t);
+}
+END_TEST
+
+START_TEST(fresh_pools_clean)
+{
+    /* Destroyed pools of the system allocator are recycled per thread:
+     * each new one must start empty, with zeroed memory. */
+    for (int i = 0; i < 300; i++) {
+        cymem_pool *p = (i % 2) ? cymem_pool_new() : cymem_pool_new_ex(NULL);
+        ck_assert_ptr_nonnull(p);
+        cymem_stats s = stats_of(p);
+        ck_assert_uint_eq(s.live_bytes, 0);
+        ck_assert_uint_eq(s.live_blocks, 0);
+        ck_assert_uint_eq(s.peak_bytes, 0);
+        snap sn;
+        snap_take(p, &sn);
+        ck_assert_uint_eq(sn.n, 0);
+        snap_drop(&sn);
+        size_t n = 16 + (size_t)(i % 40) * 100;
+        for (int k = 0; k < 20; k++) {
+            unsigned char *q = cymem_pool_alloc(p, 1, n);
+            ck_assert_ptr_nonnull(q);
+            ck_assert(all_zero(q, n));
+            memset(q, 0xFF, n);
+        }
+        for (int k = 0; k < 300; k += 7) {
+            unsigned char *q = cymem_pool_alloc(p, 1, (size_t)(16 + k));
+            ck_assert_ptr_nonnull(q);
+            ck_assert(all_zero(q, (size_t)(16 + k)));
+            memset(q, 0xEE, (size_t)(16 + k));
+        }
+        unsigned char *big = cymem_pool_alloc(p, 1, 100000);
+        ck_assert_ptr_nonnull(big);
+        ck_assert(all_zero(big, 100000));
+        memset(big, 0xFF, 100000);
+        pool_done(p);
+    }
+}
+END_TEST
+
+/*
+ * A pool that grows past a few MiB takes its slabs from large regions,
+ * and a thread keeps some regions of destroyed pools for the next one:
+ * blocks from them must be as exact, as owned and as zeroed as any.
+ */
+START_TEST(large_pools_stay_exact_and_zeroed)
+{
+    enum { N = 100000 };
+    static unsigned char *q[N];
+    for (int round = 0; round < 3; round++) {
+        cymem_pool *p = cymem_pool_new();
+        ck_assert_ptr_nonnull(p);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < N; i++) {
+                size_t n = 16 + (size_t)(i * 7 % 241);
+                q[i] = cymem_pool_alloc(p, 1, n);
+                ck_assert_ptr_nonnull(q[i]);
+                ck_assert(all_zero(q[i], n));
+                memset(q[i], 0xA5, n);
+            }
+            cymem_stats st = stats_of(p);
+            ck_assert_uint_eq(st.live_blocks, N);
+            ck_assert_uint_ge(st.reserved_bytes, st.used_bytes + st.metadata_bytes);
+            ck_assert_uint_lt(st.chunk_count, N / 100);
+            for (int i = 0; i < N; i += 97) {
+                ck_assert(cymem_pool_owns(p, q[i]));
+                ck_assert(!cymem_pool_owns(p, q[i] + 1));
+                ck_assert_uint_eq(cymem_pool_block_size(p, q[i]), 16 + (size_t)(i * 7 % 241));
+            }
+            /* Free a third, detect a double free, and reuse the blocks. */
+            for (int i = 0; i < N; i += 3)
+                ck_assert_int_eq(cymem_pool_free(p, q[i]), 0);
+            errno = 0;
+            ck_assert_int_eq(cymem_pool_free(p, q[0]), -1);
+            ck_assert_int_eq(errno, EINVAL);
+            for (int i = 0; i < N; i += 3) {
+                size_t n = 16 + (size_t)(i * 7 % 241);
+                q[i] = cymem_pool_alloc(p, 1, n);
+                ck_assert_ptr_nonnull(q[i]);
+                ck_assert(all_zero(q[i], n));
+                memset(q[i], 0x5A, n);
+            }
+            ck_assert_uint_eq(stats_of(p).live_blocks, N);
+            for (int i = 1; i < N; i += 101)
+                ck_assert_uint_eq(q[i][0], i % 3 ? 0xA5 : 0x5A);
+            POOL_CHECK(p);
+            /* The second pass runs on the slabs the reset keeps. */
+            cymem_pool_reset(p);
+            ck_assert_uint_eq(stats_of(p).live_blocks, 0);
+        }
+        pool_done(p);
+    }
+}
+END_TEST
+
+/* A reset pool refills its slabs in the order it first filled them, so
+ * that the same requests get the same memory (and touch no new pages). */
+START_TEST(reset_replays_the_same_blocks)
+{
+    enum { N = 6000 };
+    static void *first[N];
+    cymem_pool *p = cymem_pool_new();
+    /* A new pool's first blocks are direct: get past them with blocks of
+     * another size class than the ones under test. */
+    for (int i = 0; i < 40; i++)
+        ck_assert_ptr_nonnull(cymem_pool_alloc(p, 1, 16));
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            void *q = cymem_pool_alloc(p, 1, i % 3 ? 64 : 200);
+            ck_assert_ptr_nonnull(q);
+            if (round == 0)
+                first[i] = q;
+            else
+                ck_assert_ptr_eq(q, first[i]);
+        }
+        cymem_pool_reset(p);
+    }
+    pool_done(p);
+}
+END_TEST
+
+START_TEST(version)
+{
+    char buf[64];
+    ck_assert_str_eq(cymem_version(), CYMEM_VERSION_STRING);
+    snprintf(buf, sizeof buf, "%d.%d.%d", CYMEM_VERSION_MAJOR,
+             CYMEM_VERSION_MINOR, CYMEM_VERSION_PATCH);
+    ck_assert_str_eq(buf, CYMEM_VERSION_STRING);
+    ck_assert_int_eq(CYMEM_VERSION_NUMBER,
+                     (CYMEM_VERSION_MAJOR << 16) | (CYMEM_VERSION_MINOR << 8) |
+                     CYMEM_VERSION_PATCH);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *tc = tcase_timed("lifecycle", 120);
+    tcase_add_test(tc, bad_options);
+    tcase_add_test(tc, cleanups_lifo_once);
+    tcase_add_test(tc, children_reset_destroy);
+    tcase_add_test(tc, fresh_pools_clean);
+    tcase_add_test(tc, large_pools_stay_exact_and_zeroed);
+    tcase_add_test(tc, reset_replays_the_same_blocks);
+    tcase_add_test(tc, version);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
