@@ -20,13 +20,14 @@ START_TEST(bad_options)
         ck_assert_msg(cymem_pool_new_ex(&o) == NULL, "chunk %zu accepted", bad_chunks[i]);
         ck_assert_int_eq(errno, EINVAL);
     }
-    /* Every unknown flag bit, alone and with the known one. */
+    /* Every unknown flag bit, alone and with the known ones. */
+    const unsigned known = CYMEM_POOL_THREADSAFE | CYMEM_POOL_HUGE_PAGES;
     for (unsigned bit = 1; bit != 0; bit <<= 1) {
-        if (bit == CYMEM_POOL_THREADSAFE)
+        if (bit & known)
             continue;
         for (int with = 0; with < 2; with++) {
             memset(&o, 0, sizeof o);
-            o.flags = bit | (with ? CYMEM_POOL_THREADSAFE : 0);
+            o.flags = bit | (with ? known : 0);
             errno = 0;
             ck_assert_msg(cymem_pool_new_ex(&o) == NULL, "flags %#x accepted", o.flags);
             ck_assert_int_eq(errno, EINVAL);
@@ -63,6 +64,43 @@ START_TEST(bad_options)
     cymem_pool *p = cymem_pool_new_ex(NULL);
     ck_assert_ptr_nonnull(p);
     pool_done(p);
+}
+END_TEST
+
+/* Each known flag, alone and together, on the system allocator and on a
+ * custom one: the pool works and stays exact past the size at which
+ * CYMEM_POOL_HUGE_PAGES changes anything (8 MiB). */
+START_TEST(known_flags)
+{
+    const unsigned flags[] = { CYMEM_POOL_THREADSAFE, CYMEM_POOL_HUGE_PAGES,
+                               CYMEM_POOL_THREADSAFE | CYMEM_POOL_HUGE_PAGES };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        cymem_pool_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = flags[i];
+        cymem_pool *p = cymem_pool_new_ex(&o);
+        ck_assert_ptr_nonnull(p);
+        size_t live = 0;
+        for (int k = 0; k < 1200; k++) {
+            unsigned char *b = cymem_pool_alloc(p, 1, 8000 + (size_t)k);
+            ck_assert_ptr_nonnull(b);
+            ck_assert(all_zero(b, 8000 + (size_t)k));
+            live += 8000 + (size_t)k;
+        }
+        for (int k = 0; k < 20000; k++)
+            ck_assert_ptr_nonnull(cymem_pool_alloc(p, 1, 400));
+        live += 20000 * 400;
+        ck_assert_uint_eq(stats_of(p).live_bytes, live);
+        pool_done(p);
+
+        backing t;
+        backing_init(&t);
+        p = backing_pool(&t, NULL, flags[i]);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_ptr_nonnull(cymem_pool_alloc(p, 100, 100));
+        pool_done(p);
+        backing_all_back(&t);
+    }
 }
 END_TEST
 
@@ -315,6 +353,7 @@ int main(void)
     Suite *s = suite_create("lifecycle");
     TCase *tc = tcase_timed("lifecycle", 120);
     tcase_add_test(tc, bad_options);
+    tcase_add_test(tc, known_flags);
     tcase_add_test(tc, cleanups_lifo_once);
     tcase_add_test(tc, children_reset_destroy);
     tcase_add_test(tc, fresh_pools_clean);
