@@ -42,3 +42,24 @@ expect_status() {
     test "$got" -eq "$want" ||
         fail "'$*' exited with $got, expected $want: $(cat "$scratch/err")"
 }
+
+# elf_class FILE: 01 (32-bit) or 02 (64-bit) for an ELF file, else nothing.
+elf_class() {
+    test "$(od -An -c -N4 "$1" 2>/dev/null | tr -d ' ')" = '177ELF' &&
+        od -An -tx1 -j4 -N1 "$1" | tr -d ' \n'
+}
+
+# system_program NAME: the path of NAME in PATH when the module preloaded
+# by `record' can load into it (the same ELF class as the build's own
+# programs), else exit 77 with the reason.  Programs found here were
+# written by others: they test record on what people will trace.
+system_program() {
+    p=$(command -v "$1" 2>/dev/null) || { echo "SKIP: no $1 on this machine" >&2; exit 77; }
+    want=$(elf_class "${builddir:-.}/stat-alloc")
+    got=$(elf_class "$p")
+    if test -n "$want" && test -n "$got" && test "$want" != "$got"; then
+        echo "SKIP: $p is not of the build's ELF class ($got, not $want)" >&2
+        exit 77
+    fi
+    echo "$p"
+}

@@ -25,9 +25,9 @@
 /* ---- Plans ---------------------------------------------------------------- */
 
 enum op_kind {
-    OP_ALLOC,    /* slots[slot] = zero-filled block of size bytes */
+    OP_ALLOC,    /* slots[slot] = block of size bytes (the pool's is zeroed) */
     OP_ALIGNED,  /* the same, aligned to 1 << align_shift */
-    OP_REALLOC,  /* resize slots[slot] from aux to size bytes; new bytes zero */
+    OP_REALLOC,  /* resize slots[slot] from aux to size bytes */
     OP_FREE,     /* free slots[slot] */
     OP_FREEALL,  /* free every live block of slots [slot, aux) of the scope */
     OP_FILL,     /* write size bytes into slots[slot] (the workload's use) */
@@ -35,15 +35,16 @@ enum op_kind {
     OP_SAMPLE    /* take the memory snapshot here (not timed) */
 };
 
-/* One operation; 16 bytes, so a million of them take 16 MiB. */
+/* One operation; 24 bytes, so a million of them take 24 MiB.  Sizes are
+ * 64 bits wide: a traced program may ask for more than 4 GiB. */
 struct op {
     uint8_t kind;
     uint8_t scope;       /* 0: the main pool; 1: the per-request pool */
     uint8_t align_shift;
     uint8_t pad;
     uint32_t slot;
-    uint32_t size;
-    uint32_t aux;
+    uint64_t size;
+    uint64_t aux;
 };
 
 #define PLAN_SCOPES 2
@@ -60,17 +61,21 @@ struct plan {
     uint64_t sample_bytes, sample_blocks; /* live at the OP_SAMPLE */
     uint64_t peak_bytes;
     size_t sample_at;                     /* op index of the peak */
+
+    /* Of a replayed trace: its runs ("= Start" ... "= End" with events in
+     * between) and the allocations that failed in the traced program. */
+    uint64_t trace_runs, failed_allocs;
 };
 
 int plan_init(struct plan *p);
 void plan_free(struct plan *p);
 int plan_push(struct plan *p, const struct op *op);
-int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint32_t size);
-int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint32_t size,
+int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint64_t size);
+int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint64_t size,
                  unsigned align_shift);
 int plan_realloc(struct plan *p, unsigned scope, uint32_t slot,
-                 uint32_t old_size, uint32_t size);
-int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint32_t size);
+                 uint64_t old_size, uint64_t size);
+int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size);
 int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
                   uint64_t blocks, uint64_t bytes);
 /* plan_free_all() of every block still live in the plan. */
@@ -176,6 +181,7 @@ struct result {
     struct backend_result be[NBACKENDS];
     struct stat3 speedup;    /* malloc time / pool time */
     uint64_t allocs, frees, reallocs;
+    uint64_t trace_runs, failed_allocs;  /* replay only */
 };
 
 struct report {

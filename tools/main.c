@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,11 +99,36 @@ static unsigned long long parse_count(const char *opt, const char *arg,
 {
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(arg, &end, 0);
-    if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+    /* Decimal, always: "010" is ten and "09" is nine, as people mean them. */
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || v < min ||
+        v > max)
         usage_error("invalid %s '%s' (a whole number from %llu to %llu)",
                     opt, arg, min, max);
     return v;
+}
+
+/* Flush standard output: 0, or 1 with a message when it could not be
+ * written (a full disk, a closed pipe); a lost --help is a failure too. */
+static int finish_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
+        return EXIT_WORKLOAD;
+    }
+    return 0;
+}
+
+/* Whether @output names the same file as one of @files (both exist). */
+static const char *output_is_input(const char *output, char **files, int nfiles)
+{
+    struct stat o, in;
+    if (stat(output, &o) != 0)
+        return NULL;
+    for (int i = 0; i < nfiles; i++)
+        if (stat(files[i], &in) == 0 && in.st_dev == o.st_dev && in.st_ino == o.st_ino)
+            return files[i];
+    return NULL;
 }
 
 /* ---- running ------------------------------------------------------------------ */
@@ -267,6 +293,8 @@ static void run_trace(struct result *res, const char *path, unsigned repeat,
         snprintf(res->error, sizeof res->error, "%s", err);
     } else {
         res->count = plan_ops(&plans[0]);
+        res->trace_runs = plans[0].trace_runs;
+        res->failed_allocs = plans[0].failed_allocs;
         run_workload(res, plans, 1, repeat, pg);
     }
     free_plans(plans);
@@ -321,8 +349,8 @@ int main(int argc, char **argv)
         case 'c': fmt = FORMAT_CSV; break;
         case 'q': quiet = 1; break;
         case 'o': output = optarg; break;
-        case 'h': print_help(); return 0;
-        case 'V': print_version(); return 0;
+        case 'h': print_help(); return finish_stdout();
+        case 'V': print_version(); return finish_stdout();
         case ':': usage_error("option '%s' requires an argument", argv[optind - 1]);
         default:
             if (optopt)
@@ -349,7 +377,7 @@ int main(int argc, char **argv)
     }
     if (list) {
         print_list(&pr);
-        return 0;
+        return finish_stdout();
     }
 
     const struct workload *chosen[64];
@@ -367,6 +395,10 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    const char *clash = output ? output_is_input(output, files, nfiles) : NULL;
+    if (clash)
+        usage_error("the output '%s' is the trace '%s': it would be overwritten", output,
+                    clash);
     if (output && freopen(output, "w", stdout) == NULL) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
         return EXIT_USAGE;
@@ -396,10 +428,8 @@ int main(int argc, char **argv)
     }
     progress_clear(&pg);
     output_report(&rep, fmt, quiet);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
+    if (finish_stdout() != 0)
         status = EXIT_WORKLOAD;
-    }
     free(plans);
     free(rep.results);
     return status;

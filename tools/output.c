@@ -88,22 +88,61 @@ static const char *fmt_pct(char *buf, size_t len, double f, int have)
 
 #define BAR_WIDTH 40
 
+/* The table's name for a row: a replay is "replayN", N counting the
+ * replays of the report from 1, so that the list of files under the
+ * tables can say which trace each row replayed. */
+static const char *row_label(const struct report *r, size_t i, char *buf, size_t len)
+{
+    const struct result *res = &r->results[i];
+    unsigned n = 0;
+    if (res->source == NULL)
+        return res->name;
+    for (size_t k = 0; k <= i; k++)
+        n += r->results[k].source != NULL;
+    snprintf(buf, len, "replay%u", n);
+    return buf;
+}
+
+static void print_sources(const struct report *r)
+{
+    char lab[32];
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (res->source == NULL)
+            continue;
+        printf("%s: %s", row_label(r, i, lab, sizeof lab), res->source);
+        if (!res->failed)
+            printf(" (%llu run%s%s", (unsigned long long)res->trace_runs,
+                   res->trace_runs == 1 ? "" : "s", res->failed_allocs ? ", " : ")\n");
+        if (!res->failed && res->failed_allocs)
+            printf("%llu failed allocation%s not replayed)\n",
+                   (unsigned long long)res->failed_allocs, res->failed_allocs == 1 ? "" : "s");
+        if (res->failed)
+            putchar('\n');
+    }
+}
+
 static void print_table(const struct report *r, int quiet)
 {
-    char a[32], b[32], c[32], d[32], e[80];
+    char a[32], b[32], c[32], d[32], e[80], lab[32];
     if (!quiet) {
         printf("cymem-stat %s, libcymem %s: system malloc against libcymem pools\n",
                PACKAGE_VERSION, cymem_version());
-        printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n\n",
+        printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n",
                (unsigned long long)r->params.seed, r->params.scale, r->repeat,
                r->repeat == 1 ? "" : "s");
+        printf("malloc's blocks are not zeroed; the pool zero-fills every block by "
+               "contract,\nand its times include that.\n");
     }
+    print_sources(r);
+    putchar('\n');
     printf("%-9s %-7s %13s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
            "time ms", "(min - max)", "ns/op", "Mops/s");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
+        const char *name = row_label(r, i, lab, sizeof lab);
         if (res->failed) {
-            printf("%-9s FAILED: %.60s\n", res->name, res->error);
+            printf("%-9s FAILED: %.60s\n", name, res->error);
             continue;
         }
         for (int k = 0; k < NBACKENDS; k++) {
@@ -111,7 +150,7 @@ static void print_table(const struct report *r, int quiet)
             fmt_ms(b, sizeof b, br->time_ns.min);
             fmt_ms(c, sizeof c, br->time_ns.max);
             snprintf(e, sizeof e, "(%s - %s)", b, c);
-            printf("%-9s %-7s %13s %9s  %-19s %7.1f %8.2f\n", k ? "" : res->name,
+            printf("%-9s %-7s %13s %9s  %-19s %7.1f %8.2f\n", k ? "" : name,
                    backend_names[k], fmt_count(a, sizeof a, br->ops),
                    fmt_ms(d, sizeof d, br->time_ns.median), e, br->ns_per_op,
                    br->ops_per_sec / 1e6);
@@ -131,7 +170,8 @@ static void print_table(const struct report *r, int quiet)
             if (k == BACKEND_POOL && m->peak_rss > 0)
                 snprintf(chg, sizeof chg, "%+.0f%%",
                          ((double)br->peak_rss / (double)m->peak_rss - 1) * 100);
-            printf("%-9s %-7s %10s %10s %10s %8s %8s %8s\n", k ? "" : res->name,
+            printf("%-9s %-7s %10s %10s %10s %8s %8s %8s\n",
+                   k ? "" : row_label(r, i, lab, sizeof lab),
                    backend_names[k], fmt_bytes(a, sizeof a, br->requested),
                    br->have_memory ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
                    fmt_bytes(c, sizeof c, br->peak_rss),
@@ -158,7 +198,7 @@ static void print_table(const struct report *r, int quiet)
         for (int k = 0; k <= BAR_WIDTH; k++)
             bar[k] = k == mark ? '|' : k < len ? '#' : ' ';
         bar[BAR_WIDTH + 1] = '\0';
-        printf("%-9s %s %6.2fx (%.2f-%.2f)\n", res->name, bar, res->speedup.median,
+        printf("%-9s %s %6.2fx (%.2f-%.2f)\n", row_label(r, i, lab, sizeof lab), bar, res->speedup.median,
                res->speedup.min, res->speedup.max);
     }
     printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
@@ -236,8 +276,8 @@ static void print_json(const struct report *r)
         printf(", \"iterations\": %llu", (unsigned long long)r->params.iterations);
     else
         fputs(", \"iterations\": null", stdout);
-    printf(", \"repeat\": %u, \"threads\": %u,\n \"workloads\": [", r->repeat,
-           r->params.threads);
+    printf(", \"repeat\": %u, \"threads\": %u, \"malloc_zero_fills\": false, "
+           "\"pool_zero_fills\": true,\n \"workloads\": [", r->repeat, r->params.threads);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         const struct backend_result *m = &res->be[BACKEND_MALLOC], *p = &res->be[BACKEND_POOL];
@@ -255,6 +295,10 @@ static void print_json(const struct report *r)
         printf(",\n   \"allocs\": %llu, \"frees\": %llu, \"reallocs\": %llu, ",
                (unsigned long long)res->allocs, (unsigned long long)res->frees,
                (unsigned long long)res->reallocs);
+        if (res->source)
+            printf("\"trace_runs\": %llu, \"failed_allocs\": %llu, ",
+                   (unsigned long long)res->trace_runs,
+                   (unsigned long long)res->failed_allocs);
         fputs("\"speedup\": ", stdout);
         json_number(res->speedup.median);
         fputs(", \"speedup_min\": ", stdout);

@@ -7,11 +7,12 @@
  * failed workload instead of ending the program.  The child writes one
  * struct sample down a pipe.
  *
- * The malloc backend does what a program without pools would do for the
- * same operations: calloc for blocks (pool blocks are zero-filled),
- * realloc plus zeroing of the new bytes (as cymem_pool_realloc does),
- * aligned_alloc plus zeroing, free per block.  A free-all frees every
- * block of its range one by one; the pool backend resets the pool.
+ * The malloc backend does what a program without pools does for the same
+ * operations: malloc, realloc, aligned_alloc, free per block.  It does not
+ * zero its blocks: a pool zero-fills by contract and pays for it in its
+ * time, and a program replaying its own mallocs would not pay for calloc.
+ * A free-all frees every block of its range one by one; the pool backend
+ * resets the pool.
  */
 #include "config.h"
 
@@ -109,12 +110,23 @@ static volatile float float_sink;
 /* A program uses what it allocates: write the first and the last byte of
  * every new or resized block, so that both backends' pages are touched
  * alike and the resident set shows what the blocks occupy. */
-static inline void touch(void *p, uint32_t size)
+static inline void touch(void *p, uint64_t size)
 {
     if (size) {
         ((volatile char *)p)[0] = 1;
         ((volatile char *)p)[size - 1] = 1;
     }
+}
+
+/* A traced 64-bit program may ask for more than a 32-bit host can. */
+static inline int too_big(uint64_t size)
+{
+#if SIZE_MAX < UINT64_MAX
+    return size > SIZE_MAX;
+#else
+    (void)size;
+    return 0;
+#endif
 }
 
 static void do_floats(float *a, uint32_t n)
@@ -138,28 +150,26 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
         void *p;
         switch (o->kind) {
         case OP_ALLOC:
-            p = pool ? cymem_pool_alloc(x->pool[o->scope], 1, o->size)
-                     : calloc(1, o->size);
+            if (too_big(o->size))
+                p = NULL;
+            else
+                p = pool ? cymem_pool_alloc(x->pool[o->scope], 1, (size_t)o->size)
+                         : malloc((size_t)o->size);
             goto placed;
         case OP_ALIGNED: {
             size_t align = (size_t)1 << o->align_shift;
-            if (pool) {
-                p = cymem_pool_alloc_aligned(x->pool[o->scope], 1, o->size, align);
-            } else {
-                p = aligned_alloc(align, (o->size + align - 1) & ~(align - 1));
-                if (p)
-                    memset(p, 0, o->size);
-            }
+            size_t size = (size_t)o->size;
+            p = pool ? cymem_pool_alloc_aligned(x->pool[o->scope], 1, size, align)
+                     : aligned_alloc(align, (size + align - 1) & ~(align - 1));
             goto placed;
         }
         case OP_REALLOC:
-            if (pool) {
-                p = cymem_pool_realloc(x->pool[o->scope], slots[o->slot], o->size);
-            } else {
-                p = realloc(slots[o->slot], o->size ? o->size : 1);
-                if (p && o->size > o->aux)
-                    memset((char *)p + o->aux, 0, o->size - o->aux);
-            }
+            if (too_big(o->size))
+                p = NULL;
+            else if (pool)
+                p = cymem_pool_realloc(x->pool[o->scope], slots[o->slot], (size_t)o->size);
+            else
+                p = realloc(slots[o->slot], o->size ? (size_t)o->size : 1);
         placed:
             if (p == NULL) {
                 x->error = o->kind == OP_REALLOC ? "realloc failed" : "allocation failed";
@@ -190,10 +200,10 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
             }
             break;
         case OP_FILL:
-            memset(slots[o->slot], 0x5a, o->size);
+            memset(slots[o->slot], 0x5a, (size_t)o->size);
             break;
         case OP_FLOATS:
-            do_floats(slots[o->slot], o->size);
+            do_floats(slots[o->slot], (uint32_t)o->size);
             break;
         case OP_SAMPLE:
             x->sample(x);
