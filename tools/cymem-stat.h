@@ -8,7 +8,8 @@
  *   main.c       options, sub-commands, the order of runs
  *   plan.c       operation sequences ("plans") and how they are stored
  *   workloads.c  the named workloads: each one builds a plan from a seed
- *   run.c        executes a plan on one backend in a forked child, measures
+ *   run.c        executes a plan on one backend and measures it
+ *   runproc.c    gives each run a fresh process image (fork, then exec)
  *   output.c     the table, the bar chart, JSON and CSV
  *   replay.c     turns a glibc mtrace log into a plan
  *   record.c     `cymem-stat record': runs a program under the mtrace tracer
@@ -149,13 +150,28 @@ struct sample {
     uint64_t peak_rss;       /* VmHWM growth over the run, bytes */
     uint64_t requested;      /* live requested bytes at the snapshot */
     uint64_t used;           /* bytes the live blocks occupy */
-    uint64_t reserved;       /* bytes held from the system */
+    uint64_t reserved;       /* bytes held from the system, at the snapshot */
+    uint64_t peak_reserved;  /* the same at its own peak over the run */
     uint64_t metadata;       /* pool bookkeeping (0 for malloc) */
-    int have_memory;         /* 0: malloc without mallinfo2() */
+    int have_memory;         /* 0: used bytes unknown (no malloc_usable_size) */
+    int have_reserved;       /* 0: reserved unknown (not glibc's heap) */
 };
 
-int run_once(const struct plan *plans, unsigned nplans, enum backend b,
-             struct sample *out);
+/* Execute @plans on backend @b in this process and measure (run.c). */
+void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
+                 struct sample *out);
+
+/* The plans of one workload, in a file the runs map (runproc.c). */
+struct plan_set {
+    int fd;
+};
+int plan_set_export(struct plan_set *ps, const struct plan *plans, unsigned n,
+                    char *err, size_t errlen);
+void plan_set_close(struct plan_set *ps);
+/* One run of @ps on @b in a fresh process image; 0, or -1 with out->error. */
+int run_once(const struct plan_set *ps, enum backend b, struct sample *out);
+/* main() of that fresh process: cymem-stat --run-one BACKEND PLAN-FD OUT-FD. */
+int run_helper_main(int argc, char **argv);
 
 /* ---- Results and output ----------------------------------------------------- */
 
@@ -166,9 +182,9 @@ struct backend_result {
     uint64_t ops;
     struct stat3 time_ns;
     double ns_per_op, ops_per_sec;
-    uint64_t peak_rss, requested, used, reserved, metadata;
+    uint64_t peak_rss, requested, used, reserved, peak_reserved, metadata;
     double internal_frag, external_frag;
-    int have_memory;
+    int have_memory, have_reserved;
 };
 
 struct result {
@@ -180,13 +196,24 @@ struct result {
     char error[200];
     struct backend_result be[NBACKENDS];
     struct stat3 speedup;    /* malloc time / pool time */
+    double speedup_q1, speedup_q3;  /* quartiles of the run pairs' ratios */
+    int spread_wide;         /* q3 / q1 above SPREAD_WIDE */
     uint64_t allocs, frees, reallocs;
     uint64_t trace_runs, failed_allocs;  /* replay only */
 };
 
+/* Without --repeat: DEFAULT_REPEAT pairs of runs, then two more at a time
+ * while the middle half of the pairs' speed-ups spans more than a factor
+ * SPREAD_WIDE, up to AUTO_REPEAT_MAX pairs or AUTO_REPEAT_SECONDS. */
+#define DEFAULT_REPEAT 5
+#define AUTO_REPEAT_MAX 15
+#define AUTO_REPEAT_SECONDS 1.0
+#define SPREAD_WIDE 1.2
+#define MAX_REPEAT 1000
+
 struct report {
     struct params params;
-    unsigned repeat;
+    unsigned repeat;         /* 0: automatic */
     struct result *results;
     size_t nresults;
 };
@@ -201,5 +228,6 @@ void stat3_of(const double *v, unsigned n, struct stat3 *out);
 int record_main(const char *output, char **argv);
 
 extern const char *progname;
+const char *libc_version(void);
 
 #endif /* CYMEM_STAT_H */

@@ -16,6 +16,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -58,7 +61,8 @@ static void print_help(void)
            "  -s, --scale=FACTOR          multiply every workload's size (default 1)\n"
            "  -n, --iterations=N          set every workload's count to N\n"
            "  -t, --threads=N             threads for 'threads' (default: CPUs)\n"
-           "  -r, --repeat=N              runs per workload and backend (default 3)\n"
+           "  -r, --repeat=N              runs per workload and backend (default: 5, up\n"
+           "                              to 15 while the speed-up varies widely)\n"
            "  -S, --seed=N                seed of the operation sequences (default 1)\n"
            "  -j, --json                  print one JSON object\n"
            "  -c, --csv                   print CSV with a header row\n"
@@ -76,10 +80,23 @@ static void print_help(void)
            progname, progname, progname, PACKAGE_BUGREPORT);
 }
 
+/* "glibc 2.36", or what is known of another C library. */
+const char *libc_version(void)
+{
+#ifdef __GLIBC__
+    static char buf[64];
+    snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
+    return buf;
+#else
+    return "not glibc (version unknown)";
+#endif
+}
+
 static void print_version(void)
 {
     printf("cymem-stat (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
     printf("library: libcymem %s (headers %s)\n", cymem_version(), CYMEM_VERSION_STRING);
+    printf("C library: %s\n", libc_version());
 }
 
 static void print_list(const struct params *pr)
@@ -174,6 +191,12 @@ static uint64_t median_field(const struct sample *s, unsigned n, size_t offset)
     return (uint64_t)st.median;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Summarise the runs of one backend. */
 static void summarise(struct backend_result *br, const struct sample *s, unsigned n)
 {
@@ -190,33 +213,70 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->used = median_field(s, n, offsetof(struct sample, used));
     br->reserved = median_field(s, n, offsetof(struct sample, reserved));
     br->metadata = median_field(s, n, offsetof(struct sample, metadata));
+    br->peak_reserved = median_field(s, n, offsetof(struct sample, peak_reserved));
     br->have_memory = s[0].have_memory;
+    br->have_reserved = s[0].have_memory && s[0].have_reserved;
     br->internal_frag = br->used ? (double)(br->used - br->requested) / (double)br->used : 0;
     br->external_frag = br->reserved ? (double)(br->reserved - br->used) / (double)br->reserved : 0;
 }
 
-/* Run one workload's plans on both backends, @repeat times, alternating. */
+/* The speed-up of each pair of runs, and the quartiles of those. */
+static void pair_spread(struct result *res, struct sample s[][MAX_REPEAT], unsigned n)
+{
+    /* Runs of the two backends alternate, so run r of each saw about the
+     * same machine: the ratio of a pair is one estimate of the speed-up,
+     * and the middle half of those estimates says how firm it is. */
+    double pair[MAX_REPEAT];
+    for (unsigned r = 0; r < n; r++)
+        pair[r] = s[BACKEND_POOL][r].time_ns > 0
+                      ? s[BACKEND_MALLOC][r].time_ns / s[BACKEND_POOL][r].time_ns : 0;
+    qsort(pair, n, sizeof *pair, cmp_double);
+    res->speedup_q1 = pair[(n - 1) / 4];
+    res->speedup_q3 = pair[n - 1 - (n - 1) / 4];
+    res->spread_wide = res->speedup_q1 > 0 && res->speedup_q3 / res->speedup_q1 > SPREAD_WIDE;
+}
+
+/* Run one workload's plans on both backends, alternating: @repeat times,
+ * or with @repeat 0 from DEFAULT_REPEAT times on, two more pairs at a time
+ * while the speed-up's spread is wide, up to AUTO_REPEAT_MAX pairs and
+ * AUTO_REPEAT_SECONDS. */
 static void run_workload(struct result *res, const struct plan *plans, unsigned nplans,
                          unsigned repeat, struct progress *pg)
 {
-    struct sample s[NBACKENDS][repeat];
+    static struct sample s[NBACKENDS][MAX_REPEAT];
+    unsigned want = repeat ? repeat : DEFAULT_REPEAT, done = 0;
+    double t0 = now_s();
     res->allocs = res->frees = res->reallocs = 0;
     for (unsigned i = 0; i < nplans; i++) {
         res->allocs += plans[i].allocs;
         res->frees += plans[i].frees;
         res->reallocs += plans[i].reallocs;
     }
-    for (unsigned r = 0; r < repeat; r++)
-        for (int b = 0; b < NBACKENDS; b++) {
-            progress_show(pg, res->name, r + 1, repeat);
-            if (run_once(plans, nplans, (enum backend)b, &s[b][r]) != 0) {
-                res->failed = 1;
-                snprintf(res->error, sizeof res->error, "%s", s[b][r].error);
-                return;
+    struct plan_set ps;
+    if (plan_set_export(&ps, plans, nplans, res->error, sizeof res->error) != 0) {
+        res->failed = 1;
+        return;
+    }
+    for (;;) {
+        for (; done < want; done++)
+            for (int b = 0; b < NBACKENDS; b++) {
+                progress_show(pg, res->name, done + 1, want);
+                if (run_once(&ps, (enum backend)b, &s[b][done]) != 0) {
+                    res->failed = 1;
+                    snprintf(res->error, sizeof res->error, "%s", s[b][done].error);
+                    plan_set_close(&ps);
+                    return;
+                }
             }
-        }
+        pair_spread(res, s, done);
+        if (repeat || !res->spread_wide || done + 2 > AUTO_REPEAT_MAX ||
+            now_s() - t0 > AUTO_REPEAT_SECONDS)
+            break;
+        want = done + 2;
+    }
+    plan_set_close(&ps);
     for (int b = 0; b < NBACKENDS; b++)
-        summarise(&res->be[b], s[b], repeat);
+        summarise(&res->be[b], s[b], done);
     const struct stat3 *m = &res->be[BACKEND_MALLOC].time_ns, *p = &res->be[BACKEND_POOL].time_ns;
     res->speedup.median = p->median > 0 ? m->median / p->median : 0;
     res->speedup.min = p->max > 0 ? m->min / p->max : 0;
@@ -323,9 +383,11 @@ int main(int argc, char **argv)
     enum format fmt = FORMAT_TABLE;
     const char *wlist = NULL, *output = NULL;
     int list = 0, quiet = 0, c, status = 0;
-    unsigned repeat = 3;
+    unsigned repeat = 0;   /* automatic */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
+    if (argc > 1 && strcmp(argv[1], "--run-one") == 0)
+        return run_helper_main(argc, argv);
     pr.threads = ncpu > 0 ? (unsigned)(ncpu < MAX_THREADS ? ncpu : MAX_THREADS) : 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":w:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
@@ -343,7 +405,7 @@ int main(int argc, char **argv)
         }
         case 'n': pr.iterations = parse_count("iteration count", optarg, 1, 1000000000); break;
         case 't': pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS); break;
-        case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, 1000); break;
+        case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, MAX_REPEAT); break;
         case 'S': pr.seed = parse_count("seed", optarg, 0, ULLONG_MAX); break;
         case 'j': fmt = FORMAT_JSON; break;
         case 'c': fmt = FORMAT_CSV; break;
@@ -424,6 +486,12 @@ int main(int argc, char **argv)
             progress_clear(&pg);
             fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
             status = EXIT_WORKLOAD;
+        } else if (res->spread_wide) {
+            progress_clear(&pg);
+            fprintf(stderr, "%s: warning: %s: the speed-up varies widely between runs "
+                    "(%.2fx to %.2fx over the middle half); use a larger --repeat on an "
+                    "idle machine\n", progname, res->source ? res->source : res->name,
+                    res->speedup_q1, res->speedup_q3);
         }
     }
     progress_clear(&pg);

@@ -128,15 +128,20 @@ static void print_table(const struct report *r, int quiet)
     if (!quiet) {
         printf("cymem-stat %s, libcymem %s: system malloc against libcymem pools\n",
                PACKAGE_VERSION, cymem_version());
-        printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n",
-               (unsigned long long)r->params.seed, r->params.scale, r->repeat,
-               r->repeat == 1 ? "" : "s");
+        if (r->repeat)
+            printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n",
+                   (unsigned long long)r->params.seed, r->params.scale, r->repeat,
+                   r->repeat == 1 ? "" : "s");
+        else
+            printf("seed %llu, scale %g, %d to %d runs each (more while the speed-up "
+                   "varies):\nmedian time, (min - max)\n", (unsigned long long)r->params.seed,
+                   r->params.scale, DEFAULT_REPEAT, AUTO_REPEAT_MAX);
         printf("malloc's blocks are not zeroed; the pool zero-fills every block by "
                "contract,\nand its times include that.\n");
     }
     print_sources(r);
     putchar('\n');
-    printf("%-9s %-7s %13s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
+    printf("%-9s %-8s %12s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
            "time ms", "(min - max)", "ns/op", "Mops/s");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
@@ -150,33 +155,30 @@ static void print_table(const struct report *r, int quiet)
             fmt_ms(b, sizeof b, br->time_ns.min);
             fmt_ms(c, sizeof c, br->time_ns.max);
             snprintf(e, sizeof e, "(%s - %s)", b, c);
-            printf("%-9s %-7s %13s %9s  %-19s %7.1f %8.2f\n", k ? "" : name,
+            printf("%-9s %-8s %12s %9s  %-19s %7.1f %8.2f\n", k ? "" : name,
                    backend_names[k], fmt_count(a, sizeof a, br->ops),
                    fmt_ms(d, sizeof d, br->time_ns.median), e, br->ns_per_op,
                    br->ops_per_sec / 1e6);
         }
     }
 
-    printf("\n%-9s %-7s %10s %10s %10s %8s %8s %8s\n", "workload", "backend", "requested",
-           "reserved", "peak RSS", "int frag", "ext frag", "RSS chg");
+    printf("\n%-9s %-8s %9s %9s %9s %9s %8s %8s\n", "workload", "backend", "requested",
+           "reserved", "peak res", "peak RSS", "int frag", "ext frag");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         if (res->failed)
             continue;
         for (int k = 0; k < NBACKENDS; k++) {
             const struct backend_result *br = &res->be[k];
-            const struct backend_result *m = &res->be[BACKEND_MALLOC];
-            char f1[16], f2[16], chg[16] = "";
-            if (k == BACKEND_POOL && m->peak_rss > 0)
-                snprintf(chg, sizeof chg, "%+.0f%%",
-                         ((double)br->peak_rss / (double)m->peak_rss - 1) * 100);
-            printf("%-9s %-7s %10s %10s %10s %8s %8s %8s\n",
+            char f1[16], f2[16];
+            printf("%-9s %-8s %9s %9s %9s %9s %8s %8s\n",
                    k ? "" : row_label(r, i, lab, sizeof lab),
                    backend_names[k], fmt_bytes(a, sizeof a, br->requested),
-                   br->have_memory ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
+                   br->have_reserved ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
+                   br->have_reserved ? fmt_bytes(e, sizeof e, br->peak_reserved) : "n/a",
                    fmt_bytes(c, sizeof c, br->peak_rss),
                    fmt_pct(f1, sizeof f1, br->internal_frag, br->have_memory),
-                   fmt_pct(f2, sizeof f2, br->external_frag, br->have_memory), chg);
+                   fmt_pct(f2, sizeof f2, br->external_frag, br->have_reserved));
         }
     }
     if (quiet)
@@ -202,7 +204,8 @@ static void print_table(const struct report *r, int quiet)
                res->speedup.min, res->speedup.max);
     }
     printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
-           "memory is taken at the peak of live bytes, RSS over the run (cymem-stat(1)).\n");
+           "requested, reserved, frag: at the peak of live bytes; peak res, peak RSS:\n"
+           "each at its own peak over the run (cymem-stat(1)).\n");
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -233,6 +236,15 @@ static void json_number(double v)
         fputs("null", stdout);
 }
 
+/* A byte count, or null when it was not measured. */
+static void json_count(uint64_t v, int have)
+{
+    if (have)
+        printf("%llu", (unsigned long long)v);
+    else
+        fputs("null", stdout);
+}
+
 static void json_backend(const struct backend_result *br)
 {
     printf("{\"runs\": %u, \"ops\": %llu, ", br->runs, (unsigned long long)br->ops);
@@ -244,19 +256,20 @@ static void json_backend(const struct backend_result *br)
     json_number(br->ops_per_sec);
     printf(", \"peak_rss_bytes\": %llu, \"requested_bytes\": %llu, ",
            (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
-    printf("\"memory_measured\": %s", br->have_memory ? "true" : "false");
-    if (br->have_memory) {
-        printf(", \"used_bytes\": %llu, \"reserved_bytes\": %llu, \"metadata_bytes\": %llu, "
-               "\"internal_fragmentation\": ",
-               (unsigned long long)br->used, (unsigned long long)br->reserved,
-               (unsigned long long)br->metadata);
-        json_number(br->internal_frag);
-        fputs(", \"external_fragmentation\": ", stdout);
-        json_number(br->external_frag);
-    } else {
-        fputs(", \"used_bytes\": null, \"reserved_bytes\": null, \"metadata_bytes\": null, "
-              "\"internal_fragmentation\": null, \"external_fragmentation\": null", stdout);
-    }
+    printf("\"memory_measured\": %s, \"reserved_measured\": %s",
+           br->have_memory ? "true" : "false", br->have_reserved ? "true" : "false");
+    fputs(", \"used_bytes\": ", stdout);
+    json_count(br->used, br->have_memory);
+    fputs(", \"reserved_bytes\": ", stdout);
+    json_count(br->reserved, br->have_reserved);
+    fputs(", \"peak_reserved_bytes\": ", stdout);
+    json_count(br->peak_reserved, br->have_reserved);
+    fputs(", \"metadata_bytes\": ", stdout);
+    json_count(br->metadata, br->have_memory);
+    fputs(", \"internal_fragmentation\": ", stdout);
+    json_number(br->have_memory ? br->internal_frag : NAN);
+    fputs(", \"external_fragmentation\": ", stdout);
+    json_number(br->have_reserved ? br->external_frag : NAN);
     putchar('}');
 }
 
@@ -276,8 +289,12 @@ static void print_json(const struct report *r)
         printf(", \"iterations\": %llu", (unsigned long long)r->params.iterations);
     else
         fputs(", \"iterations\": null", stdout);
-    printf(", \"repeat\": %u, \"threads\": %u, \"malloc_zero_fills\": false, "
-           "\"pool_zero_fills\": true,\n \"workloads\": [", r->repeat, r->params.threads);
+    if (r->repeat)
+        printf(", \"repeat\": %u", r->repeat);
+    else
+        fputs(", \"repeat\": null", stdout);
+    printf(", \"threads\": %u, \"malloc_zero_fills\": false, "
+           "\"pool_zero_fills\": true,\n \"workloads\": [", r->params.threads);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         const struct backend_result *m = &res->be[BACKEND_MALLOC], *p = &res->be[BACKEND_POOL];
@@ -305,8 +322,13 @@ static void print_json(const struct report *r)
         json_number(res->speedup.min);
         fputs(", \"speedup_max\": ", stdout);
         json_number(res->speedup.max);
+        fputs(", \"speedup_q1\": ", stdout);
+        json_number(res->speedup_q1);
+        fputs(", \"speedup_q3\": ", stdout);
+        json_number(res->speedup_q3);
+        printf(", \"spread_wide\": %s", res->spread_wide ? "true" : "false");
         fputs(",\n   \"reserved_ratio\": ", stdout);
-        json_number(m->have_memory ? ratio(p->reserved, m->reserved) : NAN);
+        json_number(m->have_reserved ? ratio(p->reserved, m->reserved) : NAN);
         fputs(", \"peak_rss_ratio\": ", stdout);
         json_number(ratio(p->peak_rss, m->peak_rss));
         fputs(",\n   \"backends\": {\n    \"malloc\": ", stdout);
@@ -337,11 +359,19 @@ static void csv_field(const char *s)
     putchar('"');
 }
 
+/* A byte count and its comma; an empty field when it was not measured. */
+static void csv_count(uint64_t v, int have)
+{
+    if (have)
+        printf("%llu", (unsigned long long)v);
+    putchar(',');
+}
+
 static void print_csv(const struct report *r)
 {
     puts("workload,source,backend,runs,ops,time_ns,time_ns_min,time_ns_max,ns_per_op,"
          "ops_per_sec,speedup,peak_rss_bytes,requested_bytes,used_bytes,reserved_bytes,"
-         "metadata_bytes,internal_fragmentation,external_fragmentation");
+         "metadata_bytes,internal_fragmentation,external_fragmentation,peak_reserved_bytes");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         if (res->failed)
@@ -356,12 +386,18 @@ static void print_csv(const struct report *r)
                    br->time_ns.median, br->time_ns.min, br->time_ns.max, br->ns_per_op,
                    br->ops_per_sec, k == BACKEND_POOL ? res->speedup.median : 1.0,
                    (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
+            csv_count(br->used, br->have_memory);
+            csv_count(br->reserved, br->have_reserved);
+            csv_count(br->metadata, br->have_memory);
             if (br->have_memory)
-                printf("%llu,%llu,%llu,%.6f,%.6f\n", (unsigned long long)br->used,
-                       (unsigned long long)br->reserved, (unsigned long long)br->metadata,
-                       br->internal_frag, br->external_frag);
-            else
-                puts(",,,,");
+                printf("%.6f", br->internal_frag);
+            putchar(',');
+            if (br->have_reserved)
+                printf("%.6f", br->external_frag);
+            putchar(',');
+            if (br->have_reserved)
+                printf("%llu", (unsigned long long)br->peak_reserved);
+            putchar('\n');
         }
     }
 }

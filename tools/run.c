@@ -1,11 +1,10 @@
 /*
  * run.c - execute a plan on one backend and measure it.
  *
- * Every run happens in a child process of its own (fork), so each backend
- * starts from the same fresh heap, the peak RSS of one run cannot hide in
- * the high-water mark of an earlier one, and a crash is reported as a
- * failed workload instead of ending the program.  The child writes one
- * struct sample down a pipe.
+ * Every run happens in a fresh process of its own (runproc.c), so each
+ * backend starts from the same fresh heap, the peak RSS of one run cannot
+ * hide in the high-water mark of an earlier one, and a crash is reported
+ * as a failed workload instead of ending the program.
  *
  * The malloc backend does what a program without pools does for the same
  * operations: malloc, realloc, aligned_alloc, free per block.  It does not
@@ -24,11 +23,9 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +91,17 @@ static void heap_info(struct heap_info *h)
 #endif
 }
 
+/* What malloc keeps in front of each block: glibc's chunk size word.
+ * Another malloc, preloaded, keeps its sizes elsewhere (run_measure). */
+#ifdef __GLIBC__
+static size_t malloc_header = sizeof(size_t);
+#else
+static size_t malloc_header = 0;
+#endif
+
+/* mallinfo2()'s reserved bytes before the run: what the run adds is its. */
+static struct heap_info heap0;
+
 /* ---- the executor ------------------------------------------------------------- */
 
 struct exec {
@@ -103,7 +111,17 @@ struct exec {
     void *ctx;
     const char *error;              /* set when an operation failed */
     int sampled;                    /* OP_SAMPLE was reached */
+    int owns_heap;                  /* this thread samples malloc's heap */
+    uint64_t peak_reserved;         /* highest reserved bytes seen */
+    double peek_ns;                 /* time spent in peek(), not counted */
 };
+
+/* Reserved memory has its own peak, which need not be where the live bytes
+ * peak (a pool keeps its slabs after frees; malloc trims its heap):
+ * every PEEK_EVERY operations, and before every free-all, each run
+ * looks at what its backend holds. */
+#define PEEK_EVERY 4096
+static void peek(struct exec *x, int pool);
 
 static volatile float float_sink;
 
@@ -148,6 +166,8 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
     for (size_t i = 0; i < n; i++) {
         const struct op *o = &ops[i];
         void *p;
+        if ((i & (PEEK_EVERY - 1)) == 0 || o->kind == OP_FREEALL)
+            peek(x, pool);
         switch (o->kind) {
         case OP_ALLOC:
             if (too_big(o->size))
@@ -215,12 +235,16 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
 
 static __attribute__((noinline)) int exec_malloc(struct exec *x, const struct plan *p)
 {
-    return exec_ops(x, p->ops, p->nops, 0);
+    int rc = exec_ops(x, p->ops, p->nops, 0);
+    peek(x, 0);
+    return rc;
 }
 
 static __attribute__((noinline)) int exec_pool(struct exec *x, const struct plan *p)
 {
-    return exec_ops(x, p->ops, p->nops, 1);
+    int rc = exec_ops(x, p->ops, p->nops, 1);
+    peek(x, 1);
+    return rc;
 }
 
 /* ---- one run, in the child ------------------------------------------------------ */
@@ -230,11 +254,28 @@ struct child {
     unsigned nplans;
     enum backend b;
     struct exec *x;                /* one per plan */
-    struct heap_info heap0;        /* before the run */
     struct sample *out;
     double excluded_ns;            /* snapshot time, not counted */
     pthread_barrier_t start, mid, resume;
 };
+
+/* The bytes malloc's live blocks occupy: each block's usable size, plus
+ * the size word glibc keeps in front of every chunk.  Counted from the
+ * blocks themselves, not from mallinfo2(), which counts blocks parked in
+ * the per-thread caches as used.  0 where malloc_usable_size is missing. */
+static uint64_t malloc_live_used(const struct child *c)
+{
+    uint64_t used = 0;
+#if defined(__GLIBC__) || defined(__linux__)
+    for (unsigned i = 0; i < c->nplans; i++)
+        for (uint32_t k = 0; k < c->plans[i].nslots; k++)
+            if (c->x[i].slots[k] != NULL)
+                used += malloc_usable_size(c->x[i].slots[k]) + malloc_header;
+#else
+    (void)c;
+#endif
+    return used;
+}
 
 static void snapshot(struct child *c)
 {
@@ -255,7 +296,7 @@ static void snapshot(struct child *c)
                 s->reserved += st.reserved_bytes;
                 s->metadata += st.metadata_bytes;
             }
-        s->have_memory = 1;
+        s->have_memory = s->have_reserved = 1;
         if (live != s->requested) {
             snprintf(s->error, sizeof s->error,
                      "pool reports %llu live bytes where %llu were requested",
@@ -266,18 +307,43 @@ static void snapshot(struct child *c)
         struct heap_info h;
         heap_info(&h);
         s->metadata = 0;
-        s->used = h.used > c->heap0.used ? h.used - c->heap0.used : 0;
-        s->reserved = h.reserved > c->heap0.reserved ? h.reserved - c->heap0.reserved : 0;
-        /* mallinfo2() describes the GNU C library's heap only: when another
-         * malloc is preloaded the heap does not grow with the workload,
-         * and its figures say nothing. */
-        s->have_memory = h.ok && !(s->requested >= 65536 && s->used < s->requested / 2);
-        /* The heap may have reused space it held before the run. */
+        s->used = malloc_live_used(c);
+        s->have_memory = s->used != 0 || s->requested == 0;
         if (s->used < s->requested)
             s->used = s->requested;
+        /* mallinfo2() describes the GNU C library's heap only: when another
+         * malloc is preloaded the heap does not grow with the workload, and
+         * its figures say nothing about what that malloc holds. */
+        s->reserved = h.reserved > heap0.reserved ? h.reserved - heap0.reserved : 0;
+        s->have_reserved = h.ok && !(s->requested >= 65536 && s->reserved < s->used / 2);
+        /* The heap may have reused space it held before the run. */
         if (s->reserved < s->used)
             s->reserved = s->used;
     }
+}
+
+/* The reserved bytes of this run's pools, or of malloc's heap, the
+ * highest seen so far.  Each thread looks at its own pools only (a pool
+ * is not to be touched by two threads); malloc's heap, shared, is looked
+ * at by the first thread alone. */
+static __attribute__((noinline)) void peek(struct exec *x, int pool)
+{
+    double t0 = now_ns();
+    uint64_t r = 0;
+    if (pool) {
+        for (int k = 0; k < PLAN_SCOPES; k++) {
+            cymem_stats st;
+            if (x->pool[k] != NULL && cymem_pool_stats(x->pool[k], &st) == 0)
+                r += st.reserved_bytes;
+        }
+    } else if (x->owns_heap) {
+        struct heap_info h;
+        heap_info(&h);
+        r = h.reserved > heap0.reserved ? h.reserved - heap0.reserved : 0;
+    }
+    if (r > x->peak_reserved)
+        x->peak_reserved = r;
+    x->peek_ns += now_ns() - t0;
 }
 
 static void sample_single(struct exec *x)
@@ -337,6 +403,7 @@ static int child_run(struct child *c)
         for (size_t k = 0; k < c->plans[i].nslots; k += 512)
             ((void *volatile *)x[i].slots)[k] = NULL;
         x[i].ctx = c;
+        x[i].owns_heap = i == 0;
         x[i].sample = n > 1 ? sample_threaded : sample_single;
         if (c->b == BACKEND_POOL)
             for (int k = 0; k < PLAN_SCOPES; k++)
@@ -347,7 +414,7 @@ static int child_run(struct child *c)
     s->ops = 0;
     for (unsigned i = 0; i < n; i++)
         s->ops += plan_ops(&c->plans[i]);
-    heap_info(&c->heap0);
+    heap_info(&heap0);
     rss_reset_peak();
     uint64_t rss0 = proc_status_kb("VmRSS");
 
@@ -355,7 +422,7 @@ static int child_run(struct child *c)
         double t0 = now_ns();
         rc = c->b == BACKEND_POOL ? exec_pool(&x[0], &c->plans[0])
                                   : exec_malloc(&x[0], &c->plans[0]);
-        s->time_ns = now_ns() - t0 - c->excluded_ns;
+        s->time_ns = now_ns() - t0 - c->excluded_ns - x[0].peek_ns;
         if (rc != 0)
             snprintf(s->error, sizeof s->error, "%s", x[0].error);
     } else {
@@ -389,80 +456,40 @@ static int child_run(struct child *c)
                 snprintf(s->error, sizeof s->error, "thread %u: %s", i, x[i].error);
             }
         }
-        s->time_ns = now_ns() - t0 - (t2 - t1);
+        /* The threads peek at their pools at the same moments, more or
+         * less: the longest of those pauses is left out. */
+        double peeks = 0;
+        for (unsigned i = 0; i < n; i++)
+            if (x[i].peek_ns > peeks)
+                peeks = x[i].peek_ns;
+        s->time_ns = now_ns() - t0 - (t2 - t1) - peeks;
     }
     uint64_t hwm = proc_status_kb("VmHWM");
     s->peak_rss = hwm > rss0 ? hwm - rss0 : 0;
+    s->peak_reserved = 0;
+    for (unsigned i = 0; i < n; i++)
+        s->peak_reserved += x[i].peak_reserved;
+    if (s->peak_reserved < s->reserved)
+        s->peak_reserved = s->reserved;
     if (rc != 0)
         s->ok = 0;
     return 0;
 }
 
-/* ---- the parent's side ------------------------------------------------------------ */
+/* ---- one run, in the fresh process of runproc.c -------------------------------- */
 
-int run_once(const struct plan *plans, unsigned nplans, enum backend b,
-             struct sample *out)
+void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
+                 struct sample *out)
 {
-    int fds[2], status;
-    pid_t pid;
+    struct child c;
+    memset(&c, 0, sizeof c);
     memset(out, 0, sizeof *out);
-    fflush(NULL);
-    if (pipe(fds) != 0) {
-        snprintf(out->error, sizeof out->error, "pipe: %s", strerror(errno));
-        return -1;
+    c.plans = plans;
+    c.nplans = nplans;
+    c.b = b;
+    c.out = out;
+    if (child_run(&c) != 0) {
+        out->ok = 0;
+        snprintf(out->error, sizeof out->error, "out of memory setting up the run");
     }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        struct child c;
-        struct sample s;
-        close(fds[0]);
-        memset(&c, 0, sizeof c);
-        memset(&s, 0, sizeof s);
-        c.plans = plans;
-        c.nplans = nplans;
-        c.b = b;
-        c.out = &s;
-        if (child_run(&c) != 0) {
-            s.ok = 0;
-            snprintf(s.error, sizeof s.error, "out of memory setting up the run");
-        }
-        ssize_t w = write(fds[1], &s, sizeof s);
-        _exit(w == (ssize_t)sizeof s ? 0 : 3);
-    }
-    close(fds[1]);
-    size_t got = 0;
-    while (got < sizeof *out) {
-        ssize_t r = read(fds[0], (char *)out + got, sizeof *out - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (got != sizeof *out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        memset(out, 0, sizeof *out);
-        if (WIFSIGNALED(status))
-            snprintf(out->error, sizeof out->error, "the %s run died of signal %d (%s)",
-                     backend_names[b], WTERMSIG(status), strsignal(WTERMSIG(status)));
-        else
-            snprintf(out->error, sizeof out->error, "the %s run ended abnormally",
-                     backend_names[b]);
-        return -1;
-    }
-    if (!out->ok) {
-        char msg[sizeof out->error];
-        snprintf(msg, sizeof msg, "%s", out->error);
-        snprintf(out->error, sizeof out->error, "%s: %.150s", backend_names[b], msg);
-        return -1;
-    }
-    return 0;
 }
