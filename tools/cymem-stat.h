@@ -13,6 +13,8 @@
  *   output.c     the table, the bar chart, JSON and CSV
  *   replay.c     turns a glibc mtrace log into a plan
  *   record.c     `cymem-stat record': runs a program under the mtrace tracer
+ *   mtrace-start.c  the module record preloads: a log per process
+ *   inputs.c     replay's arguments: trace files and recordings
  *
  * Both backends execute the same plan: the operations are generated once,
  * before any timing, and only then handed to malloc and to the pool.
@@ -133,7 +135,9 @@ const struct workload *workload_find(const char *name);
 uint64_t workload_count(const struct workload *w, const struct params *pr);
 
 /* Build a plan from an mtrace log (replay.c); 0, or -1 with a message
- * naming the file and line in err (a malformed trace: bad input). */
+ * naming the file and line in err (a malformed trace: bad input), or
+ * REPLAY_EMPTY when the log holds no allocation. */
+#define REPLAY_EMPTY (-2)
 int replay_build(const char *path, struct plan *plan, char *err, size_t errlen);
 
 /* ---- Measurement ------------------------------------------------------------ */
@@ -200,6 +204,8 @@ struct result {
     int spread_wide;         /* q3 / q1 above SPREAD_WIDE */
     uint64_t allocs, frees, reallocs;
     uint64_t trace_runs, failed_allocs;  /* replay only */
+    unsigned processes;      /* a recording's total: the logs it sums */
+    int skipped;             /* a recording's log without allocations */
 };
 
 /* Without --repeat: DEFAULT_REPEAT pairs of runs, then two more at a time
@@ -226,6 +232,22 @@ void stat3_of(const double *v, unsigned n, struct stat3 *out);
 /* ---- record ------------------------------------------------------------------ */
 
 int record_main(const char *output, char **argv);
+
+/* The logs BASE.PID of the recording BASE, sorted by PID (record.c): 0,
+ * or -1 if the directory cannot be read.  Free with logset_free(). */
+int logset_find(const char *base, char ***paths, size_t *n);
+void logset_free(char **paths, size_t n);
+
+/* The traces given to replay (inputs.c): a file, or each log of a
+ * recording, @set naming the recording and @last marking its last log. */
+struct input {
+    char *path;
+    const char *set;
+    int last;
+};
+int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *err,
+                  size_t errlen);
+void inputs_free(struct input *in, size_t n);
 
 extern const char *progname;
 const char *libc_version(void);

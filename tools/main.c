@@ -136,15 +136,15 @@ static int finish_stdout(void)
     return 0;
 }
 
-/* Whether @output names the same file as one of @files (both exist). */
-static const char *output_is_input(const char *output, char **files, int nfiles)
+/* Whether @output names the same file as one of the traces (both exist). */
+static const char *output_is_input(const char *output, const struct input *in, size_t n)
 {
-    struct stat o, in;
+    struct stat o, st;
     if (stat(output, &o) != 0)
         return NULL;
-    for (int i = 0; i < nfiles; i++)
-        if (stat(files[i], &in) == 0 && in.st_dev == o.st_dev && in.st_ino == o.st_ino)
-            return files[i];
+    for (size_t i = 0; i < n; i++)
+        if (stat(in[i].path, &st) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino)
+            return in[i].path;
     return NULL;
 }
 
@@ -197,6 +197,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The fragmentation figures of @br from its byte counts. */
+static void derive_fragmentation(struct backend_result *br)
+{
+    br->internal_frag = br->used ? (double)(br->used - br->requested) / (double)br->used : 0;
+    br->external_frag = br->reserved ? (double)(br->reserved - br->used) / (double)br->reserved : 0;
+}
+
 /* Summarise the runs of one backend. */
 static void summarise(struct backend_result *br, const struct sample *s, unsigned n)
 {
@@ -216,8 +223,17 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->peak_reserved = median_field(s, n, offsetof(struct sample, peak_reserved));
     br->have_memory = s[0].have_memory;
     br->have_reserved = s[0].have_memory && s[0].have_reserved;
-    br->internal_frag = br->used ? (double)(br->used - br->requested) / (double)br->used : 0;
-    br->external_frag = br->reserved ? (double)(br->reserved - br->used) / (double)br->reserved : 0;
+    derive_fragmentation(br);
+}
+
+/* The speed-up from the backends' times: the medians' ratio, and the
+ * ratios of the extremes. */
+static void speedup_of(struct result *res)
+{
+    const struct stat3 *m = &res->be[BACKEND_MALLOC].time_ns, *p = &res->be[BACKEND_POOL].time_ns;
+    res->speedup.median = p->median > 0 ? m->median / p->median : 0;
+    res->speedup.min = p->max > 0 ? m->min / p->max : 0;
+    res->speedup.max = p->min > 0 ? m->max / p->min : 0;
 }
 
 /* The speed-up of each pair of runs, and the quartiles of those. */
@@ -277,10 +293,29 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
     plan_set_close(&ps);
     for (int b = 0; b < NBACKENDS; b++)
         summarise(&res->be[b], s[b], done);
-    const struct stat3 *m = &res->be[BACKEND_MALLOC].time_ns, *p = &res->be[BACKEND_POOL].time_ns;
-    res->speedup.median = p->median > 0 ? m->median / p->median : 0;
-    res->speedup.min = p->max > 0 ? m->min / p->max : 0;
-    res->speedup.max = p->min > 0 ? m->max / p->min : 0;
+    speedup_of(res);
+}
+
+/* Say on standard error what went wrong with @res, or is doubtful about
+ * it; -1 if it failed. */
+static int tell(const struct result *res, struct progress *pg)
+{
+    const char *what = res->source ? res->source : res->name;
+    if (res->failed) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
+        return -1;
+    }
+    if (res->skipped) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: note: %s: no allocation, not replayed\n", progname, what);
+    } else if (res->spread_wide) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: warning: %s: the speed-up varies widely between runs "
+                "(%.2fx to %.2fx over the middle half); use a larger --repeat on an "
+                "idle machine\n", progname, what, res->speedup_q1, res->speedup_q3);
+    }
+    return 0;
 }
 
 /* The workloads named in @wlist (a comma-separated list), or the default
@@ -340,15 +375,77 @@ static void run_named(struct result *res, const struct workload *w, const struct
     free_plans(plans);
 }
 
-/* Replay the trace @path into @res; the trace was checked before. */
-static void run_trace(struct result *res, const char *path, unsigned repeat,
+/* The row "total" of a recording: the sums of its processes' rows
+ * @first .. @end (skipped and failed ones left out).  Times add up as if
+ * the processes ran one after another; memory adds up as if they all
+ * held their peaks at once: an upper bound. */
+static void total_of(struct result *t, const struct result *first, const struct result *end,
+                     const char *set)
+{
+    snprintf(t->name, sizeof t->name, "total");
+    t->source = set;
+    t->threads = 1;
+    for (int b = 0; b < NBACKENDS; b++) {
+        t->be[b].have_memory = t->be[b].have_reserved = 1;
+        t->be[b].runs = UINT_MAX;
+    }
+    for (const struct result *r = first; r < end; r++) {
+        if (r->failed || r->skipped)
+            continue;
+        t->processes++;
+        t->count += r->count;
+        t->allocs += r->allocs;
+        t->frees += r->frees;
+        t->reallocs += r->reallocs;
+        t->trace_runs += r->trace_runs;
+        t->failed_allocs += r->failed_allocs;
+        for (int b = 0; b < NBACKENDS; b++) {
+            struct backend_result *tb = &t->be[b];
+            const struct backend_result *rb = &r->be[b];
+            if (rb->runs < tb->runs)
+                tb->runs = rb->runs;
+            tb->ops += rb->ops;
+            tb->time_ns.median += rb->time_ns.median;
+            tb->time_ns.min += rb->time_ns.min;
+            tb->time_ns.max += rb->time_ns.max;
+            tb->peak_rss += rb->peak_rss;
+            tb->requested += rb->requested;
+            tb->used += rb->used;
+            tb->reserved += rb->reserved;
+            tb->peak_reserved += rb->peak_reserved;
+            tb->metadata += rb->metadata;
+            tb->have_memory &= rb->have_memory;
+            tb->have_reserved &= rb->have_reserved;
+        }
+    }
+    if (t->processes == 0) {
+        t->failed = 1;
+        snprintf(t->error, sizeof t->error, "no process of %s could be replayed", set);
+        return;
+    }
+    for (int b = 0; b < NBACKENDS; b++) {
+        struct backend_result *tb = &t->be[b];
+        tb->ns_per_op = tb->ops ? tb->time_ns.median / (double)tb->ops : 0;
+        tb->ops_per_sec = tb->time_ns.median > 0 ? (double)tb->ops * 1e9 / tb->time_ns.median : 0;
+        derive_fragmentation(tb);
+    }
+    speedup_of(t);
+    t->speedup_q1 = t->speedup_q3 = NAN;   /* no pairs of runs of its own */
+}
+
+/* Replay the trace @in into @res; the trace was checked before. */
+static void run_trace(struct result *res, const struct input *in, unsigned repeat,
                       struct plan *plans, struct progress *pg)
 {
     char err[300] = "";
+    const char *path = in->path;
     snprintf(res->name, sizeof res->name, "replay");
     res->source = path;
     res->threads = 1;
-    if (replay_build(path, &plans[0], err, sizeof err) != 0) {
+    int rc = replay_build(path, &plans[0], err, sizeof err);
+    if (rc == REPLAY_EMPTY && in->set) {
+        res->skipped = 1;   /* a process that allocated nothing */
+    } else if (rc != 0) {
         res->failed = 1;
         snprintf(res->error, sizeof res->error, "%s", err);
     } else {
@@ -424,6 +521,8 @@ int main(int argc, char **argv)
     /* Sub-commands. */
     char **files = NULL;
     int nfiles = 0;
+    struct input *inputs = NULL;
+    size_t ninputs = 0;
     if (optind < argc) {
         if (strcmp(argv[optind], "record") == 0) {
             if (optind + 1 >= argc)
@@ -445,19 +544,27 @@ int main(int argc, char **argv)
     const struct workload *chosen[64];
     size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
 
-    /* A bad trace is bad input: say so before anything runs. */
-    for (int i = 0; i < nfiles; i++) {
+    /* A bad trace is bad input: say so before anything runs.  A process
+     * of a recording may have allocated nothing; a trace given alone must
+     * have allocated something. */
+    char err[300];
+    if (inputs_expand(files, nfiles, &inputs, &ninputs, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", progname, err);
+        return EXIT_USAGE;
+    }
+    size_t nsets = 0;
+    for (size_t i = 0; i < ninputs; i++) {
         struct plan check;
-        char err[300];
         plan_init(&check);
-        int rc = replay_build(files[i], &check, err, sizeof err);
+        int rc = replay_build(inputs[i].path, &check, err, sizeof err);
         plan_free(&check);
-        if (rc != 0) {
+        if (rc != 0 && !(rc == REPLAY_EMPTY && inputs[i].set)) {
             fprintf(stderr, "%s: %s\n", progname, err);
             return EXIT_USAGE;
         }
+        nsets += inputs[i].last;
     }
-    const char *clash = output ? output_is_input(output, files, nfiles) : NULL;
+    const char *clash = output ? output_is_input(output, inputs, ninputs) : NULL;
     if (clash)
         usage_error("the output '%s' is the trace '%s': it would be overwritten", output,
                     clash);
@@ -469,29 +576,32 @@ int main(int argc, char **argv)
     memset(&rep, 0, sizeof rep);
     rep.params = pr;
     rep.repeat = repeat;
-    rep.results = calloc(nchosen + (size_t)nfiles, sizeof *rep.results);
+    rep.results = calloc(nchosen + ninputs + nsets, sizeof *rep.results);
     struct plan *plans = calloc(MAX_THREADS, sizeof *plans);
     if (rep.results == NULL || plans == NULL) {
         fprintf(stderr, "%s: out of memory\n", progname);
         return EXIT_WORKLOAD;
     }
     struct progress pg = { !quiet && isatty(STDERR_FILENO), now_s(), 0 };
-    for (size_t i = 0; i < nchosen + (size_t)nfiles; i++) {
+    struct result *set_first = NULL;
+    for (size_t i = 0; i < nchosen + ninputs; i++) {
         struct result *res = &rep.results[rep.nresults++];
-        if (i < nchosen)
+        const struct input *in = i < nchosen ? NULL : &inputs[i - nchosen];
+        if (in == NULL)
             run_named(res, chosen[i], &pr, repeat, plans, &pg);
         else
-            run_trace(res, files[i - nchosen], repeat, plans, &pg);
-        if (res->failed) {
-            progress_clear(&pg);
-            fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
+            run_trace(res, in, repeat, plans, &pg);
+        if (in && in->set && set_first == NULL)
+            set_first = res;
+        if (tell(res, &pg) != 0)
             status = EXIT_WORKLOAD;
-        } else if (res->spread_wide) {
-            progress_clear(&pg);
-            fprintf(stderr, "%s: warning: %s: the speed-up varies widely between runs "
-                    "(%.2fx to %.2fx over the middle half); use a larger --repeat on an "
-                    "idle machine\n", progname, res->source ? res->source : res->name,
-                    res->speedup_q1, res->speedup_q3);
+        if (in && in->last) {
+            /* The recording's last process: its total follows. */
+            struct result *t = &rep.results[rep.nresults++];
+            total_of(t, set_first, t, in->set);
+            set_first = NULL;
+            if (tell(t, &pg) != 0)
+                status = EXIT_WORKLOAD;
         }
     }
     progress_clear(&pg);
@@ -500,5 +610,6 @@ int main(int argc, char **argv)
         status = EXIT_WORKLOAD;
     free(plans);
     free(rep.results);
+    inputs_free(inputs, ninputs);
     return status;
 }

@@ -88,17 +88,30 @@ static const char *fmt_pct(char *buf, size_t len, double f, int have)
 
 #define BAR_WIDTH 40
 
+/* Whether @res is a recording's total row. */
+static int is_total(const struct result *res)
+{
+    return res->source != NULL && strcmp(res->name, "total") == 0;
+}
+
+/* Whether @res has figures to show (it neither failed nor was skipped). */
+static int has_figures(const struct result *res)
+{
+    return !res->failed && !res->skipped;
+}
+
 /* The table's name for a row: a replay is "replayN", N counting the
- * replays of the report from 1, so that the list of files under the
- * tables can say which trace each row replayed. */
+ * replays of the report from 1, so that the list of files above the
+ * tables can say which trace each row replayed; a recording's sum is
+ * "total". */
 static const char *row_label(const struct report *r, size_t i, char *buf, size_t len)
 {
     const struct result *res = &r->results[i];
     unsigned n = 0;
-    if (res->source == NULL)
+    if (res->source == NULL || is_total(res))
         return res->name;
     for (size_t k = 0; k <= i; k++)
-        n += r->results[k].source != NULL;
+        n += r->results[k].source != NULL && !is_total(&r->results[k]);
     snprintf(buf, len, "replay%u", n);
     return buf;
 }
@@ -111,14 +124,18 @@ static void print_sources(const struct report *r)
         if (res->source == NULL)
             continue;
         printf("%s: %s", row_label(r, i, lab, sizeof lab), res->source);
-        if (!res->failed)
-            printf(" (%llu run%s%s", (unsigned long long)res->trace_runs,
-                   res->trace_runs == 1 ? "" : "s", res->failed_allocs ? ", " : ")\n");
-        if (!res->failed && res->failed_allocs)
-            printf("%llu failed allocation%s not replayed)\n",
+        if (is_total(res))
+            printf(" (the sum of %u process%s)", res->processes,
+                   res->processes == 1 ? "" : "es");
+        else if (res->skipped)
+            printf(" (no allocation: not replayed)");
+        else if (!res->failed)
+            printf(" (%llu run%s", (unsigned long long)res->trace_runs,
+                   res->trace_runs == 1 ? "" : "s");
+        if (!is_total(res) && has_figures(res) && res->failed_allocs)
+            printf(", %llu failed allocation%s not replayed",
                    (unsigned long long)res->failed_allocs, res->failed_allocs == 1 ? "" : "s");
-        if (res->failed)
-            putchar('\n');
+        printf("%s\n", !is_total(res) && has_figures(res) ? ")" : "");
     }
 }
 
@@ -150,6 +167,10 @@ static void print_table(const struct report *r, int quiet)
             printf("%-9s FAILED: %.60s\n", name, res->error);
             continue;
         }
+        if (res->skipped) {
+            printf("%-9s skipped: no allocation\n", name);
+            continue;
+        }
         for (int k = 0; k < NBACKENDS; k++) {
             const struct backend_result *br = &res->be[k];
             fmt_ms(b, sizeof b, br->time_ns.min);
@@ -166,7 +187,7 @@ static void print_table(const struct report *r, int quiet)
            "reserved", "peak res", "peak RSS", "int frag", "ext frag");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        if (res->failed)
+        if (!has_figures(res))
             continue;
         for (int k = 0; k < NBACKENDS; k++) {
             const struct backend_result *br = &res->be[k];
@@ -187,14 +208,14 @@ static void print_table(const struct report *r, int quiet)
     /* The chart: one bar per workload, linear, '|' at 1.0x. */
     double top = 2;
     for (size_t i = 0; i < r->nresults; i++)
-        if (!r->results[i].failed && r->results[i].speedup.median > top)
+        if (has_figures(&r->results[i]) && r->results[i].speedup.median > top)
             top = r->results[i].speedup.median;
     int mark = (int)lround(BAR_WIDTH / top);
     printf("\nspeed-up of the pool over malloc (median; '|' marks 1.0x, longer is faster)\n");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         char bar[BAR_WIDTH + 2];
-        if (res->failed)
+        if (!has_figures(res))
             continue;
         int len = (int)lround(res->speedup.median / top * BAR_WIDTH);
         for (int k = 0; k <= BAR_WIDTH; k++)
@@ -302,10 +323,13 @@ static void print_json(const struct report *r)
         json_string(res->name);
         fputs(", \"source\": ", stdout);
         json_string(res->source);
-        printf(", \"count\": %llu, \"threads\": %u, \"failed\": %s, \"error\": ",
-               (unsigned long long)res->count, res->threads, res->failed ? "true" : "false");
+        printf(", \"count\": %llu, \"threads\": %u, \"failed\": %s, \"skipped\": %s, "
+               "\"error\": ", (unsigned long long)res->count, res->threads,
+               res->failed ? "true" : "false", res->skipped ? "true" : "false");
         json_string(res->failed ? res->error : NULL);
-        if (res->failed) {
+        if (is_total(res))
+            printf(", \"processes\": %u", res->processes);
+        if (!has_figures(res)) {
             fputs(", \"backends\": null}", stdout);
             continue;
         }
@@ -374,7 +398,7 @@ static void print_csv(const struct report *r)
          "metadata_bytes,internal_fragmentation,external_fragmentation,peak_reserved_bytes");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        if (res->failed)
+        if (!has_figures(res))
             continue;
         for (int k = 0; k < NBACKENDS; k++) {
             const struct backend_result *br = &res->be[k];

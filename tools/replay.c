@@ -390,6 +390,7 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
         /* Nothing to measure: a report would show timer noise. */
         snprintf(err, errlen, "%s: no allocation to replay (%lu line%s, no successful "
                  "'+' or '>' event)", path, ps.lineno, ps.lineno == 1 ? "" : "s");
+        rc = REPLAY_EMPTY;
         goto out;
     }
     if (plan_free_rest(plan, 0, 0, plan->nslots) != 0 ||
