@@ -15,7 +15,7 @@ done
 
 # The default output: both tables, the chart, nothing wider than 80.
 expect_status 0 "$CYMEM_STAT" --scale 0.002 --repeat 2 --workload small,churn
-grep -q "speed-up of the pool" "$scratch/out" || fail "no bar chart"
+grep -q "speed-up over malloc" "$scratch/out" || fail "no bar chart"
 grep -q "int frag" "$scratch/out" || fail "no memory table"
 awk 'length > 80 { bad = 1 } END { exit bad }' "$scratch/out" ||
     fail "output wider than 80 columns"

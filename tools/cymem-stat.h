@@ -142,8 +142,30 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen);
 
 /* ---- Measurement ------------------------------------------------------------ */
 
+/* How a run allocates: malloc and friends (of whatever library provides
+ * them in the run's process), or libcymem pools. */
 enum backend { BACKEND_MALLOC, BACKEND_POOL, NBACKENDS };
 extern const char *const backend_names[NBACKENDS];
+
+/* An allocator of --allocators (allocators.c). */
+#define MAX_ALLOCATORS 5
+struct allocator {
+    char name[16];           /* malloc, jemalloc, tcmalloc, mimalloc, pool */
+    enum backend kind;
+    const char *preload;     /* the library preloaded into its runs, or NULL */
+    char path[256];          /* where preload points */
+    int available;
+    char identity[96];       /* which malloc it was, said by its first run */
+};
+/* Parse a comma-separated list into @out (at most MAX_ALLOCATORS): 0, or
+ * -1 with a message for a bad list.  Missing libraries are marked. */
+int allocators_parse(const char *list, struct allocator *out, unsigned *n, char *err,
+                     size_t errlen);
+/* In a run's process: which library malloc comes from, and its version;
+ * whether it is the GNU C library's. */
+void allocator_identify(char *buf, size_t len, int *is_glibc);
+/* Whether the dynamic loader can load @name (tried in a child). */
+int loadable(const char *name);
 
 /* What one run of one plan set on one backend measured. */
 struct sample {
@@ -159,8 +181,11 @@ struct sample {
     uint64_t metadata;       /* pool bookkeeping (0 for malloc) */
     int have_memory;         /* 0: used bytes unknown (no malloc_usable_size) */
     int have_reserved;       /* 0: reserved unknown (not glibc's heap) */
+    char identity[96];       /* allocator_identify() of the run's process */
 };
 
+/* The bytes malloc keeps in front of each block, for the used bytes. */
+void run_set_malloc_header(size_t bytes);
 /* Execute @plans on backend @b in this process and measure (run.c). */
 void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
                  struct sample *out);
@@ -173,7 +198,7 @@ int plan_set_export(struct plan_set *ps, const struct plan *plans, unsigned n,
                     char *err, size_t errlen);
 void plan_set_close(struct plan_set *ps);
 /* One run of @ps on @b in a fresh process image; 0, or -1 with out->error. */
-int run_once(const struct plan_set *ps, enum backend b, struct sample *out);
+int run_once(const struct plan_set *ps, const struct allocator *a, struct sample *out);
 /* main() of that fresh process: cymem-stat --run-one BACKEND PLAN-FD OUT-FD. */
 int run_helper_main(int argc, char **argv);
 
@@ -189,6 +214,7 @@ struct backend_result {
     uint64_t peak_rss, requested, used, reserved, peak_reserved, metadata;
     double internal_frag, external_frag;
     int have_memory, have_reserved;
+    struct stat3 speedup;    /* the first allocator's time / this one's */
 };
 
 struct result {
@@ -198,8 +224,9 @@ struct result {
     unsigned threads;
     int failed;
     char error[200];
-    struct backend_result be[NBACKENDS];
-    struct stat3 speedup;    /* malloc time / pool time */
+    struct backend_result be[MAX_ALLOCATORS];   /* one per report allocator */
+    struct stat3 speedup;    /* the first allocator's time / the pool's
+                              * (or the second allocator's, without pool) */
     double speedup_q1, speedup_q3;  /* quartiles of the run pairs' ratios */
     int spread_wide;         /* q3 / q1 above SPREAD_WIDE */
     uint64_t allocs, frees, reallocs;
@@ -219,12 +246,22 @@ struct result {
 
 struct report {
     struct params params;
+    struct allocator alloc[MAX_ALLOCATORS];   /* those that ran */
+    unsigned nalloc;
+    struct allocator missing[MAX_ALLOCATORS];   /* asked for, not installed */
+    unsigned nmissing;
+    unsigned target;         /* the allocator result.speedup is of */
+    char **argv;             /* the command line */
+    int argc;
     unsigned repeat;         /* 0: automatic */
     struct result *results;
     size_t nresults;
 };
 
 enum format { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV };
+
+/* The JSON's schema_version: raised when a field changes meaning. */
+#define JSON_SCHEMA_VERSION 2
 
 void output_report(const struct report *r, enum format f, int quiet);
 void stat3_of(const double *v, unsigned n, struct stat3 *out);

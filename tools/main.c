@@ -226,41 +226,48 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     derive_fragmentation(br);
 }
 
-/* The speed-up from the backends' times: the medians' ratio, and the
- * ratios of the extremes. */
-static void speedup_of(struct result *res)
+/* @num's time over @den's: the medians' ratio, and the ratios of the
+ * extremes. */
+static void ratio_of(struct stat3 *out, const struct stat3 *num, const struct stat3 *den)
 {
-    const struct stat3 *m = &res->be[BACKEND_MALLOC].time_ns, *p = &res->be[BACKEND_POOL].time_ns;
-    res->speedup.median = p->median > 0 ? m->median / p->median : 0;
-    res->speedup.min = p->max > 0 ? m->min / p->max : 0;
-    res->speedup.max = p->min > 0 ? m->max / p->min : 0;
+    out->median = den->median > 0 ? num->median / den->median : 0;
+    out->min = den->max > 0 ? num->min / den->max : 0;
+    out->max = den->min > 0 ? num->max / den->min : 0;
+}
+
+/* Each allocator's speed-up over the first, and the report's speed-up. */
+static void speedup_of(struct result *res, const struct report *rep)
+{
+    for (unsigned k = 0; k < rep->nalloc; k++)
+        ratio_of(&res->be[k].speedup, &res->be[0].time_ns, &res->be[k].time_ns);
+    res->speedup = res->be[rep->target].speedup;
 }
 
 /* The speed-up of each pair of runs, and the quartiles of those. */
-static void pair_spread(struct result *res, struct sample s[][MAX_REPEAT], unsigned n)
+static void pair_spread(struct result *res, struct sample s[][MAX_REPEAT], unsigned n,
+                        unsigned target)
 {
-    /* Runs of the two backends alternate, so run r of each saw about the
+    /* Runs of the allocators alternate, so run r of each saw about the
      * same machine: the ratio of a pair is one estimate of the speed-up,
      * and the middle half of those estimates says how firm it is. */
     double pair[MAX_REPEAT];
     for (unsigned r = 0; r < n; r++)
-        pair[r] = s[BACKEND_POOL][r].time_ns > 0
-                      ? s[BACKEND_MALLOC][r].time_ns / s[BACKEND_POOL][r].time_ns : 0;
+        pair[r] = s[target][r].time_ns > 0 ? s[0][r].time_ns / s[target][r].time_ns : 0;
     qsort(pair, n, sizeof *pair, cmp_double);
     res->speedup_q1 = pair[(n - 1) / 4];
     res->speedup_q3 = pair[n - 1 - (n - 1) / 4];
     res->spread_wide = res->speedup_q1 > 0 && res->speedup_q3 / res->speedup_q1 > SPREAD_WIDE;
 }
 
-/* Run one workload's plans on both backends, alternating: @repeat times,
- * or with @repeat 0 from DEFAULT_REPEAT times on, two more pairs at a time
- * while the speed-up's spread is wide, up to AUTO_REPEAT_MAX pairs and
- * AUTO_REPEAT_SECONDS. */
+/* Run one workload's plans on every allocator, alternating: @repeat
+ * times, or with @repeat 0 from DEFAULT_REPEAT times on, two more rounds
+ * at a time while the speed-up's spread is wide, up to AUTO_REPEAT_MAX
+ * rounds and AUTO_REPEAT_SECONDS. */
 static void run_workload(struct result *res, const struct plan *plans, unsigned nplans,
-                         unsigned repeat, struct progress *pg)
+                         struct report *rep, struct progress *pg)
 {
-    static struct sample s[NBACKENDS][MAX_REPEAT];
-    unsigned want = repeat ? repeat : DEFAULT_REPEAT, done = 0;
+    static struct sample s[MAX_ALLOCATORS][MAX_REPEAT];
+    unsigned repeat = rep->repeat, want = repeat ? repeat : DEFAULT_REPEAT, done = 0;
     double t0 = now_s();
     res->allocs = res->frees = res->reallocs = 0;
     for (unsigned i = 0; i < nplans; i++) {
@@ -275,25 +282,32 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
     }
     for (;;) {
         for (; done < want; done++)
-            for (int b = 0; b < NBACKENDS; b++) {
+            for (unsigned b = 0; b < rep->nalloc; b++) {
                 progress_show(pg, res->name, done + 1, want);
-                if (run_once(&ps, (enum backend)b, &s[b][done]) != 0) {
+                if (run_once(&ps, &rep->alloc[b], &s[b][done]) != 0) {
                     res->failed = 1;
                     snprintf(res->error, sizeof res->error, "%s", s[b][done].error);
                     plan_set_close(&ps);
                     return;
                 }
             }
-        pair_spread(res, s, done);
+        if (rep->target == 0) {
+            res->speedup_q1 = res->speedup_q3 = NAN;   /* one allocator */
+            break;
+        }
+        pair_spread(res, s, done, rep->target);
         if (repeat || !res->spread_wide || done + 2 > AUTO_REPEAT_MAX ||
             now_s() - t0 > AUTO_REPEAT_SECONDS)
             break;
         want = done + 2;
     }
     plan_set_close(&ps);
-    for (int b = 0; b < NBACKENDS; b++)
+    for (unsigned b = 0; b < rep->nalloc; b++) {
         summarise(&res->be[b], s[b], done);
-    speedup_of(res);
+        if (rep->alloc[b].identity[0] == '\0')
+            memcpy(rep->alloc[b].identity, s[b][0].identity, sizeof rep->alloc[b].identity);
+    }
+    speedup_of(res, rep);
 }
 
 /* Say on standard error what went wrong with @res, or is doubtful about
@@ -358,7 +372,7 @@ static void free_plans(struct plan *plans)
 
 /* Build and run the named workload @w into @res. */
 static void run_named(struct result *res, const struct workload *w, const struct params *pr,
-                      unsigned repeat, struct plan *plans, struct progress *pg)
+                      struct report *rep, struct plan *plans, struct progress *pg)
 {
     unsigned nplans = 1;
     char err[300] = "";
@@ -370,7 +384,7 @@ static void run_named(struct result *res, const struct workload *w, const struct
         res->failed = 1;
         snprintf(res->error, sizeof res->error, "%s", err);
     } else {
-        run_workload(res, plans, nplans, repeat, pg);
+        run_workload(res, plans, nplans, rep, pg);
     }
     free_plans(plans);
 }
@@ -380,12 +394,12 @@ static void run_named(struct result *res, const struct workload *w, const struct
  * the processes ran one after another; memory adds up as if they all
  * held their peaks at once: an upper bound. */
 static void total_of(struct result *t, const struct result *first, const struct result *end,
-                     const char *set)
+                     const char *set, const struct report *rep)
 {
     snprintf(t->name, sizeof t->name, "total");
     t->source = set;
     t->threads = 1;
-    for (int b = 0; b < NBACKENDS; b++) {
+    for (unsigned b = 0; b < rep->nalloc; b++) {
         t->be[b].have_memory = t->be[b].have_reserved = 1;
         t->be[b].runs = UINT_MAX;
     }
@@ -399,7 +413,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
         t->reallocs += r->reallocs;
         t->trace_runs += r->trace_runs;
         t->failed_allocs += r->failed_allocs;
-        for (int b = 0; b < NBACKENDS; b++) {
+        for (unsigned b = 0; b < rep->nalloc; b++) {
             struct backend_result *tb = &t->be[b];
             const struct backend_result *rb = &r->be[b];
             if (rb->runs < tb->runs)
@@ -423,18 +437,18 @@ static void total_of(struct result *t, const struct result *first, const struct 
         snprintf(t->error, sizeof t->error, "no process of %s could be replayed", set);
         return;
     }
-    for (int b = 0; b < NBACKENDS; b++) {
+    for (unsigned b = 0; b < rep->nalloc; b++) {
         struct backend_result *tb = &t->be[b];
         tb->ns_per_op = tb->ops ? tb->time_ns.median / (double)tb->ops : 0;
         tb->ops_per_sec = tb->time_ns.median > 0 ? (double)tb->ops * 1e9 / tb->time_ns.median : 0;
         derive_fragmentation(tb);
     }
-    speedup_of(t);
+    speedup_of(t, rep);
     t->speedup_q1 = t->speedup_q3 = NAN;   /* no pairs of runs of its own */
 }
 
 /* Replay the trace @in into @res; the trace was checked before. */
-static void run_trace(struct result *res, const struct input *in, unsigned repeat,
+static void run_trace(struct result *res, const struct input *in, struct report *rep,
                       struct plan *plans, struct progress *pg)
 {
     char err[300] = "";
@@ -452,7 +466,7 @@ static void run_trace(struct result *res, const struct input *in, unsigned repea
         res->count = plan_ops(&plans[0]);
         res->trace_runs = plans[0].trace_runs;
         res->failed_allocs = plans[0].failed_allocs;
-        run_workload(res, plans, 1, repeat, pg);
+        run_workload(res, plans, 1, rep, pg);
     }
     free_plans(plans);
 }
@@ -461,6 +475,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "workload", required_argument, NULL, 'w' },
+        { "allocators", required_argument, NULL, 'a' },
         { "list", no_argument, NULL, 'l' },
         { "scale", required_argument, NULL, 's' },
         { "iterations", required_argument, NULL, 'n' },
@@ -478,7 +493,7 @@ int main(int argc, char **argv)
     struct params pr = { 1.0, 0, 0, 1 };
     struct report rep;
     enum format fmt = FORMAT_TABLE;
-    const char *wlist = NULL, *output = NULL;
+    const char *wlist = NULL, *output = NULL, *alist = "malloc,pool";
     int list = 0, quiet = 0, c, status = 0;
     unsigned repeat = 0;   /* automatic */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -487,9 +502,10 @@ int main(int argc, char **argv)
         return run_helper_main(argc, argv);
     pr.threads = ncpu > 0 ? (unsigned)(ncpu < MAX_THREADS ? ncpu : MAX_THREADS) : 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":w:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:a:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'w': wlist = optarg; break;
+        case 'a': alist = optarg; break;
         case 'l': list = 1; break;
         case 's': {
             char *end;
@@ -541,6 +557,13 @@ int main(int argc, char **argv)
         return finish_stdout();
     }
 
+    /* Bad allocator names are bad usage, found before anything runs. */
+    struct allocator wanted[MAX_ALLOCATORS];
+    unsigned nwanted;
+    char aerr[200];
+    if (allocators_parse(alist, wanted, &nwanted, aerr, sizeof aerr) != 0)
+        usage_error("%s", aerr);
+
     const struct workload *chosen[64];
     size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
 
@@ -576,6 +599,28 @@ int main(int argc, char **argv)
     memset(&rep, 0, sizeof rep);
     rep.params = pr;
     rep.repeat = repeat;
+    rep.argc = argc;
+    rep.argv = argv;
+    /* Allocators that are not installed are left out, with a note. */
+    for (unsigned i = 0; i < nwanted; i++) {
+        if (wanted[i].available) {
+            rep.alloc[rep.nalloc++] = wanted[i];
+            continue;
+        }
+        rep.missing[rep.nmissing++] = wanted[i];
+        fprintf(stderr, "%s: note: %s is %s: left out\n", progname, wanted[i].name,
+                wanted[i].identity);
+    }
+    if (rep.nalloc == 0) {
+        fprintf(stderr, "%s: none of the allocators '%s' is installed\n", progname, alist);
+        return EXIT_WORKLOAD;
+    }
+    /* The speed-up of the report: the pool's over the first allocator, or
+     * the second allocator's without a pool. */
+    rep.target = rep.nalloc > 1 ? 1 : 0;
+    for (unsigned k = 1; k < rep.nalloc; k++)
+        if (rep.alloc[k].kind == BACKEND_POOL)
+            rep.target = k;
     rep.results = calloc(nchosen + ninputs + nsets, sizeof *rep.results);
     struct plan *plans = calloc(MAX_THREADS, sizeof *plans);
     if (rep.results == NULL || plans == NULL) {
@@ -588,9 +633,9 @@ int main(int argc, char **argv)
         struct result *res = &rep.results[rep.nresults++];
         const struct input *in = i < nchosen ? NULL : &inputs[i - nchosen];
         if (in == NULL)
-            run_named(res, chosen[i], &pr, repeat, plans, &pg);
+            run_named(res, chosen[i], &pr, &rep, plans, &pg);
         else
-            run_trace(res, in, repeat, plans, &pg);
+            run_trace(res, in, &rep, plans, &pg);
         if (in && in->set && set_first == NULL)
             set_first = res;
         if (tell(res, &pg) != 0)
@@ -598,7 +643,7 @@ int main(int argc, char **argv)
         if (in && in->last) {
             /* The recording's last process: its total follows. */
             struct result *t = &rep.results[rep.nresults++];
-            total_of(t, set_first, t, in->set);
+            total_of(t, set_first, t, in->set, &rep);
             set_first = NULL;
             if (tell(t, &pg) != 0)
                 status = EXIT_WORKLOAD;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -139,12 +140,61 @@ static void print_sources(const struct report *r)
     }
 }
 
+/* The result of the workload named @name, if it ran. */
+static const struct result *find_result(const struct report *r, const char *name)
+{
+    for (size_t i = 0; i < r->nresults; i++)
+        if (r->results[i].source == NULL && strcmp(r->results[i].name, name) == 0 &&
+            has_figures(&r->results[i]))
+            return &r->results[i];
+    return NULL;
+}
+
+/* The product brief's two figures next to what this run measured, when
+ * it compared malloc with the pool on the workloads that stand for them:
+ * 10,000 allocations 19 times faster with a preallocated pool (38 ms
+ * against 2 ms, brief 4.1: prealloc), and 40% less memory for a
+ * long-running service (brief 1.2: server). */
+static void print_claims(const struct report *r)
+{
+    const struct result *pre = find_result(r, "prealloc"), *srv = find_result(r, "server");
+    if (strcmp(r->alloc[0].name, "malloc") != 0 || r->alloc[r->target].kind != BACKEND_POOL ||
+        (pre == NULL && srv == NULL))
+        return;
+    const unsigned t = r->target;
+    printf("\nthe brief's claims against this run:\n");
+    if (pre != NULL)
+        printf("  10,000 allocations 19x faster than malloc (38 ms against 2 ms):\n"
+               "    prealloc here: %.2fx (malloc %.3f ms, pool %.3f ms)\n",
+               pre->speedup.median, pre->be[0].time_ns.median / 1e6,
+               pre->be[t].time_ns.median / 1e6);
+    if (srv != NULL && srv->be[0].peak_rss > 0) {
+        double d = ((double)srv->be[t].peak_rss / (double)srv->be[0].peak_rss - 1) * 100;
+        printf("  40%% less memory for a long-running service:\n"
+               "    server here: peak RSS %.0f%% %s than malloc's", fabs(d),
+               d <= 0 ? "less" : "more");
+        if (srv->be[0].have_reserved && srv->be[0].peak_reserved > 0) {
+            double e = ((double)srv->be[t].peak_reserved /
+                        (double)srv->be[0].peak_reserved - 1) * 100;
+            printf(", peak reserved %.0f%% %s", fabs(e), e <= 0 ? "less" : "more");
+        }
+        putchar('\n');
+    }
+}
+
 static void print_table(const struct report *r, int quiet)
 {
     char a[32], b[32], c[32], d[32], e[80], lab[32];
     if (!quiet) {
-        printf("cymem-stat %s, libcymem %s: system malloc against libcymem pools\n",
-               PACKAGE_VERSION, cymem_version());
+        printf("cymem-stat %s, libcymem %s:", PACKAGE_VERSION, cymem_version());
+        for (unsigned k = 0; k < r->nalloc; k++)
+            printf("%s %s", k == 0 ? "" : k + 1 == r->nalloc ? " and" : ",", r->alloc[k].name);
+        putchar('\n');
+        for (unsigned k = 0; k < r->nalloc; k++)
+            if (r->alloc[k].kind == BACKEND_MALLOC)
+                printf("  %-8s is %.66s\n", r->alloc[k].name, r->alloc[k].identity);
+        for (unsigned k = 0; k < r->nmissing; k++)
+            printf("  %-8s left out: %.60s\n", r->missing[k].name, r->missing[k].identity);
         if (r->repeat)
             printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n",
                    (unsigned long long)r->params.seed, r->params.scale, r->repeat,
@@ -171,13 +221,13 @@ static void print_table(const struct report *r, int quiet)
             printf("%-9s skipped: no allocation\n", name);
             continue;
         }
-        for (int k = 0; k < NBACKENDS; k++) {
+        for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             fmt_ms(b, sizeof b, br->time_ns.min);
             fmt_ms(c, sizeof c, br->time_ns.max);
             snprintf(e, sizeof e, "(%s - %s)", b, c);
             printf("%-9s %-8s %12s %9s  %-19s %7.1f %8.2f\n", k ? "" : name,
-                   backend_names[k], fmt_count(a, sizeof a, br->ops),
+                   r->alloc[k].name, fmt_count(a, sizeof a, br->ops),
                    fmt_ms(d, sizeof d, br->time_ns.median), e, br->ns_per_op,
                    br->ops_per_sec / 1e6);
         }
@@ -189,12 +239,12 @@ static void print_table(const struct report *r, int quiet)
         const struct result *res = &r->results[i];
         if (!has_figures(res))
             continue;
-        for (int k = 0; k < NBACKENDS; k++) {
+        for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             char f1[16], f2[16];
             printf("%-9s %-8s %9s %9s %9s %9s %8s %8s\n",
                    k ? "" : row_label(r, i, lab, sizeof lab),
-                   backend_names[k], fmt_bytes(a, sizeof a, br->requested),
+                   r->alloc[k].name, fmt_bytes(a, sizeof a, br->requested),
                    br->have_reserved ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
                    br->have_reserved ? fmt_bytes(e, sizeof e, br->peak_reserved) : "n/a",
                    fmt_bytes(c, sizeof c, br->peak_rss),
@@ -205,28 +255,40 @@ static void print_table(const struct report *r, int quiet)
     if (quiet)
         return;
 
-    /* The chart: one bar per workload, linear, '|' at 1.0x. */
+    /* The chart: a bar per workload and allocator but the first, linear,
+     * '|' at 1.0x; with more than two allocators the bars are narrower to
+     * leave room for the allocator's name. */
+    int width = r->nalloc > 2 ? BAR_WIDTH - 9 : BAR_WIDTH;
     double top = 2;
     for (size_t i = 0; i < r->nresults; i++)
-        if (has_figures(&r->results[i]) && r->results[i].speedup.median > top)
-            top = r->results[i].speedup.median;
-    int mark = (int)lround(BAR_WIDTH / top);
-    printf("\nspeed-up of the pool over malloc (median; '|' marks 1.0x, longer is faster)\n");
+        for (unsigned k = 1; k < r->nalloc && has_figures(&r->results[i]); k++)
+            if (r->results[i].be[k].speedup.median > top)
+                top = r->results[i].be[k].speedup.median;
+    if (r->nalloc < 2)
+        return;
+    int mark = (int)lround(width / top);
+    printf("\nspeed-up over %s (median; '|' marks 1.0x, longer is faster)\n", r->alloc[0].name);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         char bar[BAR_WIDTH + 2];
         if (!has_figures(res))
             continue;
-        int len = (int)lround(res->speedup.median / top * BAR_WIDTH);
-        for (int k = 0; k <= BAR_WIDTH; k++)
-            bar[k] = k == mark ? '|' : k < len ? '#' : ' ';
-        bar[BAR_WIDTH + 1] = '\0';
-        printf("%-9s %s %6.2fx (%.2f-%.2f)\n", row_label(r, i, lab, sizeof lab), bar, res->speedup.median,
-               res->speedup.min, res->speedup.max);
+        for (unsigned k = 1; k < r->nalloc; k++) {
+            const struct stat3 *sp = &res->be[k].speedup;
+            int len = (int)lround(sp->median / top * width);
+            for (int x = 0; x <= width; x++)
+                bar[x] = x == mark ? '|' : x < len ? '#' : ' ';
+            bar[width + 1] = '\0';
+            printf("%-9s ", k == 1 ? row_label(r, i, lab, sizeof lab) : "");
+            if (r->nalloc > 2)
+                printf("%-8s ", r->alloc[k].name);
+            printf("%s %6.2fx (%.2f-%.2f)\n", bar, sp->median, sp->min, sp->max);
+        }
     }
     printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
            "requested, reserved, frag: at the peak of live bytes; peak res, peak RSS:\n"
            "each at its own peak over the run (cymem-stat(1)).\n");
+    print_claims(r);
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -255,6 +317,17 @@ static void json_number(double v)
         printf("%.6g", v);
     else
         fputs("null", stdout);
+}
+
+/* The fields speedup, speedup_min and speedup_max of @sp. */
+static void json_speedup(const struct stat3 *sp)
+{
+    fputs("\"speedup\": ", stdout);
+    json_number(sp->median);
+    fputs(", \"speedup_min\": ", stdout);
+    json_number(sp->min);
+    fputs(", \"speedup_max\": ", stdout);
+    json_number(sp->max);
 }
 
 /* A byte count, or null when it was not measured. */
@@ -291,6 +364,8 @@ static void json_backend(const struct backend_result *br)
     json_number(br->have_memory ? br->internal_frag : NAN);
     fputs(", \"external_fragmentation\": ", stdout);
     json_number(br->have_reserved ? br->external_frag : NAN);
+    fputs(", ", stdout);
+    json_speedup(&br->speedup);
     putchar('}');
 }
 
@@ -299,11 +374,80 @@ static double ratio(uint64_t a, uint64_t b)
     return b ? (double)a / (double)b : NAN;
 }
 
+/* The first line of @path that starts with @key, after its ':' (or the
+ * whole line without @key), into @buf; "" if none. */
+static void read_line(const char *path, const char *key, char *buf, size_t len)
+{
+    char line[512];
+    FILE *f = fopen(path, "re");
+    buf[0] = '\0';
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, strlen(key)) == 0) {
+            const char *v = key[0] ? strchr(line, ':') : line;
+            v = v ? v + (key[0] ? 1 : 0) : line;
+            v += strspn(v, " \t");
+            snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
+            break;
+        }
+    fclose(f);
+}
+
+/* What a reader of the JSON needs to compare it with another: the
+ * command line, the allocators and which library each was, the C
+ * library, the processor and the load of the machine. */
+static void print_json_context(const struct report *r)
+{
+    char cpu[256], load[128];
+    fputs(",\n \"command_line\": [", stdout);
+    for (int i = 0; i < r->argc; i++) {
+        fputs(i ? ", " : "", stdout);
+        json_string(r->argv[i]);
+    }
+    fputs("],\n \"allocators\": [", stdout);
+    for (unsigned k = 0; k < r->nalloc; k++) {
+        const struct allocator *a = &r->alloc[k];
+        printf("%s\n  {\"name\": ", k ? "," : "");
+        json_string(a->name);
+        fputs(", \"kind\": ", stdout);
+        json_string(backend_names[a->kind]);
+        fputs(", \"preload\": ", stdout);
+        json_string(a->preload);
+        fputs(", \"identity\": ", stdout);
+        json_string(a->kind == BACKEND_POOL ? "libcymem " CYMEM_VERSION_STRING : a->identity);
+        putchar('}');
+    }
+    fputs("],\n \"allocators_missing\": [", stdout);
+    for (unsigned k = 0; k < r->nmissing; k++) {
+        fputs(k ? ", " : "", stdout);
+        json_string(r->missing[k].name);
+    }
+    fputs("],\n \"libc\": ", stdout);
+    json_string(libc_version());
+    read_line("/proc/cpuinfo", "model name", cpu, sizeof cpu);
+    if (cpu[0] == '\0')
+        read_line("/proc/cpuinfo", "Processor", cpu, sizeof cpu);
+    fputs(", \"cpu\": ", stdout);
+    json_string(cpu[0] ? cpu : NULL);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    printf(", \"cpus\": %ld", ncpu > 0 ? ncpu : 0);
+    /* The load averages at the end: the 1-minute one covers the runs. */
+    read_line("/proc/loadavg", "", load, sizeof load);
+    double l1, l5, l15;
+    fputs(", \"load\": ", stdout);
+    if (sscanf(load, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+        printf("[%.2f, %.2f, %.2f]", l1, l5, l15);
+    else
+        fputs("null", stdout);
+}
+
 static void print_json(const struct report *r)
 {
-    printf("{\"program\": \"cymem-stat\", \"version\": \"%s\", \"library_version\": ",
-           PACKAGE_VERSION);
+    printf("{\"program\": \"cymem-stat\", \"schema_version\": %d, \"version\": \"%s\", "
+           "\"library_version\": ", JSON_SCHEMA_VERSION, PACKAGE_VERSION);
     json_string(cymem_version());
+    print_json_context(r);
     printf(",\n \"seed\": %llu, \"scale\": ", (unsigned long long)r->params.seed);
     json_number(r->params.scale);
     if (r->params.iterations)
@@ -318,7 +462,7 @@ static void print_json(const struct report *r)
            "\"pool_zero_fills\": true,\n \"workloads\": [", r->params.threads);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        const struct backend_result *m = &res->be[BACKEND_MALLOC], *p = &res->be[BACKEND_POOL];
+        const struct backend_result *m = &res->be[0], *p = &res->be[r->target];
         printf("%s\n  {\"name\": ", i ? "," : "");
         json_string(res->name);
         fputs(", \"source\": ", stdout);
@@ -340,12 +484,7 @@ static void print_json(const struct report *r)
             printf("\"trace_runs\": %llu, \"failed_allocs\": %llu, ",
                    (unsigned long long)res->trace_runs,
                    (unsigned long long)res->failed_allocs);
-        fputs("\"speedup\": ", stdout);
-        json_number(res->speedup.median);
-        fputs(", \"speedup_min\": ", stdout);
-        json_number(res->speedup.min);
-        fputs(", \"speedup_max\": ", stdout);
-        json_number(res->speedup.max);
+        json_speedup(&res->speedup);
         fputs(", \"speedup_q1\": ", stdout);
         json_number(res->speedup_q1);
         fputs(", \"speedup_q3\": ", stdout);
@@ -355,10 +494,13 @@ static void print_json(const struct report *r)
         json_number(m->have_reserved ? ratio(p->reserved, m->reserved) : NAN);
         fputs(", \"peak_rss_ratio\": ", stdout);
         json_number(ratio(p->peak_rss, m->peak_rss));
-        fputs(",\n   \"backends\": {\n    \"malloc\": ", stdout);
-        json_backend(m);
-        fputs(",\n    \"pool\": ", stdout);
-        json_backend(p);
+        fputs(",\n   \"backends\": {", stdout);
+        for (unsigned k = 0; k < r->nalloc; k++) {
+            printf("%s\n    ", k ? "," : "");
+            json_string(r->alloc[k].name);
+            fputs(": ", stdout);
+            json_backend(&res->be[k]);
+        }
         fputs("}}", stdout);
     }
     fputs("\n ]}\n", stdout);
@@ -400,15 +542,15 @@ static void print_csv(const struct report *r)
         const struct result *res = &r->results[i];
         if (!has_figures(res))
             continue;
-        for (int k = 0; k < NBACKENDS; k++) {
+        for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             csv_field(res->name);
             putchar(',');
             csv_field(res->source);
             printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,%.4f,%llu,%llu,",
-                   backend_names[k], br->runs, (unsigned long long)br->ops,
+                   r->alloc[k].name, br->runs, (unsigned long long)br->ops,
                    br->time_ns.median, br->time_ns.min, br->time_ns.max, br->ns_per_op,
-                   br->ops_per_sec, k == BACKEND_POOL ? res->speedup.median : 1.0,
+                   br->ops_per_sec, br->speedup.median,
                    (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
             csv_count(br->used, br->have_memory);
             csv_count(br->reserved, br->have_reserved);

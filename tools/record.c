@@ -31,21 +31,6 @@
 #define PKGLIBDIR "/usr/local/lib/libcymem"
 #endif
 
-/* Whether the dynamic loader can load @name; tried in a child, so that the
- * debug library never becomes part of this process. */
-static int loadable(const char *name)
-{
-    int status;
-    pid_t pid = fork();
-    if (pid < 0)
-        return 0;
-    if (pid == 0)
-        _exit(dlopen(name, RTLD_LAZY | RTLD_LOCAL) ? 0 : 1);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /* Events (lines that are not "= ...") of a log, and whether its last line
  * is "= End": a log that ends otherwise was cut short. */
 static unsigned long count_events(const char *path, int *complete)

@@ -92,12 +92,13 @@ static void heap_info(struct heap_info *h)
 }
 
 /* What malloc keeps in front of each block: glibc's chunk size word.
- * Another malloc, preloaded, keeps its sizes elsewhere (run_measure). */
-#ifdef __GLIBC__
-static size_t malloc_header = sizeof(size_t);
-#else
-static size_t malloc_header = 0;
-#endif
+ * Another malloc, preloaded, keeps its sizes elsewhere. */
+static size_t malloc_header;
+
+void run_set_malloc_header(size_t bytes)
+{
+    malloc_header = bytes;
+}
 
 /* mallinfo2()'s reserved bytes before the run: what the run adds is its. */
 static struct heap_info heap0;

@@ -12,6 +12,9 @@
  * unlinked temporary file): written once per workload, mapped read-only by
  * each run.  The run writes one struct sample down a pipe; both are the
  * same binary, so the layout of the structures is the same on both sides.
+ * An allocator such as jemalloc is preloaded into the run's process only
+ * (LD_PRELOAD in its environment), so that it replaces malloc there from
+ * the first allocation on.
  *
  *   cymem-stat --run-one BACKEND PLAN-FD RESULT-FD     (internal)
  */
@@ -170,15 +173,22 @@ int run_helper_main(int argc, char **argv)
         }
     }
     close(pfd);
-    if (why != NULL)
+    if (why != NULL) {
         snprintf(s.error, sizeof s.error, "run helper: %s", why);
-    else
+    } else {
+        char identity[sizeof s.identity];
+        int glibc;
+        allocator_identify(identity, sizeof identity, &glibc);
+        run_set_malloc_header(glibc ? sizeof(size_t) : 0);
         run_measure(plans, n, b, &s);
+        memcpy(s.identity, identity, sizeof s.identity);
+    }
     return write_all(ofd, &s, sizeof s) == 0 ? 0 : 3;
 }
 
-int run_once(const struct plan_set *ps, enum backend b, struct sample *out)
+int run_once(const struct plan_set *ps, const struct allocator *a, struct sample *out)
 {
+    enum backend b = a->kind;
     int fds[2], status;
     pid_t pid;
     memset(out, 0, sizeof *out);
@@ -200,6 +210,15 @@ int run_once(const struct plan_set *ps, enum backend b, struct sample *out)
         snprintf(ofd, sizeof ofd, "%d", fds[1]);
         fcntl(ps->fd, F_SETFD, 0);
         fcntl(fds[1], F_SETFD, 0);
+        if (a->preload) {
+            /* The allocator replaces malloc in the run's process, before
+             * anything the user preloads. */
+            const char *old = getenv("LD_PRELOAD");
+            char preload[1024];
+            snprintf(preload, sizeof preload, "%s%s%s", a->preload, old && *old ? " " : "",
+                     old ? old : "");
+            setenv("LD_PRELOAD", preload, 1);
+        }
         char *argv[] = { (char *)progname, (char *)"--run-one", (char *)backend_names[b],
                          pfd, ofd, NULL };
         execv("/proc/self/exe", argv);
@@ -226,16 +245,16 @@ int run_once(const struct plan_set *ps, enum backend b, struct sample *out)
         memset(out, 0, sizeof *out);
         if (WIFSIGNALED(status))
             snprintf(out->error, sizeof out->error, "the %s run died of signal %d (%s)",
-                     backend_names[b], WTERMSIG(status), strsignal(WTERMSIG(status)));
+                     a->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
         else
             snprintf(out->error, sizeof out->error, "the %s run ended abnormally",
-                     backend_names[b]);
+                     a->name);
         return -1;
     }
     if (!out->ok) {
         char msg[sizeof out->error];
         snprintf(msg, sizeof msg, "%s", out->error);
-        snprintf(out->error, sizeof out->error, "%s: %.150s", backend_names[b], msg);
+        snprintf(out->error, sizeof out->error, "%s: %.140s", a->name, msg);
         return -1;
     }
     return 0;
