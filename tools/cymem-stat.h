@@ -138,7 +138,51 @@ uint64_t workload_count(const struct workload *w, const struct params *pr);
  * naming the file and line in err (a malformed trace: bad input), or
  * REPLAY_EMPTY when the log holds no allocation. */
 #define REPLAY_EMPTY (-2)
-int replay_build(const char *path, struct plan *plan, char *err, size_t errlen);
+struct trace_profile;
+int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
+                 char *err, size_t errlen);
+
+/* A replayed trace's call sites and sizes (sites.c).  While the trace is
+ * read, profile_note() counts each event under its caller (@site, @len
+ * bytes, NULL for none) with its requested @bytes, and an allocation in
+ * the histogram; profile_finish() keeps the top PROFILE_TOP sites by
+ * operations and by bytes. */
+#define PROFILE_TOP 10
+#define PROFILE_BUCKETS 48   /* sizes up to 2^0, 2^1, ... 2^46, and above */
+struct site {
+    char *name;
+    uint64_t ops, bytes;
+};
+struct site_map;
+struct trace_profile {
+    struct site_map *map;    /* while reading */
+    struct site top_ops[PROFILE_TOP], top_bytes[PROFILE_TOP];
+    size_t ntop, nsites;
+    uint64_t size_hist[PROFILE_BUCKETS];   /* allocations of size <= 2^b */
+};
+struct trace_profile *profile_new(void);
+int profile_note(struct trace_profile *p, const char *site, size_t len, int alloc,
+                 uint64_t bytes);
+int profile_finish(struct trace_profile *p);
+void profile_free(struct trace_profile *p);
+
+/* ---- Where the time goes (profile.c) ----------------------------------------- */
+
+/* Categories of operations: alloc (and aligned), realloc, free, free-all,
+ * use of the memory. */
+#define PROF_KINDS 5
+#define PROF_IDLE 255        /* prof_op outside any operation */
+extern const char *const prof_names[PROF_KINDS];
+/* The op_kind the calling thread is executing, or PROF_IDLE. */
+extern __thread volatile unsigned char prof_op;
+void prof_start(void);
+void prof_stop(uint64_t counts[PROF_KINDS]);
+
+struct usage {
+    uint64_t minflt, majflt;
+    double utime_ns, stime_ns;
+};
+void usage_now(struct usage *u);
 
 /* ---- Measurement ------------------------------------------------------------ */
 
@@ -182,6 +226,8 @@ struct sample {
     int have_memory;         /* 0: used bytes unknown (no malloc_usable_size) */
     int have_reserved;       /* 0: reserved unknown (not glibc's heap) */
     char identity[96];       /* allocator_identify() of the run's process */
+    uint64_t prof[PROF_KINDS];   /* SIGPROF samples by kind of operation */
+    struct usage usage;      /* page faults, user and system time of the run */
 };
 
 /* The bytes malloc keeps in front of each block, for the used bytes. */
@@ -215,6 +261,8 @@ struct backend_result {
     double internal_frag, external_frag;
     int have_memory, have_reserved;
     struct stat3 speedup;    /* the first allocator's time / this one's */
+    uint64_t prof[PROF_KINDS];   /* summed over the runs */
+    struct usage usage;      /* medians over the runs */
 };
 
 struct result {
@@ -232,6 +280,7 @@ struct result {
     uint64_t allocs, frees, reallocs;
     uint64_t trace_runs, failed_allocs;  /* replay only */
     unsigned processes;      /* a recording's total: the logs it sums */
+    struct trace_profile *profile;   /* replay only; may be NULL */
     int skipped;             /* a recording's log without allocations */
 };
 

@@ -221,6 +221,25 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->reserved = median_field(s, n, offsetof(struct sample, reserved));
     br->metadata = median_field(s, n, offsetof(struct sample, metadata));
     br->peak_reserved = median_field(s, n, offsetof(struct sample, peak_reserved));
+    double f[n], u[n], sy[n], mj[n];
+    struct stat3 st;
+    memset(br->prof, 0, sizeof br->prof);
+    for (unsigned i = 0; i < n; i++) {
+        for (int k = 0; k < PROF_KINDS; k++)
+            br->prof[k] += s[i].prof[k];
+        f[i] = (double)s[i].usage.minflt;
+        mj[i] = (double)s[i].usage.majflt;
+        u[i] = s[i].usage.utime_ns;
+        sy[i] = s[i].usage.stime_ns;
+    }
+    stat3_of(f, n, &st);
+    br->usage.minflt = (uint64_t)st.median;
+    stat3_of(mj, n, &st);
+    br->usage.majflt = (uint64_t)st.median;
+    stat3_of(u, n, &st);
+    br->usage.utime_ns = st.median;
+    stat3_of(sy, n, &st);
+    br->usage.stime_ns = st.median;
     br->have_memory = s[0].have_memory;
     br->have_reserved = s[0].have_memory && s[0].have_reserved;
     derive_fragmentation(br);
@@ -428,6 +447,12 @@ static void total_of(struct result *t, const struct result *first, const struct 
             tb->reserved += rb->reserved;
             tb->peak_reserved += rb->peak_reserved;
             tb->metadata += rb->metadata;
+            for (int k = 0; k < PROF_KINDS; k++)
+                tb->prof[k] += rb->prof[k];
+            tb->usage.minflt += rb->usage.minflt;
+            tb->usage.majflt += rb->usage.majflt;
+            tb->usage.utime_ns += rb->usage.utime_ns;
+            tb->usage.stime_ns += rb->usage.stime_ns;
             tb->have_memory &= rb->have_memory;
             tb->have_reserved &= rb->have_reserved;
         }
@@ -456,7 +481,8 @@ static void run_trace(struct result *res, const struct input *in, struct report 
     snprintf(res->name, sizeof res->name, "replay");
     res->source = path;
     res->threads = 1;
-    int rc = replay_build(path, &plans[0], err, sizeof err);
+    res->profile = profile_new();
+    int rc = replay_build(path, &plans[0], res->profile, err, sizeof err);
     if (rc == REPLAY_EMPTY && in->set) {
         res->skipped = 1;   /* a process that allocated nothing */
     } else if (rc != 0) {
@@ -579,7 +605,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ninputs; i++) {
         struct plan check;
         plan_init(&check);
-        int rc = replay_build(inputs[i].path, &check, err, sizeof err);
+        int rc = replay_build(inputs[i].path, &check, NULL, err, sizeof err);
         plan_free(&check);
         if (rc != 0 && !(rc == REPLAY_EMPTY && inputs[i].set)) {
             fprintf(stderr, "%s: %s\n", progname, err);
@@ -654,6 +680,8 @@ int main(int argc, char **argv)
     if (finish_stdout() != 0)
         status = EXIT_WORKLOAD;
     free(plans);
+    for (size_t i = 0; i < rep.nresults; i++)
+        profile_free(rep.results[i].profile);
     free(rep.results);
     inputs_free(inputs, ninputs);
     return status;

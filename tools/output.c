@@ -182,6 +182,96 @@ static void print_claims(const struct report *r)
     }
 }
 
+/* The samples of @br's time split. */
+static uint64_t prof_total(const struct backend_result *br)
+{
+    uint64_t total = 0;
+    for (int c = 0; c < PROF_KINDS; c++)
+        total += br->prof[c];
+    return total;
+}
+
+/* Where the time went: the split of the sampled CPU time between the
+ * kinds of operations, page faults, user and system time. */
+static void print_time_split(const struct report *r)
+{
+    char lab[32];
+    printf("\n%-9s %-8s %6s %6s %6s %6s %6s %8s %7s %7s\n", "workload", "backend", "alloc",
+           "resize", "free", "frall", "use", "faults", "user ms", "sys ms");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (!has_figures(res))
+            continue;
+        for (unsigned k = 0; k < r->nalloc; k++) {
+            const struct backend_result *br = &res->be[k];
+            uint64_t total = prof_total(br);
+            printf("%-9s %-8s", k ? "" : row_label(r, i, lab, sizeof lab), r->alloc[k].name);
+            for (int c = 0; c < PROF_KINDS; c++) {
+                if (total)
+                    printf(" %5.0f%%", 100.0 * (double)br->prof[c] / (double)total);
+                else
+                    printf(" %6s", "-");
+            }
+            printf(" %8llu %7.1f %7.1f\n",
+                   (unsigned long long)(br->usage.minflt + br->usage.majflt),
+                   br->usage.utime_ns / 1e6, br->usage.stime_ns / 1e6);
+        }
+    }
+}
+
+/* The label of size bucket @b of a histogram: "<= 16 B" and so on. */
+static const char *bucket_label(char *buf, size_t len, unsigned b)
+{
+    char n[32];
+    if (b == PROFILE_BUCKETS - 1)
+        snprintf(buf, len, "more");
+    else
+        snprintf(buf, len, "<= %s", fmt_bytes(n, sizeof n, (uint64_t)1 << b));
+    return buf;
+}
+
+#define TABLE_SITES 5
+
+/* For each replay: its busiest call sites, by operations and by bytes,
+ * and the sizes it asked for. */
+static void print_profiles(const struct report *r)
+{
+    char lab[32], a[32], b[32];
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        const struct trace_profile *p = res->profile;
+        if (!has_figures(res) || p == NULL || p->map != NULL)
+            continue;
+        const char *name = row_label(r, i, lab, sizeof lab);
+        printf("\n%s: %zu call site%s; the top by operations, then by bytes:\n", name,
+               p->nsites, p->nsites == 1 ? "" : "s");
+        for (int by = 0; by < 2; by++) {
+            const struct site *top = by ? p->top_bytes : p->top_ops;
+            for (size_t k = 0; k < p->ntop && k < TABLE_SITES; k++)
+                printf("  %10s %9s  %.52s\n", fmt_count(a, sizeof a, top[k].ops),
+                       fmt_bytes(b, sizeof b, top[k].bytes), top[k].name);
+            if (!by)
+                printf("  %10s %9s\n", "----", "----");
+        }
+        uint64_t most = 0, all = 0;
+        for (unsigned k = 0; k < PROFILE_BUCKETS; k++) {
+            all += p->size_hist[k];
+            if (p->size_hist[k] > most)
+                most = p->size_hist[k];
+        }
+        printf("%s: sizes of the allocations\n", name);
+        for (unsigned k = 0; k < PROFILE_BUCKETS && most; k++) {
+            if (p->size_hist[k] == 0)
+                continue;
+            int len = (int)((double)p->size_hist[k] / (double)most * 40 + 0.5);
+            printf("  %-12s %10s %5.1f%% %.*s\n", bucket_label(b, sizeof b, k),
+                   fmt_count(a, sizeof a, p->size_hist[k]),
+                   100.0 * (double)p->size_hist[k] / (double)all, len,
+                   "########################################");
+        }
+    }
+}
+
 static void print_table(const struct report *r, int quiet)
 {
     char a[32], b[32], c[32], d[32], e[80], lab[32];
@@ -252,8 +342,10 @@ static void print_table(const struct report *r, int quiet)
                    fmt_pct(f2, sizeof f2, br->external_frag, br->have_reserved));
         }
     }
+    print_time_split(r);
     if (quiet)
         return;
+    print_profiles(r);
 
     /* The chart: a bar per workload and allocator but the first, linear,
      * '|' at 1.0x; with more than two allocators the bars are narrower to
@@ -366,7 +458,52 @@ static void json_backend(const struct backend_result *br)
     json_number(br->have_reserved ? br->external_frag : NAN);
     fputs(", ", stdout);
     json_speedup(&br->speedup);
+    printf(", \"minor_faults\": %llu, \"major_faults\": %llu, \"user_ns\": %.0f, "
+           "\"system_ns\": %.0f, \"time_split\": {", (unsigned long long)br->usage.minflt,
+           (unsigned long long)br->usage.majflt, br->usage.utime_ns, br->usage.stime_ns);
+    uint64_t total = prof_total(br);
+    for (int c = 0; c < PROF_KINDS; c++) {
+        printf("\"%s\": ", prof_names[c]);
+        json_number(total ? (double)br->prof[c] / (double)total : NAN);
+        fputs(", ", stdout);
+    }
+    printf("\"samples\": %llu}", (unsigned long long)total);
     putchar('}');
+}
+
+static void json_sites(const struct site *v, size_t n)
+{
+    putchar('[');
+    for (size_t k = 0; k < n; k++) {
+        fputs(k ? ", {\"site\": " : "{\"site\": ", stdout);
+        json_string(v[k].name);
+        printf(", \"ops\": %llu, \"bytes\": %llu}", (unsigned long long)v[k].ops,
+               (unsigned long long)v[k].bytes);
+    }
+    putchar(']');
+}
+
+/* A replay's call sites and size histogram. */
+static void json_profile(const struct trace_profile *p)
+{
+    printf(",\n   \"call_sites\": %zu, \"call_sites_by_ops\": ", p->nsites);
+    json_sites(p->top_ops, p->ntop);
+    fputs(",\n   \"call_sites_by_bytes\": ", stdout);
+    json_sites(p->top_bytes, p->ntop);
+    fputs(",\n   \"size_histogram\": [", stdout);
+    int first = 1;
+    for (unsigned k = 0; k < PROFILE_BUCKETS; k++) {
+        if (p->size_hist[k] == 0)
+            continue;
+        fputs(first ? "{\"up_to\": " : ", {\"up_to\": ", stdout);
+        if (k == PROFILE_BUCKETS - 1)
+            fputs("null", stdout);
+        else
+            printf("%llu", 1ull << k);
+        printf(", \"allocs\": %llu}", (unsigned long long)p->size_hist[k]);
+        first = 0;
+    }
+    putchar(']');
 }
 
 static double ratio(uint64_t a, uint64_t b)
@@ -494,6 +631,8 @@ static void print_json(const struct report *r)
         json_number(m->have_reserved ? ratio(p->reserved, m->reserved) : NAN);
         fputs(", \"peak_rss_ratio\": ", stdout);
         json_number(ratio(p->peak_rss, m->peak_rss));
+        if (res->profile && res->profile->map == NULL)
+            json_profile(res->profile);
         fputs(",\n   \"backends\": {", stdout);
         for (unsigned k = 0; k < r->nalloc; k++) {
             printf("%s\n    ", k ? "," : "");

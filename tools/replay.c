@@ -170,6 +170,8 @@ struct parser {
     unsigned long lineno;
     char *err;
     size_t errlen;
+    const char *site;        /* the caller of the current line, or NULL */
+    size_t site_len;
 };
 
 static int malformed(struct parser *ps, const char *why, const char *line)
@@ -223,10 +225,13 @@ static int at_end(const char *s)
 static int event_of(struct parser *ps, const char *line, const char **args)
 {
     const char *s = line;
+    ps->site = NULL;
     if (s[0] == '@' && s[1] == ' ') {
         const char *close = strstr(s, "] ");
         if (close == NULL)
             return malformed(ps, "caller without ']'", line), -1;
+        ps->site = s + 2;
+        ps->site_len = (size_t)(close + 1 - ps->site);
         s = close + 2;
     }
     if (at_end(s))
@@ -239,9 +244,10 @@ static int event_of(struct parser *ps, const char *line, const char **args)
     return s[0];
 }
 
-int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
+int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
+                 char *err, size_t errlen)
 {
-    struct parser ps = { path, 0, err, errlen };
+    struct parser ps = { path, 0, err, errlen, NULL, 0 };
     struct amap m;
     FILE *f = fopen(path, "re");
     char *line = NULL;
@@ -315,6 +321,12 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
             malformed(&ps, "impossible address", line);
             goto out;
         }
+
+        /* The '<' of a realloc counts nothing: its '>' does. */
+        if (prof && ev != '<' &&
+            profile_note(prof, ps.site, ps.site_len, ev == '+' && addr != 0,
+                         ev == '+' || ev == '>' ? size : 0) != 0)
+            goto nomem;
 
         struct entry *e;
         switch (ev) {
@@ -394,7 +406,7 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
         goto out;
     }
     if (plan_free_rest(plan, 0, 0, plan->nslots) != 0 ||
-        plan_finish(plan) != 0)
+        plan_finish(plan) != 0 || (prof && profile_finish(prof) != 0))
         goto nomem;
     rc = 0;
     goto out;

@@ -169,6 +169,7 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
         void *p;
         if ((i & (PEEK_EVERY - 1)) == 0 || o->kind == OP_FREEALL)
             peek(x, pool);
+        prof_op = o->kind;
         switch (o->kind) {
         case OP_ALLOC:
             if (too_big(o->size))
@@ -237,6 +238,7 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
 static __attribute__((noinline)) int exec_malloc(struct exec *x, const struct plan *p)
 {
     int rc = exec_ops(x, p->ops, p->nops, 0);
+    prof_op = PROF_IDLE;
     peek(x, 0);
     return rc;
 }
@@ -244,6 +246,7 @@ static __attribute__((noinline)) int exec_malloc(struct exec *x, const struct pl
 static __attribute__((noinline)) int exec_pool(struct exec *x, const struct plan *p)
 {
     int rc = exec_ops(x, p->ops, p->nops, 1);
+    prof_op = PROF_IDLE;
     peek(x, 1);
     return rc;
 }
@@ -331,6 +334,7 @@ static __attribute__((noinline)) void peek(struct exec *x, int pool)
 {
     double t0 = now_ns();
     uint64_t r = 0;
+    prof_op = OP_SAMPLE;   /* not an operation's time */
     if (pool) {
         for (int k = 0; k < PLAN_SCOPES; k++) {
             cymem_stats st;
@@ -418,6 +422,9 @@ static int child_run(struct child *c)
     heap_info(&heap0);
     rss_reset_peak();
     uint64_t rss0 = proc_status_kb("VmRSS");
+    struct usage u0, u1;
+    usage_now(&u0);
+    prof_start();
 
     if (n == 1) {
         double t0 = now_ns();
@@ -465,6 +472,12 @@ static int child_run(struct child *c)
                 peeks = x[i].peek_ns;
         s->time_ns = now_ns() - t0 - (t2 - t1) - peeks;
     }
+    prof_stop(s->prof);
+    usage_now(&u1);
+    s->usage.minflt = u1.minflt - u0.minflt;
+    s->usage.majflt = u1.majflt - u0.majflt;
+    s->usage.utime_ns = u1.utime_ns - u0.utime_ns;
+    s->usage.stime_ns = u1.stime_ns - u0.stime_ns;
     uint64_t hwm = proc_status_kb("VmHWM");
     s->peak_rss = hwm > rss0 ? hwm - rss0 : 0;
     s->peak_reserved = 0;
