@@ -50,6 +50,25 @@ int loadable(const char *name)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Whether this program is built with a sanitizer, whose runtime must be
+ * the first library loaded and owns malloc: no other malloc can be
+ * preloaded into its runs. */
+static int sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+    return 1;
+#else
+    return 0;
+#endif
+#else
+    return 0;
+#endif
+}
+
 /* The full name of the library @name in the directory of the C library
  * this program runs with, or in /usr of it (Debian's /lib/TRIPLET and
  * /usr/lib/TRIPLET), or in $LD_LIBRARY_PATH: a library of the same
@@ -79,6 +98,7 @@ static int find_library(const char *name, char *out, size_t len)
             return 0;
         llp += n + (llp[n] == ':');
     }
+    out[0] = '\0';
     return -1;
 }
 
@@ -113,11 +133,14 @@ int allocators_parse(const char *list, struct allocator *out, unsigned *n, char 
         snprintf(a->name, sizeof a->name, "%s", k->name);
         a->kind = k->kind;
         a->available = k->libs[0] == NULL;
+        if (!a->available && sanitized()) {
+            snprintf(a->identity, sizeof a->identity,
+                     "not usable: cymem-stat is built with a sanitizer");
+            continue;
+        }
         for (int l = 0; k->libs[l] && !a->available; l++)
-            if (find_library(k->libs[l], a->path, sizeof a->path) == 0) {
-                a->preload = a->path;
+            if (find_library(k->libs[l], a->preload, sizeof a->preload) == 0)
                 a->available = 1;
-            }
         if (!a->available)
             snprintf(a->identity, sizeof a->identity, "not installed (%s)", k->libs[0]);
     }

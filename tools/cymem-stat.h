@@ -196,8 +196,7 @@ extern const char *const backend_names[NBACKENDS];
 struct allocator {
     char name[16];           /* malloc, jemalloc, tcmalloc, mimalloc, pool */
     enum backend kind;
-    const char *preload;     /* the library preloaded into its runs, or NULL */
-    char path[256];          /* where preload points */
+    char preload[256];       /* the library preloaded into its runs, or "" */
     int available;
     char identity[96];       /* which malloc it was, said by its first run */
 };

@@ -550,7 +550,7 @@ static void print_json_context(const struct report *r)
         fputs(", \"kind\": ", stdout);
         json_string(backend_names[a->kind]);
         fputs(", \"preload\": ", stdout);
-        json_string(a->preload);
+        json_string(a->preload[0] ? a->preload : NULL);
         fputs(", \"identity\": ", stdout);
         json_string(a->kind == BACKEND_POOL ? "libcymem " CYMEM_VERSION_STRING : a->identity);
         putchar('}');

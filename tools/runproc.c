@@ -210,7 +210,7 @@ int run_once(const struct plan_set *ps, const struct allocator *a, struct sample
         snprintf(ofd, sizeof ofd, "%d", fds[1]);
         fcntl(ps->fd, F_SETFD, 0);
         fcntl(fds[1], F_SETFD, 0);
-        if (a->preload) {
+        if (a->preload[0]) {
             /* The allocator replaces malloc in the run's process, before
              * anything the user preloads. */
             const char *old = getenv("LD_PRELOAD");
