@@ -4,7 +4,7 @@
 
 expect_status 0 "$CYMEM_STAT" --help
 grep -q "^Usage: cymem-stat" "$scratch/out" || fail "--help: no usage line"
-for opt in --workload --list --scale --iterations --threads --repeat --seed \
+for opt in --workload --allocators --list --scale --iterations --threads --repeat --seed \
            --json --csv --quiet --output --help --version; do
     grep -q -- "$opt" "$scratch/out" || fail "--help does not mention $opt"
 done

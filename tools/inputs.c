@@ -30,7 +30,7 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
             (logset_find(args[i], &logs, &nlogs) != 0 || nlogs == 0)) {
             snprintf(err, errlen, "cannot open '%s': %s (nor is it a recording: no %s.PID)",
                      args[i], strerror(ENOENT), args[i]);
-            return -1;
+            goto fail;
         }
         size_t want = *n + (nlogs ? nlogs : 1);
         if (want > cap) {
@@ -39,7 +39,7 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
             if (v == NULL) {
                 logset_free(logs, nlogs);
                 snprintf(err, errlen, "out of memory");
-                return -1;
+                goto fail;
             }
             *out = v;
         }
@@ -54,9 +54,14 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
     for (size_t i = 0; i < *n; i++)
         if ((*out)[i].path == NULL) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            goto fail;
         }
     return 0;
+fail:
+    inputs_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return -1;
 }
 
 void inputs_free(struct input *in, size_t n)

@@ -53,10 +53,12 @@ static void print_help(void)
     printf("Usage: %s [OPTION]...\n"
            "  or:  %s [OPTION]... replay FILE...\n"
            "  or:  %s record [-o FILE] -- PROGRAM [ARGUMENT]...\n"
-           "Run allocation workloads against the system malloc and against libcymem\n"
+           "Run allocation workloads against malloc, other allocators and libcymem\n"
            "pools, and compare time, memory and fragmentation.\n"
            "\n"
            "  -w, --workload=NAME[,NAME]  run these workloads (see --list)\n"
+           "  -a, --allocators=NAME[,NAME]  compare these: malloc, jemalloc, tcmalloc,\n"
+           "                              mimalloc, pool (default malloc,pool)\n"
            "  -l, --list                  list the workloads and exit\n"
            "  -s, --scale=FACTOR          multiply every workload's size (default 1)\n"
            "  -n, --iterations=N          set every workload's count to N\n"
@@ -71,8 +73,9 @@ static void print_help(void)
            "  -h, --help                  display this help and exit\n"
            "  -V, --version               output version information and exit\n"
            "\n"
-           "'replay FILE' replays a glibc mtrace log through malloc and a pool;\n"
-           "'record' runs PROGRAM with the glibc tracer and writes such a log.\n"
+           "'replay FILE' replays a glibc mtrace log, or every FILE.PID log of a\n"
+           "recording, through each allocator; 'record' runs PROGRAM with the glibc\n"
+           "tracer and writes a log FILE.PID for each of its processes.\n"
            "\n"
            "Exit status: 0 success, 1 a workload failed, 2 bad usage or input.\n"
            "See cymem-stat(1) for the workloads and the meaning of every figure.\n"
@@ -401,7 +404,7 @@ static void run_named(struct result *res, const struct workload *w, const struct
     res->threads = nplans;
     if (rc != 0) {
         res->failed = 1;
-        snprintf(res->error, sizeof res->error, "%s", err);
+        snprintf(res->error, sizeof res->error, "%.190s", err);
     } else {
         run_workload(res, plans, nplans, rep, pg);
     }
@@ -487,7 +490,7 @@ static void run_trace(struct result *res, const struct input *in, struct report 
         res->skipped = 1;   /* a process that allocated nothing */
     } else if (rc != 0) {
         res->failed = 1;
-        snprintf(res->error, sizeof res->error, "%s", err);
+        snprintf(res->error, sizeof res->error, "%.190s", err);
     } else {
         res->count = plan_ops(&plans[0]);
         res->trace_runs = plans[0].trace_runs;
@@ -609,6 +612,7 @@ int main(int argc, char **argv)
         plan_free(&check);
         if (rc != 0 && !(rc == REPLAY_EMPTY && inputs[i].set)) {
             fprintf(stderr, "%s: %s\n", progname, err);
+            inputs_free(inputs, ninputs);
             return EXIT_USAGE;
         }
         nsets += inputs[i].last;
@@ -619,6 +623,7 @@ int main(int argc, char **argv)
                     clash);
     if (output && freopen(output, "w", stdout) == NULL) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
+        inputs_free(inputs, ninputs);
         return EXIT_USAGE;
     }
 
@@ -639,6 +644,7 @@ int main(int argc, char **argv)
     }
     if (rep.nalloc == 0) {
         fprintf(stderr, "%s: none of the allocators '%s' is installed\n", progname, alist);
+        inputs_free(inputs, ninputs);
         return EXIT_WORKLOAD;
     }
     /* The speed-up of the report: the pool's over the first allocator, or

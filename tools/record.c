@@ -99,7 +99,8 @@ int logset_find(const char *base, char ***paths, size_t *n)
         (*n)++;
     }
     closedir(d);
-    qsort(*paths, *n, sizeof **paths, cmp_pid);
+    if (*n > 1)
+        qsort(*paths, *n, sizeof **paths, cmp_pid);
     return 0;
 nomem:
     closedir(d);
