@@ -1,23 +1,26 @@
 /*
  * cymem-stat.h - shared declarations of the cymem-stat program.
  *
- * cymem-stat runs allocation workloads against the system malloc and
- * against libcymem pools and reports time, memory and fragmentation side by
- * side.  The pieces:
+ * cymem-stat runs allocation workloads against malloc, other allocators
+ * (jemalloc, tcmalloc, mimalloc, preloaded) and libcymem pools, and reports
+ * time, memory and fragmentation side by side.  The pieces:
  *
  *   main.c       options, sub-commands, the order of runs
  *   plan.c       operation sequences ("plans") and how they are stored
  *   workloads.c  the named workloads: each one builds a plan from a seed
  *   run.c        executes a plan on one backend and measures it
  *   runproc.c    gives each run a fresh process image (fork, then exec)
+ *   allocators.c the allocators of --allocators, and which malloc a run has
+ *   profile.c    where a run's time goes: sampled by kind of operation
  *   output.c     the table, the bar chart, JSON and CSV
  *   replay.c     turns a glibc mtrace log into a plan
+ *   sites.c      a replayed log's call sites and sizes
  *   record.c     `cymem-stat record': runs a program under the mtrace tracer
  *   mtrace-start.c  the module record preloads: a log per process
  *   inputs.c     replay's arguments: trace files and recordings
  *
- * Both backends execute the same plan: the operations are generated once,
- * before any timing, and only then handed to malloc and to the pool.
+ * Every allocator executes the same plan: the operations are generated
+ * once, before any timing, and only then handed to each of them.
  */
 #ifndef CYMEM_STAT_H
 #define CYMEM_STAT_H

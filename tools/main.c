@@ -2,7 +2,7 @@
  * main.c - cymem-stat: options, sub-commands and the order of the runs.
  *
  *   cymem-stat [OPTION]...                   the default set of workloads
- *   cymem-stat [OPTION]... replay FILE...    replay mtrace logs
+ *   cymem-stat [OPTION]... replay FILE...    replay mtrace logs or recordings
  *   cymem-stat record [-o FILE] -- PROG [ARG]...
  *
  * Exit status: 0 success, 1 a workload (or the recorded program) failed,
