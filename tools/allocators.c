@@ -182,7 +182,10 @@ void allocator_identify(char *buf, size_t len, int *is_glibc)
         snprintf(version, sizeof version, "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
     }
     *is_glibc = strncmp(lib, "libc.so", 7) == 0;
-    if (*is_glibc || version[0] == '\0')
-        snprintf(version, sizeof version, "%.40s", *is_glibc ? libc_version() : "version unknown");
+    if (*is_glibc)
+        snprintf(version, sizeof version, "%.40s", libc_version());
+    else if (version[0] == '\0')
+        snprintf(version, sizeof version, "%s", strstr(lib, "musl") ? "musl libc" :
+                 "version unknown");
     snprintf(buf, len, "%s (malloc from %s)", version, lib);
 }
