@@ -1,9 +1,12 @@
 /* stat-alloc.c - a program with known allocations, for `cymem-stat record'.
- * 100 mallocs, 10 of them resized, all freed; no stdio. */
+ * 100 mallocs, 10 of them resized, all freed; no stdio.  With the argument
+ * --fail it exits with status 3 after doing the same; with --kill it
+ * kills itself with SIGKILL instead of exiting. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
     char *p[100];
     for (int i = 0; i < 100; i++) {
@@ -20,5 +23,7 @@ int main(void)
     }
     for (int i = 0; i < 100; i++)
         free(p[i]);
-    return 0;
+    if (argc > 1 && strcmp(argv[1], "--kill") == 0)
+        raise(SIGKILL);
+    return argc > 1 && strcmp(argv[1], "--fail") == 0 ? 3 : 0;
 }

@@ -4,7 +4,7 @@
 
 expect_status 0 "$CYMEM_STAT" --help
 grep -q "^Usage: cymem-stat" "$scratch/out" || fail "--help: no usage line"
-for opt in --workload --list --scale --iterations --threads --repeat --seed \
+for opt in --workload --allocators --list --scale --iterations --threads --repeat --seed \
            --json --csv --quiet --output --help --version; do
     grep -q -- "$opt" "$scratch/out" || fail "--help does not mention $opt"
 done
@@ -23,6 +23,14 @@ done
 # --scale shows in the counts --list prints.
 expect_status 0 "$CYMEM_STAT" --list --scale 0.5
 grep -q "count 500000 allocations" "$scratch/out" || fail "--list --scale"
+
+# Output that cannot be written is a failure, even for --help.
+if test -w /dev/full; then
+    for opt in --help --list --version; do
+        "$CYMEM_STAT" $opt > /dev/full 2> "$scratch/err" && fail "$opt > /dev/full: status 0"
+        grep -q "write error" "$scratch/err" || fail "$opt > /dev/full: $(cat "$scratch/err")"
+    done
+fi
 
 # --output writes the report to a file.
 expect_status 0 "$CYMEM_STAT" -q -r 1 -n 100 -w small -o "$scratch/report"

@@ -33,7 +33,8 @@ wfields = ("name", "source", "count", "threads", "failed", "error", "allocs",
 bfields = ("runs", "ops", "time_ns", "time_ns_min", "time_ns_max", "ns_per_op",
            "ops_per_sec", "peak_rss_bytes", "requested_bytes", "used_bytes",
            "reserved_bytes", "metadata_bytes", "memory_measured",
-           "internal_fragmentation", "external_fragmentation")
+           "internal_fragmentation", "external_fragmentation", "reserved_measured",
+           "peak_reserved_bytes", "speedup", "minor_faults", "time_split")
 for w, w2 in zip(a["workloads"], b["workloads"]):
     n = w["name"]
     for f in wfields:
@@ -48,19 +49,25 @@ for w, w2 in zip(a["workloads"], b["workloads"]):
         check(be["time_ns_min"] <= be["time_ns"] <= be["time_ns_max"], n + ": time order")
         check(be["requested_bytes"] > 0, n + ": requested > 0")
         # Under another malloc (a sanitizer's, say) mallinfo2() sees no
-        # heap: malloc's figures are null and memory_measured false.
+        # heap: malloc's reserved figures are null and reserved_measured
+        # false; without malloc_usable_size() its used bytes too.
         if be["memory_measured"]:
-            check(be["requested_bytes"] <= be["used_bytes"] <= be["reserved_bytes"],
-                  n + ": requested <= used <= reserved")
-            for f in ("internal_fragmentation", "external_fragmentation"):
-                check(0 <= be[f] <= 1, "%s: %s = %s" % (n, f, be[f]))
+            check(be["requested_bytes"] <= be["used_bytes"], n + ": requested <= used")
+            check(0 <= be["internal_fragmentation"] <= 1, n + ": internal fragmentation")
+        if be["reserved_measured"]:
+            check(be["memory_measured"], n + ": reserved without used")
+            check(be["used_bytes"] <= be["reserved_bytes"] <= be["peak_reserved_bytes"],
+                  n + ": used <= reserved <= peak reserved")
+            check(0 <= be["external_fragmentation"] <= 1, n + ": external fragmentation")
         else:
-            check(be is m and be["reserved_bytes"] is None, n + ": only malloc may be unmeasured")
+            check(be is m and be["reserved_bytes"] is None and
+                  be["external_fragmentation"] is None, n + ": only malloc may be unmeasured")
     # Both backends ran the very same sequence.
     check(m["ops"] == p["ops"] and m["ops"] > 0, n + ": identical operation counts")
     check(m["requested_bytes"] == p["requested_bytes"], n + ": same requested bytes")
     check(m["metadata_bytes"] in (0, None), n + ": malloc metadata")
     check(p["metadata_bytes"] <= p["reserved_bytes"], n + ": pool metadata")
+    check(m["speedup"] == 1 and p["speedup"] == w["speedup"], n + ": speed-ups per backend")
     if n == "floats":
         check(m["ops"] == 2 * w["count"] + 2, "floats: ops")
     elif n == "threads":

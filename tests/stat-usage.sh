@@ -25,6 +25,15 @@ usage_error --repeat 0
 usage_error --threads 0
 usage_error --threads 100000
 usage_error --seed -3
+usage_error --iterations 0x10
+usage_error --iterations ' 5'
+usage_error --repeat +2
+
+# Numbers are decimal: a leading zero is no octal prefix.
+expect_status 0 "$CYMEM_STAT" --list --iterations 010
+grep -A1 "^small " "$scratch/out" | grep -q "count 10 allocations$" || fail "-n 010: $(cat "$scratch/out")"
+expect_status 0 "$CYMEM_STAT" --list -n 09
+grep -A1 "^small " "$scratch/out" | grep -q "count 9 allocations$" || fail "-n 09: $(cat "$scratch/out")"
 usage_error frobnicate
 usage_error replay
 usage_error record
@@ -46,7 +55,8 @@ test "$(wc -l < "$scratch/err")" -eq 1 || fail "bad trace: more than one line"
 n=0
 for line in '+ 0x1000' '* 0x1000 0x10' '+ zz 0x10' '+ 0x1000 0x10 extra' \
             '> 0x1000 0x10' '@ caller-without-bracket + 0x1000 0x10' \
-            '- 0x0' '+0x1000 0x10' '+ 0x1000 0x1ffffffff' '- '; do
+            '- 0x0' '+0x1000 0x10' '+ 0x1000 0x1ffffffffffffffff' '- ' \
+            '> (nil) 0x10' '+ nil 0x10' '+ 0x1000 00'; do
     n=$((n + 1))
     printf '= Start\n+ 0x2000 0x8\n%s\n' "$line" > "$scratch/bad$n.mtrace"
     expect_status 2 "$CYMEM_STAT" replay "$scratch/bad$n.mtrace"

@@ -1,20 +1,26 @@
 /*
  * cymem-stat.h - shared declarations of the cymem-stat program.
  *
- * cymem-stat runs allocation workloads against the system malloc and
- * against libcymem pools and reports time, memory and fragmentation side by
- * side.  The pieces:
+ * cymem-stat runs allocation workloads against malloc, other allocators
+ * (jemalloc, tcmalloc, mimalloc, preloaded) and libcymem pools, and reports
+ * time, memory and fragmentation side by side.  The pieces:
  *
  *   main.c       options, sub-commands, the order of runs
  *   plan.c       operation sequences ("plans") and how they are stored
  *   workloads.c  the named workloads: each one builds a plan from a seed
- *   run.c        executes a plan on one backend in a forked child, measures
+ *   run.c        executes a plan on one backend and measures it
+ *   runproc.c    gives each run a fresh process image (fork, then exec)
+ *   allocators.c the allocators of --allocators, and which malloc a run has
+ *   profile.c    where a run's time goes: sampled by kind of operation
  *   output.c     the table, the bar chart, JSON and CSV
  *   replay.c     turns a glibc mtrace log into a plan
+ *   sites.c      a replayed log's call sites and sizes
  *   record.c     `cymem-stat record': runs a program under the mtrace tracer
+ *   mtrace-start.c  the module record preloads: a log per process
+ *   inputs.c     replay's arguments: trace files and recordings
  *
- * Both backends execute the same plan: the operations are generated once,
- * before any timing, and only then handed to malloc and to the pool.
+ * Every allocator executes the same plan: the operations are generated
+ * once, before any timing, and only then handed to each of them.
  */
 #ifndef CYMEM_STAT_H
 #define CYMEM_STAT_H
@@ -25,9 +31,9 @@
 /* ---- Plans ---------------------------------------------------------------- */
 
 enum op_kind {
-    OP_ALLOC,    /* slots[slot] = zero-filled block of size bytes */
+    OP_ALLOC,    /* slots[slot] = block of size bytes (the pool's is zeroed) */
     OP_ALIGNED,  /* the same, aligned to 1 << align_shift */
-    OP_REALLOC,  /* resize slots[slot] from aux to size bytes; new bytes zero */
+    OP_REALLOC,  /* resize slots[slot] from aux to size bytes */
     OP_FREE,     /* free slots[slot] */
     OP_FREEALL,  /* free every live block of slots [slot, aux) of the scope */
     OP_FILL,     /* write size bytes into slots[slot] (the workload's use) */
@@ -35,15 +41,16 @@ enum op_kind {
     OP_SAMPLE    /* take the memory snapshot here (not timed) */
 };
 
-/* One operation; 16 bytes, so a million of them take 16 MiB. */
+/* One operation; 24 bytes, so a million of them take 24 MiB.  Sizes are
+ * 64 bits wide: a traced program may ask for more than 4 GiB. */
 struct op {
     uint8_t kind;
     uint8_t scope;       /* 0: the main pool; 1: the per-request pool */
     uint8_t align_shift;
     uint8_t pad;
     uint32_t slot;
-    uint32_t size;
-    uint32_t aux;
+    uint64_t size;
+    uint64_t aux;
 };
 
 #define PLAN_SCOPES 2
@@ -60,17 +67,21 @@ struct plan {
     uint64_t sample_bytes, sample_blocks; /* live at the OP_SAMPLE */
     uint64_t peak_bytes;
     size_t sample_at;                     /* op index of the peak */
+
+    /* Of a replayed trace: its runs ("= Start" ... "= End" with events in
+     * between) and the allocations that failed in the traced program. */
+    uint64_t trace_runs, failed_allocs;
 };
 
 int plan_init(struct plan *p);
 void plan_free(struct plan *p);
 int plan_push(struct plan *p, const struct op *op);
-int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint32_t size);
-int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint32_t size,
+int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint64_t size);
+int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint64_t size,
                  unsigned align_shift);
 int plan_realloc(struct plan *p, unsigned scope, uint32_t slot,
-                 uint32_t old_size, uint32_t size);
-int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint32_t size);
+                 uint64_t old_size, uint64_t size);
+int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size);
 int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
                   uint64_t blocks, uint64_t bytes);
 /* plan_free_all() of every block still live in the plan. */
@@ -127,13 +138,80 @@ const struct workload *workload_find(const char *name);
 uint64_t workload_count(const struct workload *w, const struct params *pr);
 
 /* Build a plan from an mtrace log (replay.c); 0, or -1 with a message
- * naming the file and line in err (a malformed trace: bad input). */
-int replay_build(const char *path, struct plan *plan, char *err, size_t errlen);
+ * naming the file and line in err (a malformed trace: bad input), or
+ * REPLAY_EMPTY when the log holds no allocation. */
+#define REPLAY_EMPTY (-2)
+struct trace_profile;
+int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
+                 char *err, size_t errlen);
+
+/* A replayed trace's call sites and sizes (sites.c).  While the trace is
+ * read, profile_note() counts each event under its caller (@site, @len
+ * bytes, NULL for none) with its requested @bytes, and an allocation in
+ * the histogram; profile_finish() keeps the top PROFILE_TOP sites by
+ * operations and by bytes. */
+#define PROFILE_TOP 10
+#define PROFILE_BUCKETS 48   /* sizes up to 2^0, 2^1, ... 2^46, and above */
+struct site {
+    char *name;
+    uint64_t ops, bytes;
+};
+struct site_map;
+struct trace_profile {
+    struct site_map *map;    /* while reading */
+    struct site top_ops[PROFILE_TOP], top_bytes[PROFILE_TOP];
+    size_t ntop, nsites;
+    uint64_t size_hist[PROFILE_BUCKETS];   /* allocations of size <= 2^b */
+};
+struct trace_profile *profile_new(void);
+int profile_note(struct trace_profile *p, const char *site, size_t len, int alloc,
+                 uint64_t bytes);
+int profile_finish(struct trace_profile *p);
+void profile_free(struct trace_profile *p);
+
+/* ---- Where the time goes (profile.c) ----------------------------------------- */
+
+/* Categories of operations: alloc (and aligned), realloc, free, free-all,
+ * use of the memory. */
+#define PROF_KINDS 5
+#define PROF_IDLE 255        /* prof_op outside any operation */
+extern const char *const prof_names[PROF_KINDS];
+/* The op_kind the calling thread is executing, or PROF_IDLE. */
+extern __thread volatile unsigned char prof_op;
+void prof_start(void);
+void prof_stop(uint64_t counts[PROF_KINDS]);
+
+struct usage {
+    uint64_t minflt, majflt;
+    double utime_ns, stime_ns;
+};
+void usage_now(struct usage *u);
 
 /* ---- Measurement ------------------------------------------------------------ */
 
+/* How a run allocates: malloc and friends (of whatever library provides
+ * them in the run's process), or libcymem pools. */
 enum backend { BACKEND_MALLOC, BACKEND_POOL, NBACKENDS };
 extern const char *const backend_names[NBACKENDS];
+
+/* An allocator of --allocators (allocators.c). */
+#define MAX_ALLOCATORS 5
+struct allocator {
+    char name[16];           /* malloc, jemalloc, tcmalloc, mimalloc, pool */
+    enum backend kind;
+    char preload[256];       /* the library preloaded into its runs, or "" */
+    int available;
+    char identity[96];       /* which malloc it was, said by its first run */
+};
+/* Parse a comma-separated list into @out (at most MAX_ALLOCATORS): 0, or
+ * -1 with a message for a bad list.  Missing libraries are marked. */
+int allocators_parse(const char *list, struct allocator *out, unsigned *n, char *err,
+                     size_t errlen);
+/* In a run's process: which library malloc comes from, and its version;
+ * whether it is the GNU C library's. */
+void allocator_identify(char *buf, size_t len, int *is_glibc);
+/* Whether the dynamic loader can load @name (tried in a child). */
+int loadable(const char *name);
 
 /* What one run of one plan set on one backend measured. */
 struct sample {
@@ -144,13 +222,33 @@ struct sample {
     uint64_t peak_rss;       /* VmHWM growth over the run, bytes */
     uint64_t requested;      /* live requested bytes at the snapshot */
     uint64_t used;           /* bytes the live blocks occupy */
-    uint64_t reserved;       /* bytes held from the system */
+    uint64_t reserved;       /* bytes held from the system, at the snapshot */
+    uint64_t peak_reserved;  /* the same at its own peak over the run */
     uint64_t metadata;       /* pool bookkeeping (0 for malloc) */
-    int have_memory;         /* 0: malloc without mallinfo2() */
+    int have_memory;         /* 0: used bytes unknown (no malloc_usable_size) */
+    int have_reserved;       /* 0: reserved unknown (not glibc's heap) */
+    char identity[96];       /* allocator_identify() of the run's process */
+    uint64_t prof[PROF_KINDS];   /* SIGPROF samples by kind of operation */
+    struct usage usage;      /* page faults, user and system time of the run */
 };
 
-int run_once(const struct plan *plans, unsigned nplans, enum backend b,
-             struct sample *out);
+/* The bytes malloc keeps in front of each block, for the used bytes. */
+void run_set_malloc_header(size_t bytes);
+/* Execute @plans on backend @b in this process and measure (run.c). */
+void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
+                 struct sample *out);
+
+/* The plans of one workload, in a file the runs map (runproc.c). */
+struct plan_set {
+    int fd;
+};
+int plan_set_export(struct plan_set *ps, const struct plan *plans, unsigned n,
+                    char *err, size_t errlen);
+void plan_set_close(struct plan_set *ps);
+/* One run of @ps on @b in a fresh process image; 0, or -1 with out->error. */
+int run_once(const struct plan_set *ps, const struct allocator *a, struct sample *out);
+/* main() of that fresh process: cymem-stat --run-one BACKEND PLAN-FD OUT-FD. */
+int run_helper_main(int argc, char **argv);
 
 /* ---- Results and output ----------------------------------------------------- */
 
@@ -161,9 +259,12 @@ struct backend_result {
     uint64_t ops;
     struct stat3 time_ns;
     double ns_per_op, ops_per_sec;
-    uint64_t peak_rss, requested, used, reserved, metadata;
+    uint64_t peak_rss, requested, used, reserved, peak_reserved, metadata;
     double internal_frag, external_frag;
-    int have_memory;
+    int have_memory, have_reserved;
+    struct stat3 speedup;    /* the first allocator's time / this one's */
+    uint64_t prof[PROF_KINDS];   /* summed over the runs */
+    struct usage usage;      /* medians over the runs */
 };
 
 struct result {
@@ -173,19 +274,45 @@ struct result {
     unsigned threads;
     int failed;
     char error[200];
-    struct backend_result be[NBACKENDS];
-    struct stat3 speedup;    /* malloc time / pool time */
+    struct backend_result be[MAX_ALLOCATORS];   /* one per report allocator */
+    struct stat3 speedup;    /* the first allocator's time / the pool's
+                              * (or the second allocator's, without pool) */
+    double speedup_q1, speedup_q3;  /* quartiles of the run pairs' ratios */
+    int spread_wide;         /* q3 / q1 above SPREAD_WIDE */
     uint64_t allocs, frees, reallocs;
+    uint64_t trace_runs, failed_allocs;  /* replay only */
+    unsigned processes;      /* a recording's total: the logs it sums */
+    struct trace_profile *profile;   /* replay only; may be NULL */
+    int skipped;             /* a recording's log without allocations */
 };
+
+/* Without --repeat: DEFAULT_REPEAT pairs of runs, then two more at a time
+ * while the middle half of the pairs' speed-ups spans more than a factor
+ * SPREAD_WIDE, up to AUTO_REPEAT_MAX pairs or AUTO_REPEAT_SECONDS. */
+#define DEFAULT_REPEAT 5
+#define AUTO_REPEAT_MAX 15
+#define AUTO_REPEAT_SECONDS 1.0
+#define SPREAD_WIDE 1.2
+#define MAX_REPEAT 1000
 
 struct report {
     struct params params;
-    unsigned repeat;
+    struct allocator alloc[MAX_ALLOCATORS];   /* those that ran */
+    unsigned nalloc;
+    struct allocator missing[MAX_ALLOCATORS];   /* asked for, not installed */
+    unsigned nmissing;
+    unsigned target;         /* the allocator result.speedup is of */
+    char **argv;             /* the command line */
+    int argc;
+    unsigned repeat;         /* 0: automatic */
     struct result *results;
     size_t nresults;
 };
 
 enum format { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV };
+
+/* The JSON's schema_version: raised when a field changes meaning. */
+#define JSON_SCHEMA_VERSION 2
 
 void output_report(const struct report *r, enum format f, int quiet);
 void stat3_of(const double *v, unsigned n, struct stat3 *out);
@@ -194,6 +321,23 @@ void stat3_of(const double *v, unsigned n, struct stat3 *out);
 
 int record_main(const char *output, char **argv);
 
+/* The logs BASE.PID of the recording BASE, sorted by PID (record.c): 0,
+ * or -1 if the directory cannot be read.  Free with logset_free(). */
+int logset_find(const char *base, char ***paths, size_t *n);
+void logset_free(char **paths, size_t n);
+
+/* The traces given to replay (inputs.c): a file, or each log of a
+ * recording, @set naming the recording and @last marking its last log. */
+struct input {
+    char *path;
+    const char *set;
+    int last;
+};
+int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *err,
+                  size_t errlen);
+void inputs_free(struct input *in, size_t n);
+
 extern const char *progname;
+const char *libc_version(void);
 
 #endif /* CYMEM_STAT_H */

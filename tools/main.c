@@ -2,7 +2,7 @@
  * main.c - cymem-stat: options, sub-commands and the order of the runs.
  *
  *   cymem-stat [OPTION]...                   the default set of workloads
- *   cymem-stat [OPTION]... replay FILE...    replay mtrace logs
+ *   cymem-stat [OPTION]... replay FILE...    replay mtrace logs or recordings
  *   cymem-stat record [-o FILE] -- PROG [ARG]...
  *
  * Exit status: 0 success, 1 a workload (or the recorded program) failed,
@@ -16,6 +16,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,15 +53,18 @@ static void print_help(void)
     printf("Usage: %s [OPTION]...\n"
            "  or:  %s [OPTION]... replay FILE...\n"
            "  or:  %s record [-o FILE] -- PROGRAM [ARGUMENT]...\n"
-           "Run allocation workloads against the system malloc and against libcymem\n"
+           "Run allocation workloads against malloc, other allocators and libcymem\n"
            "pools, and compare time, memory and fragmentation.\n"
            "\n"
            "  -w, --workload=NAME[,NAME]  run these workloads (see --list)\n"
+           "  -a, --allocators=NAME[,NAME]  compare these: malloc, jemalloc, tcmalloc,\n"
+           "                              mimalloc, pool (default malloc,pool)\n"
            "  -l, --list                  list the workloads and exit\n"
            "  -s, --scale=FACTOR          multiply every workload's size (default 1)\n"
            "  -n, --iterations=N          set every workload's count to N\n"
            "  -t, --threads=N             threads for 'threads' (default: CPUs)\n"
-           "  -r, --repeat=N              runs per workload and backend (default 3)\n"
+           "  -r, --repeat=N              runs per workload and backend (default: 5, up\n"
+           "                              to 15 while the speed-up varies widely)\n"
            "  -S, --seed=N                seed of the operation sequences (default 1)\n"
            "  -j, --json                  print one JSON object\n"
            "  -c, --csv                   print CSV with a header row\n"
@@ -66,8 +73,9 @@ static void print_help(void)
            "  -h, --help                  display this help and exit\n"
            "  -V, --version               output version information and exit\n"
            "\n"
-           "'replay FILE' replays a glibc mtrace log through malloc and a pool;\n"
-           "'record' runs PROGRAM with the glibc tracer and writes such a log.\n"
+           "'replay FILE' replays a glibc mtrace log, or every FILE.PID log of a\n"
+           "recording, through each allocator; 'record' runs PROGRAM with the glibc\n"
+           "tracer and writes a log FILE.PID for each of its processes.\n"
            "\n"
            "Exit status: 0 success, 1 a workload failed, 2 bad usage or input.\n"
            "See cymem-stat(1) for the workloads and the meaning of every figure.\n"
@@ -75,10 +83,23 @@ static void print_help(void)
            progname, progname, progname, PACKAGE_BUGREPORT);
 }
 
+/* "glibc 2.36", or what is known of another C library. */
+const char *libc_version(void)
+{
+#ifdef __GLIBC__
+    static char buf[64];
+    snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
+    return buf;
+#else
+    return "not glibc (version unknown)";
+#endif
+}
+
 static void print_version(void)
 {
     printf("cymem-stat (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
     printf("library: libcymem %s (headers %s)\n", cymem_version(), CYMEM_VERSION_STRING);
+    printf("C library: %s\n", libc_version());
 }
 
 static void print_list(const struct params *pr)
@@ -98,11 +119,36 @@ static unsigned long long parse_count(const char *opt, const char *arg,
 {
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(arg, &end, 0);
-    if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+    /* Decimal, always: "010" is ten and "09" is nine, as people mean them. */
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || v < min ||
+        v > max)
         usage_error("invalid %s '%s' (a whole number from %llu to %llu)",
                     opt, arg, min, max);
     return v;
+}
+
+/* Flush standard output: 0, or 1 with a message when it could not be
+ * written (a full disk, a closed pipe); a lost --help is a failure too. */
+static int finish_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
+        return EXIT_WORKLOAD;
+    }
+    return 0;
+}
+
+/* Whether @output names the same file as one of the traces (both exist). */
+static const char *output_is_input(const char *output, const struct input *in, size_t n)
+{
+    struct stat o, st;
+    if (stat(output, &o) != 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (stat(in[i].path, &st) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino)
+            return in[i].path;
+    return NULL;
 }
 
 /* ---- running ------------------------------------------------------------------ */
@@ -148,6 +194,19 @@ static uint64_t median_field(const struct sample *s, unsigned n, size_t offset)
     return (uint64_t)st.median;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The fragmentation figures of @br from its byte counts. */
+static void derive_fragmentation(struct backend_result *br)
+{
+    br->internal_frag = br->used ? (double)(br->used - br->requested) / (double)br->used : 0;
+    br->external_frag = br->reserved ? (double)(br->reserved - br->used) / (double)br->reserved : 0;
+}
+
 /* Summarise the runs of one backend. */
 static void summarise(struct backend_result *br, const struct sample *s, unsigned n)
 {
@@ -164,37 +223,135 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->used = median_field(s, n, offsetof(struct sample, used));
     br->reserved = median_field(s, n, offsetof(struct sample, reserved));
     br->metadata = median_field(s, n, offsetof(struct sample, metadata));
+    br->peak_reserved = median_field(s, n, offsetof(struct sample, peak_reserved));
+    double f[n], u[n], sy[n], mj[n];
+    struct stat3 st;
+    memset(br->prof, 0, sizeof br->prof);
+    for (unsigned i = 0; i < n; i++) {
+        for (int k = 0; k < PROF_KINDS; k++)
+            br->prof[k] += s[i].prof[k];
+        f[i] = (double)s[i].usage.minflt;
+        mj[i] = (double)s[i].usage.majflt;
+        u[i] = s[i].usage.utime_ns;
+        sy[i] = s[i].usage.stime_ns;
+    }
+    stat3_of(f, n, &st);
+    br->usage.minflt = (uint64_t)st.median;
+    stat3_of(mj, n, &st);
+    br->usage.majflt = (uint64_t)st.median;
+    stat3_of(u, n, &st);
+    br->usage.utime_ns = st.median;
+    stat3_of(sy, n, &st);
+    br->usage.stime_ns = st.median;
     br->have_memory = s[0].have_memory;
-    br->internal_frag = br->used ? (double)(br->used - br->requested) / (double)br->used : 0;
-    br->external_frag = br->reserved ? (double)(br->reserved - br->used) / (double)br->reserved : 0;
+    br->have_reserved = s[0].have_memory && s[0].have_reserved;
+    derive_fragmentation(br);
 }
 
-/* Run one workload's plans on both backends, @repeat times, alternating. */
-static void run_workload(struct result *res, const struct plan *plans, unsigned nplans,
-                         unsigned repeat, struct progress *pg)
+/* @num's time over @den's: the medians' ratio, and the ratios of the
+ * extremes. */
+static void ratio_of(struct stat3 *out, const struct stat3 *num, const struct stat3 *den)
 {
-    struct sample s[NBACKENDS][repeat];
+    out->median = den->median > 0 ? num->median / den->median : 0;
+    out->min = den->max > 0 ? num->min / den->max : 0;
+    out->max = den->min > 0 ? num->max / den->min : 0;
+}
+
+/* Each allocator's speed-up over the first, and the report's speed-up. */
+static void speedup_of(struct result *res, const struct report *rep)
+{
+    for (unsigned k = 0; k < rep->nalloc; k++)
+        ratio_of(&res->be[k].speedup, &res->be[0].time_ns, &res->be[k].time_ns);
+    res->speedup = res->be[rep->target].speedup;
+}
+
+/* The speed-up of each pair of runs, and the quartiles of those. */
+static void pair_spread(struct result *res, struct sample s[][MAX_REPEAT], unsigned n,
+                        unsigned target)
+{
+    /* Runs of the allocators alternate, so run r of each saw about the
+     * same machine: the ratio of a pair is one estimate of the speed-up,
+     * and the middle half of those estimates says how firm it is. */
+    double pair[MAX_REPEAT];
+    for (unsigned r = 0; r < n; r++)
+        pair[r] = s[target][r].time_ns > 0 ? s[0][r].time_ns / s[target][r].time_ns : 0;
+    qsort(pair, n, sizeof *pair, cmp_double);
+    res->speedup_q1 = pair[(n - 1) / 4];
+    res->speedup_q3 = pair[n - 1 - (n - 1) / 4];
+    res->spread_wide = res->speedup_q1 > 0 && res->speedup_q3 / res->speedup_q1 > SPREAD_WIDE;
+}
+
+/* Run one workload's plans on every allocator, alternating: @repeat
+ * times, or with @repeat 0 from DEFAULT_REPEAT times on, two more rounds
+ * at a time while the speed-up's spread is wide, up to AUTO_REPEAT_MAX
+ * rounds and AUTO_REPEAT_SECONDS. */
+static void run_workload(struct result *res, const struct plan *plans, unsigned nplans,
+                         struct report *rep, struct progress *pg)
+{
+    static struct sample s[MAX_ALLOCATORS][MAX_REPEAT];
+    unsigned repeat = rep->repeat, want = repeat ? repeat : DEFAULT_REPEAT, done = 0;
+    double t0 = now_s();
     res->allocs = res->frees = res->reallocs = 0;
     for (unsigned i = 0; i < nplans; i++) {
         res->allocs += plans[i].allocs;
         res->frees += plans[i].frees;
         res->reallocs += plans[i].reallocs;
     }
-    for (unsigned r = 0; r < repeat; r++)
-        for (int b = 0; b < NBACKENDS; b++) {
-            progress_show(pg, res->name, r + 1, repeat);
-            if (run_once(plans, nplans, (enum backend)b, &s[b][r]) != 0) {
-                res->failed = 1;
-                snprintf(res->error, sizeof res->error, "%s", s[b][r].error);
-                return;
+    struct plan_set ps;
+    if (plan_set_export(&ps, plans, nplans, res->error, sizeof res->error) != 0) {
+        res->failed = 1;
+        return;
+    }
+    for (;;) {
+        for (; done < want; done++)
+            for (unsigned b = 0; b < rep->nalloc; b++) {
+                progress_show(pg, res->name, done + 1, want);
+                if (run_once(&ps, &rep->alloc[b], &s[b][done]) != 0) {
+                    res->failed = 1;
+                    snprintf(res->error, sizeof res->error, "%s", s[b][done].error);
+                    plan_set_close(&ps);
+                    return;
+                }
             }
+        if (rep->target == 0) {
+            res->speedup_q1 = res->speedup_q3 = NAN;   /* one allocator */
+            break;
         }
-    for (int b = 0; b < NBACKENDS; b++)
-        summarise(&res->be[b], s[b], repeat);
-    const struct stat3 *m = &res->be[BACKEND_MALLOC].time_ns, *p = &res->be[BACKEND_POOL].time_ns;
-    res->speedup.median = p->median > 0 ? m->median / p->median : 0;
-    res->speedup.min = p->max > 0 ? m->min / p->max : 0;
-    res->speedup.max = p->min > 0 ? m->max / p->min : 0;
+        pair_spread(res, s, done, rep->target);
+        if (repeat || !res->spread_wide || done + 2 > AUTO_REPEAT_MAX ||
+            now_s() - t0 > AUTO_REPEAT_SECONDS)
+            break;
+        want = done + 2;
+    }
+    plan_set_close(&ps);
+    for (unsigned b = 0; b < rep->nalloc; b++) {
+        summarise(&res->be[b], s[b], done);
+        if (rep->alloc[b].identity[0] == '\0')
+            memcpy(rep->alloc[b].identity, s[b][0].identity, sizeof rep->alloc[b].identity);
+    }
+    speedup_of(res, rep);
+}
+
+/* Say on standard error what went wrong with @res, or is doubtful about
+ * it; -1 if it failed. */
+static int tell(const struct result *res, struct progress *pg)
+{
+    const char *what = res->source ? res->source : res->name;
+    if (res->failed) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
+        return -1;
+    }
+    if (res->skipped) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: note: %s: no allocation, not replayed\n", progname, what);
+    } else if (res->spread_wide) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: warning: %s: the speed-up varies widely between runs "
+                "(%.2fx to %.2fx over the middle half); use a larger --repeat on an "
+                "idle machine\n", progname, what, res->speedup_q1, res->speedup_q3);
+    }
+    return 0;
 }
 
 /* The workloads named in @wlist (a comma-separated list), or the default
@@ -237,7 +394,7 @@ static void free_plans(struct plan *plans)
 
 /* Build and run the named workload @w into @res. */
 static void run_named(struct result *res, const struct workload *w, const struct params *pr,
-                      unsigned repeat, struct plan *plans, struct progress *pg)
+                      struct report *rep, struct plan *plans, struct progress *pg)
 {
     unsigned nplans = 1;
     char err[300] = "";
@@ -247,27 +404,98 @@ static void run_named(struct result *res, const struct workload *w, const struct
     res->threads = nplans;
     if (rc != 0) {
         res->failed = 1;
-        snprintf(res->error, sizeof res->error, "%s", err);
+        snprintf(res->error, sizeof res->error, "%.190s", err);
     } else {
-        run_workload(res, plans, nplans, repeat, pg);
+        run_workload(res, plans, nplans, rep, pg);
     }
     free_plans(plans);
 }
 
-/* Replay the trace @path into @res; the trace was checked before. */
-static void run_trace(struct result *res, const char *path, unsigned repeat,
+/* The row "total" of a recording: the sums of its processes' rows
+ * @first .. @end (skipped and failed ones left out).  Times add up as if
+ * the processes ran one after another; memory adds up as if they all
+ * held their peaks at once: an upper bound. */
+static void total_of(struct result *t, const struct result *first, const struct result *end,
+                     const char *set, const struct report *rep)
+{
+    snprintf(t->name, sizeof t->name, "total");
+    t->source = set;
+    t->threads = 1;
+    for (unsigned b = 0; b < rep->nalloc; b++) {
+        t->be[b].have_memory = t->be[b].have_reserved = 1;
+        t->be[b].runs = UINT_MAX;
+    }
+    for (const struct result *r = first; r < end; r++) {
+        if (r->failed || r->skipped)
+            continue;
+        t->processes++;
+        t->count += r->count;
+        t->allocs += r->allocs;
+        t->frees += r->frees;
+        t->reallocs += r->reallocs;
+        t->trace_runs += r->trace_runs;
+        t->failed_allocs += r->failed_allocs;
+        for (unsigned b = 0; b < rep->nalloc; b++) {
+            struct backend_result *tb = &t->be[b];
+            const struct backend_result *rb = &r->be[b];
+            if (rb->runs < tb->runs)
+                tb->runs = rb->runs;
+            tb->ops += rb->ops;
+            tb->time_ns.median += rb->time_ns.median;
+            tb->time_ns.min += rb->time_ns.min;
+            tb->time_ns.max += rb->time_ns.max;
+            tb->peak_rss += rb->peak_rss;
+            tb->requested += rb->requested;
+            tb->used += rb->used;
+            tb->reserved += rb->reserved;
+            tb->peak_reserved += rb->peak_reserved;
+            tb->metadata += rb->metadata;
+            for (int k = 0; k < PROF_KINDS; k++)
+                tb->prof[k] += rb->prof[k];
+            tb->usage.minflt += rb->usage.minflt;
+            tb->usage.majflt += rb->usage.majflt;
+            tb->usage.utime_ns += rb->usage.utime_ns;
+            tb->usage.stime_ns += rb->usage.stime_ns;
+            tb->have_memory &= rb->have_memory;
+            tb->have_reserved &= rb->have_reserved;
+        }
+    }
+    if (t->processes == 0) {
+        t->failed = 1;
+        snprintf(t->error, sizeof t->error, "no process of %s could be replayed", set);
+        return;
+    }
+    for (unsigned b = 0; b < rep->nalloc; b++) {
+        struct backend_result *tb = &t->be[b];
+        tb->ns_per_op = tb->ops ? tb->time_ns.median / (double)tb->ops : 0;
+        tb->ops_per_sec = tb->time_ns.median > 0 ? (double)tb->ops * 1e9 / tb->time_ns.median : 0;
+        derive_fragmentation(tb);
+    }
+    speedup_of(t, rep);
+    t->speedup_q1 = t->speedup_q3 = NAN;   /* no pairs of runs of its own */
+}
+
+/* Replay the trace @in into @res; the trace was checked before. */
+static void run_trace(struct result *res, const struct input *in, struct report *rep,
                       struct plan *plans, struct progress *pg)
 {
     char err[300] = "";
+    const char *path = in->path;
     snprintf(res->name, sizeof res->name, "replay");
     res->source = path;
     res->threads = 1;
-    if (replay_build(path, &plans[0], err, sizeof err) != 0) {
+    res->profile = profile_new();
+    int rc = replay_build(path, &plans[0], res->profile, err, sizeof err);
+    if (rc == REPLAY_EMPTY && in->set) {
+        res->skipped = 1;   /* a process that allocated nothing */
+    } else if (rc != 0) {
         res->failed = 1;
-        snprintf(res->error, sizeof res->error, "%s", err);
+        snprintf(res->error, sizeof res->error, "%.190s", err);
     } else {
         res->count = plan_ops(&plans[0]);
-        run_workload(res, plans, 1, repeat, pg);
+        res->trace_runs = plans[0].trace_runs;
+        res->failed_allocs = plans[0].failed_allocs;
+        run_workload(res, plans, 1, rep, pg);
     }
     free_plans(plans);
 }
@@ -276,6 +504,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "workload", required_argument, NULL, 'w' },
+        { "allocators", required_argument, NULL, 'a' },
         { "list", no_argument, NULL, 'l' },
         { "scale", required_argument, NULL, 's' },
         { "iterations", required_argument, NULL, 'n' },
@@ -293,16 +522,19 @@ int main(int argc, char **argv)
     struct params pr = { 1.0, 0, 0, 1 };
     struct report rep;
     enum format fmt = FORMAT_TABLE;
-    const char *wlist = NULL, *output = NULL;
+    const char *wlist = NULL, *output = NULL, *alist = "malloc,pool";
     int list = 0, quiet = 0, c, status = 0;
-    unsigned repeat = 3;
+    unsigned repeat = 0;   /* automatic */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
+    if (argc > 1 && strcmp(argv[1], "--run-one") == 0)
+        return run_helper_main(argc, argv);
     pr.threads = ncpu > 0 ? (unsigned)(ncpu < MAX_THREADS ? ncpu : MAX_THREADS) : 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":w:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:a:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'w': wlist = optarg; break;
+        case 'a': alist = optarg; break;
         case 'l': list = 1; break;
         case 's': {
             char *end;
@@ -315,14 +547,14 @@ int main(int argc, char **argv)
         }
         case 'n': pr.iterations = parse_count("iteration count", optarg, 1, 1000000000); break;
         case 't': pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS); break;
-        case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, 1000); break;
+        case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, MAX_REPEAT); break;
         case 'S': pr.seed = parse_count("seed", optarg, 0, ULLONG_MAX); break;
         case 'j': fmt = FORMAT_JSON; break;
         case 'c': fmt = FORMAT_CSV; break;
         case 'q': quiet = 1; break;
         case 'o': output = optarg; break;
-        case 'h': print_help(); return 0;
-        case 'V': print_version(); return 0;
+        case 'h': print_help(); return finish_stdout();
+        case 'V': print_version(); return finish_stdout();
         case ':': usage_error("option '%s' requires an argument", argv[optind - 1]);
         default:
             if (optopt)
@@ -334,6 +566,8 @@ int main(int argc, char **argv)
     /* Sub-commands. */
     char **files = NULL;
     int nfiles = 0;
+    struct input *inputs = NULL;
+    size_t ninputs = 0;
     if (optind < argc) {
         if (strcmp(argv[optind], "record") == 0) {
             if (optind + 1 >= argc)
@@ -349,58 +583,112 @@ int main(int argc, char **argv)
     }
     if (list) {
         print_list(&pr);
-        return 0;
+        return finish_stdout();
     }
+
+    /* Bad allocator names are bad usage, found before anything runs. */
+    struct allocator wanted[MAX_ALLOCATORS];
+    unsigned nwanted;
+    char aerr[200];
+    if (allocators_parse(alist, wanted, &nwanted, aerr, sizeof aerr) != 0)
+        usage_error("%s", aerr);
 
     const struct workload *chosen[64];
     size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
 
-    /* A bad trace is bad input: say so before anything runs. */
-    for (int i = 0; i < nfiles; i++) {
+    /* A bad trace is bad input: say so before anything runs.  A process
+     * of a recording may have allocated nothing; a trace given alone must
+     * have allocated something. */
+    char err[300];
+    if (inputs_expand(files, nfiles, &inputs, &ninputs, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", progname, err);
+        return EXIT_USAGE;
+    }
+    size_t nsets = 0;
+    for (size_t i = 0; i < ninputs; i++) {
         struct plan check;
-        char err[300];
         plan_init(&check);
-        int rc = replay_build(files[i], &check, err, sizeof err);
+        int rc = replay_build(inputs[i].path, &check, NULL, err, sizeof err);
         plan_free(&check);
-        if (rc != 0) {
+        if (rc != 0 && !(rc == REPLAY_EMPTY && inputs[i].set)) {
             fprintf(stderr, "%s: %s\n", progname, err);
+            inputs_free(inputs, ninputs);
             return EXIT_USAGE;
         }
+        nsets += inputs[i].last;
     }
+    const char *clash = output ? output_is_input(output, inputs, ninputs) : NULL;
+    if (clash)
+        usage_error("the output '%s' is the trace '%s': it would be overwritten", output,
+                    clash);
     if (output && freopen(output, "w", stdout) == NULL) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
+        inputs_free(inputs, ninputs);
         return EXIT_USAGE;
     }
 
     memset(&rep, 0, sizeof rep);
     rep.params = pr;
     rep.repeat = repeat;
-    rep.results = calloc(nchosen + (size_t)nfiles, sizeof *rep.results);
+    rep.argc = argc;
+    rep.argv = argv;
+    /* Allocators that are not installed are left out, with a note. */
+    for (unsigned i = 0; i < nwanted; i++) {
+        if (wanted[i].available) {
+            rep.alloc[rep.nalloc++] = wanted[i];
+            continue;
+        }
+        rep.missing[rep.nmissing++] = wanted[i];
+        fprintf(stderr, "%s: note: %s is %s: left out\n", progname, wanted[i].name,
+                wanted[i].identity);
+    }
+    if (rep.nalloc == 0) {
+        fprintf(stderr, "%s: none of the allocators '%s' is installed\n", progname, alist);
+        inputs_free(inputs, ninputs);
+        return EXIT_WORKLOAD;
+    }
+    /* The speed-up of the report: the pool's over the first allocator, or
+     * the second allocator's without a pool. */
+    rep.target = rep.nalloc > 1 ? 1 : 0;
+    for (unsigned k = 1; k < rep.nalloc; k++)
+        if (rep.alloc[k].kind == BACKEND_POOL)
+            rep.target = k;
+    rep.results = calloc(nchosen + ninputs + nsets, sizeof *rep.results);
     struct plan *plans = calloc(MAX_THREADS, sizeof *plans);
     if (rep.results == NULL || plans == NULL) {
         fprintf(stderr, "%s: out of memory\n", progname);
         return EXIT_WORKLOAD;
     }
     struct progress pg = { !quiet && isatty(STDERR_FILENO), now_s(), 0 };
-    for (size_t i = 0; i < nchosen + (size_t)nfiles; i++) {
+    struct result *set_first = NULL;
+    for (size_t i = 0; i < nchosen + ninputs; i++) {
         struct result *res = &rep.results[rep.nresults++];
-        if (i < nchosen)
-            run_named(res, chosen[i], &pr, repeat, plans, &pg);
+        const struct input *in = i < nchosen ? NULL : &inputs[i - nchosen];
+        if (in == NULL)
+            run_named(res, chosen[i], &pr, &rep, plans, &pg);
         else
-            run_trace(res, files[i - nchosen], repeat, plans, &pg);
-        if (res->failed) {
-            progress_clear(&pg);
-            fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
+            run_trace(res, in, &rep, plans, &pg);
+        if (in && in->set && set_first == NULL)
+            set_first = res;
+        if (tell(res, &pg) != 0)
             status = EXIT_WORKLOAD;
+        if (in && in->last) {
+            /* The recording's last process: its total follows. */
+            struct result *t = &rep.results[rep.nresults++];
+            total_of(t, set_first, t, in->set, &rep);
+            set_first = NULL;
+            if (tell(t, &pg) != 0)
+                status = EXIT_WORKLOAD;
         }
     }
     progress_clear(&pg);
     output_report(&rep, fmt, quiet);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: write error: %s\n", progname, strerror(errno));
+    if (finish_stdout() != 0)
         status = EXIT_WORKLOAD;
-    }
     free(plans);
+    for (size_t i = 0; i < rep.nresults; i++)
+        profile_free(rep.results[i].profile);
     free(rep.results);
+    inputs_free(inputs, ninputs);
     return status;
 }

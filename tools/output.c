@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -88,81 +89,298 @@ static const char *fmt_pct(char *buf, size_t len, double f, int have)
 
 #define BAR_WIDTH 40
 
+/* Whether @res is a recording's total row. */
+static int is_total(const struct result *res)
+{
+    return res->source != NULL && strcmp(res->name, "total") == 0;
+}
+
+/* Whether @res has figures to show (it neither failed nor was skipped). */
+static int has_figures(const struct result *res)
+{
+    return !res->failed && !res->skipped;
+}
+
+/* The table's name for a row: a replay is "replayN", N counting the
+ * replays of the report from 1, so that the list of files above the
+ * tables can say which trace each row replayed; a recording's sum is
+ * "total". */
+static const char *row_label(const struct report *r, size_t i, char *buf, size_t len)
+{
+    const struct result *res = &r->results[i];
+    unsigned n = 0;
+    if (res->source == NULL || is_total(res))
+        return res->name;
+    for (size_t k = 0; k <= i; k++)
+        n += r->results[k].source != NULL && !is_total(&r->results[k]);
+    snprintf(buf, len, "replay%u", n);
+    return buf;
+}
+
+static void print_sources(const struct report *r)
+{
+    char lab[32];
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (res->source == NULL)
+            continue;
+        printf("%s: %s", row_label(r, i, lab, sizeof lab), res->source);
+        if (is_total(res))
+            printf(" (the sum of %u process%s)", res->processes,
+                   res->processes == 1 ? "" : "es");
+        else if (res->skipped)
+            printf(" (no allocation: not replayed)");
+        else if (!res->failed)
+            printf(" (%llu run%s", (unsigned long long)res->trace_runs,
+                   res->trace_runs == 1 ? "" : "s");
+        if (!is_total(res) && has_figures(res) && res->failed_allocs)
+            printf(", %llu failed allocation%s not replayed",
+                   (unsigned long long)res->failed_allocs, res->failed_allocs == 1 ? "" : "s");
+        printf("%s\n", !is_total(res) && has_figures(res) ? ")" : "");
+    }
+}
+
+/* The result of the workload named @name, if it ran. */
+static const struct result *find_result(const struct report *r, const char *name)
+{
+    for (size_t i = 0; i < r->nresults; i++)
+        if (r->results[i].source == NULL && strcmp(r->results[i].name, name) == 0 &&
+            has_figures(&r->results[i]))
+            return &r->results[i];
+    return NULL;
+}
+
+/* The product brief's two figures next to what this run measured, when
+ * it compared malloc with the pool on the workloads that stand for them:
+ * 10,000 allocations 19 times faster with a preallocated pool (38 ms
+ * against 2 ms, brief 4.1: prealloc), and 40% less memory for a
+ * long-running service (brief 1.2: server). */
+static void print_claims(const struct report *r)
+{
+    const struct result *pre = find_result(r, "prealloc"), *srv = find_result(r, "server");
+    if (strcmp(r->alloc[0].name, "malloc") != 0 || r->alloc[r->target].kind != BACKEND_POOL ||
+        (pre == NULL && srv == NULL))
+        return;
+    const unsigned t = r->target;
+    printf("\nthe brief's claims against this run:\n");
+    if (pre != NULL)
+        printf("  10,000 allocations 19x faster than malloc (38 ms against 2 ms):\n"
+               "    prealloc here: %.2fx (malloc %.3f ms, pool %.3f ms)\n",
+               pre->speedup.median, pre->be[0].time_ns.median / 1e6,
+               pre->be[t].time_ns.median / 1e6);
+    if (srv != NULL && srv->be[0].peak_rss > 0) {
+        double d = ((double)srv->be[t].peak_rss / (double)srv->be[0].peak_rss - 1) * 100;
+        printf("  40%% less memory for a long-running service:\n"
+               "    server here: peak RSS %.0f%% %s than malloc's", fabs(d),
+               d <= 0 ? "less" : "more");
+        if (srv->be[0].have_reserved && srv->be[0].peak_reserved > 0) {
+            double e = ((double)srv->be[t].peak_reserved /
+                        (double)srv->be[0].peak_reserved - 1) * 100;
+            printf(", peak reserved %.0f%% %s", fabs(e), e <= 0 ? "less" : "more");
+        }
+        putchar('\n');
+    }
+}
+
+/* The samples of @br's time split. */
+static uint64_t prof_total(const struct backend_result *br)
+{
+    uint64_t total = 0;
+    for (int c = 0; c < PROF_KINDS; c++)
+        total += br->prof[c];
+    return total;
+}
+
+/* Where the time went: the split of the sampled CPU time between the
+ * kinds of operations, page faults, user and system time. */
+static void print_time_split(const struct report *r)
+{
+    char lab[32];
+    printf("\n%-9s %-8s %6s %6s %6s %6s %6s %8s %7s %7s\n", "workload", "backend", "alloc",
+           "resize", "free", "frall", "use", "faults", "user ms", "sys ms");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (!has_figures(res))
+            continue;
+        for (unsigned k = 0; k < r->nalloc; k++) {
+            const struct backend_result *br = &res->be[k];
+            uint64_t total = prof_total(br);
+            printf("%-9s %-8s", k ? "" : row_label(r, i, lab, sizeof lab), r->alloc[k].name);
+            for (int c = 0; c < PROF_KINDS; c++) {
+                if (total)
+                    printf(" %5.0f%%", 100.0 * (double)br->prof[c] / (double)total);
+                else
+                    printf(" %6s", "-");
+            }
+            printf(" %8llu %7.1f %7.1f\n",
+                   (unsigned long long)(br->usage.minflt + br->usage.majflt),
+                   br->usage.utime_ns / 1e6, br->usage.stime_ns / 1e6);
+        }
+    }
+}
+
+/* The label of size bucket @b of a histogram: "<= 16 B" and so on. */
+static const char *bucket_label(char *buf, size_t len, unsigned b)
+{
+    char n[32];
+    if (b == PROFILE_BUCKETS - 1)
+        snprintf(buf, len, "more");
+    else
+        snprintf(buf, len, "<= %s", fmt_bytes(n, sizeof n, (uint64_t)1 << b));
+    return buf;
+}
+
+#define TABLE_SITES 5
+
+/* For each replay: its busiest call sites, by operations and by bytes,
+ * and the sizes it asked for. */
+static void print_profiles(const struct report *r)
+{
+    char lab[32], a[32], b[32];
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        const struct trace_profile *p = res->profile;
+        if (!has_figures(res) || p == NULL || p->map != NULL)
+            continue;
+        const char *name = row_label(r, i, lab, sizeof lab);
+        printf("\n%s: %zu call site%s; the top by operations, then by bytes:\n", name,
+               p->nsites, p->nsites == 1 ? "" : "s");
+        for (int by = 0; by < 2; by++) {
+            const struct site *top = by ? p->top_bytes : p->top_ops;
+            for (size_t k = 0; k < p->ntop && k < TABLE_SITES; k++)
+                printf("  %10s %9s  %.52s\n", fmt_count(a, sizeof a, top[k].ops),
+                       fmt_bytes(b, sizeof b, top[k].bytes), top[k].name);
+            if (!by)
+                printf("  %10s %9s\n", "----", "----");
+        }
+        uint64_t most = 0, all = 0;
+        for (unsigned k = 0; k < PROFILE_BUCKETS; k++) {
+            all += p->size_hist[k];
+            if (p->size_hist[k] > most)
+                most = p->size_hist[k];
+        }
+        printf("%s: sizes of the allocations\n", name);
+        for (unsigned k = 0; k < PROFILE_BUCKETS && most; k++) {
+            if (p->size_hist[k] == 0)
+                continue;
+            int len = (int)((double)p->size_hist[k] / (double)most * 40 + 0.5);
+            printf("  %-12s %10s %5.1f%% %.*s\n", bucket_label(b, sizeof b, k),
+                   fmt_count(a, sizeof a, p->size_hist[k]),
+                   100.0 * (double)p->size_hist[k] / (double)all, len,
+                   "########################################");
+        }
+    }
+}
+
 static void print_table(const struct report *r, int quiet)
 {
-    char a[32], b[32], c[32], d[32], e[80];
+    char a[32], b[32], c[32], d[32], e[80], lab[32];
     if (!quiet) {
-        printf("cymem-stat %s, libcymem %s: system malloc against libcymem pools\n",
-               PACKAGE_VERSION, cymem_version());
-        printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n\n",
-               (unsigned long long)r->params.seed, r->params.scale, r->repeat,
-               r->repeat == 1 ? "" : "s");
+        printf("cymem-stat %s, libcymem %s:", PACKAGE_VERSION, cymem_version());
+        for (unsigned k = 0; k < r->nalloc; k++)
+            printf("%s %s", k == 0 ? "" : k + 1 == r->nalloc ? " and" : ",", r->alloc[k].name);
+        putchar('\n');
+        for (unsigned k = 0; k < r->nalloc; k++)
+            if (r->alloc[k].kind == BACKEND_MALLOC)
+                printf("  %-8s is %.66s\n", r->alloc[k].name, r->alloc[k].identity);
+        for (unsigned k = 0; k < r->nmissing; k++)
+            printf("  %-8s left out: %.60s\n", r->missing[k].name, r->missing[k].identity);
+        if (r->repeat)
+            printf("seed %llu, scale %g, %u run%s each: median time, (min - max)\n",
+                   (unsigned long long)r->params.seed, r->params.scale, r->repeat,
+                   r->repeat == 1 ? "" : "s");
+        else
+            printf("seed %llu, scale %g, %d to %d runs each (more while the speed-up "
+                   "varies):\nmedian time, (min - max)\n", (unsigned long long)r->params.seed,
+                   r->params.scale, DEFAULT_REPEAT, AUTO_REPEAT_MAX);
+        printf("malloc's blocks are not zeroed; the pool zero-fills every block by "
+               "contract,\nand its times include that.\n");
     }
-    printf("%-9s %-7s %13s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
+    print_sources(r);
+    putchar('\n');
+    printf("%-9s %-8s %12s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
            "time ms", "(min - max)", "ns/op", "Mops/s");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
+        const char *name = row_label(r, i, lab, sizeof lab);
         if (res->failed) {
-            printf("%-9s FAILED: %.60s\n", res->name, res->error);
+            printf("%-9s FAILED: %.60s\n", name, res->error);
             continue;
         }
-        for (int k = 0; k < NBACKENDS; k++) {
+        if (res->skipped) {
+            printf("%-9s skipped: no allocation\n", name);
+            continue;
+        }
+        for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             fmt_ms(b, sizeof b, br->time_ns.min);
             fmt_ms(c, sizeof c, br->time_ns.max);
             snprintf(e, sizeof e, "(%s - %s)", b, c);
-            printf("%-9s %-7s %13s %9s  %-19s %7.1f %8.2f\n", k ? "" : res->name,
-                   backend_names[k], fmt_count(a, sizeof a, br->ops),
+            printf("%-9s %-8s %12s %9s  %-19s %7.1f %8.2f\n", k ? "" : name,
+                   r->alloc[k].name, fmt_count(a, sizeof a, br->ops),
                    fmt_ms(d, sizeof d, br->time_ns.median), e, br->ns_per_op,
                    br->ops_per_sec / 1e6);
         }
     }
 
-    printf("\n%-9s %-7s %10s %10s %10s %8s %8s %8s\n", "workload", "backend", "requested",
-           "reserved", "peak RSS", "int frag", "ext frag", "RSS chg");
+    printf("\n%-9s %-8s %9s %9s %9s %9s %8s %8s\n", "workload", "backend", "requested",
+           "reserved", "peak res", "peak RSS", "int frag", "ext frag");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        if (res->failed)
+        if (!has_figures(res))
             continue;
-        for (int k = 0; k < NBACKENDS; k++) {
+        for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
-            const struct backend_result *m = &res->be[BACKEND_MALLOC];
-            char f1[16], f2[16], chg[16] = "";
-            if (k == BACKEND_POOL && m->peak_rss > 0)
-                snprintf(chg, sizeof chg, "%+.0f%%",
-                         ((double)br->peak_rss / (double)m->peak_rss - 1) * 100);
-            printf("%-9s %-7s %10s %10s %10s %8s %8s %8s\n", k ? "" : res->name,
-                   backend_names[k], fmt_bytes(a, sizeof a, br->requested),
-                   br->have_memory ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
+            char f1[16], f2[16];
+            printf("%-9s %-8s %9s %9s %9s %9s %8s %8s\n",
+                   k ? "" : row_label(r, i, lab, sizeof lab),
+                   r->alloc[k].name, fmt_bytes(a, sizeof a, br->requested),
+                   br->have_reserved ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
+                   br->have_reserved ? fmt_bytes(e, sizeof e, br->peak_reserved) : "n/a",
                    fmt_bytes(c, sizeof c, br->peak_rss),
                    fmt_pct(f1, sizeof f1, br->internal_frag, br->have_memory),
-                   fmt_pct(f2, sizeof f2, br->external_frag, br->have_memory), chg);
+                   fmt_pct(f2, sizeof f2, br->external_frag, br->have_reserved));
         }
     }
+    print_time_split(r);
     if (quiet)
         return;
+    print_profiles(r);
 
-    /* The chart: one bar per workload, linear, '|' at 1.0x. */
+    /* The chart: a bar per workload and allocator but the first, linear,
+     * '|' at 1.0x; with more than two allocators the bars are narrower to
+     * leave room for the allocator's name. */
+    int width = r->nalloc > 2 ? BAR_WIDTH - 9 : BAR_WIDTH;
     double top = 2;
     for (size_t i = 0; i < r->nresults; i++)
-        if (!r->results[i].failed && r->results[i].speedup.median > top)
-            top = r->results[i].speedup.median;
-    int mark = (int)lround(BAR_WIDTH / top);
-    printf("\nspeed-up of the pool over malloc (median; '|' marks 1.0x, longer is faster)\n");
+        for (unsigned k = 1; k < r->nalloc && has_figures(&r->results[i]); k++)
+            if (r->results[i].be[k].speedup.median > top)
+                top = r->results[i].be[k].speedup.median;
+    if (r->nalloc < 2)
+        return;
+    int mark = (int)lround(width / top);
+    printf("\nspeed-up over %s (median; '|' marks 1.0x, longer is faster)\n", r->alloc[0].name);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         char bar[BAR_WIDTH + 2];
-        if (res->failed)
+        if (!has_figures(res))
             continue;
-        int len = (int)lround(res->speedup.median / top * BAR_WIDTH);
-        for (int k = 0; k <= BAR_WIDTH; k++)
-            bar[k] = k == mark ? '|' : k < len ? '#' : ' ';
-        bar[BAR_WIDTH + 1] = '\0';
-        printf("%-9s %s %6.2fx (%.2f-%.2f)\n", res->name, bar, res->speedup.median,
-               res->speedup.min, res->speedup.max);
+        for (unsigned k = 1; k < r->nalloc; k++) {
+            const struct stat3 *sp = &res->be[k].speedup;
+            int len = (int)lround(sp->median / top * width);
+            for (int x = 0; x <= width; x++)
+                bar[x] = x == mark ? '|' : x < len ? '#' : ' ';
+            bar[width + 1] = '\0';
+            printf("%-9s ", k == 1 ? row_label(r, i, lab, sizeof lab) : "");
+            if (r->nalloc > 2)
+                printf("%-8s ", r->alloc[k].name);
+            printf("%s %6.2fx (%.2f-%.2f)\n", bar, sp->median, sp->min, sp->max);
+        }
     }
     printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
-           "memory is taken at the peak of live bytes, RSS over the run (cymem-stat(1)).\n");
+           "requested, reserved, frag: at the peak of live bytes; peak res, peak RSS:\n"
+           "each at its own peak over the run (cymem-stat(1)).\n");
+    print_claims(r);
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -193,6 +411,26 @@ static void json_number(double v)
         fputs("null", stdout);
 }
 
+/* The fields speedup, speedup_min and speedup_max of @sp. */
+static void json_speedup(const struct stat3 *sp)
+{
+    fputs("\"speedup\": ", stdout);
+    json_number(sp->median);
+    fputs(", \"speedup_min\": ", stdout);
+    json_number(sp->min);
+    fputs(", \"speedup_max\": ", stdout);
+    json_number(sp->max);
+}
+
+/* A byte count, or null when it was not measured. */
+static void json_count(uint64_t v, int have)
+{
+    if (have)
+        printf("%llu", (unsigned long long)v);
+    else
+        fputs("null", stdout);
+}
+
 static void json_backend(const struct backend_result *br)
 {
     printf("{\"runs\": %u, \"ops\": %llu, ", br->runs, (unsigned long long)br->ops);
@@ -204,20 +442,68 @@ static void json_backend(const struct backend_result *br)
     json_number(br->ops_per_sec);
     printf(", \"peak_rss_bytes\": %llu, \"requested_bytes\": %llu, ",
            (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
-    printf("\"memory_measured\": %s", br->have_memory ? "true" : "false");
-    if (br->have_memory) {
-        printf(", \"used_bytes\": %llu, \"reserved_bytes\": %llu, \"metadata_bytes\": %llu, "
-               "\"internal_fragmentation\": ",
-               (unsigned long long)br->used, (unsigned long long)br->reserved,
-               (unsigned long long)br->metadata);
-        json_number(br->internal_frag);
-        fputs(", \"external_fragmentation\": ", stdout);
-        json_number(br->external_frag);
-    } else {
-        fputs(", \"used_bytes\": null, \"reserved_bytes\": null, \"metadata_bytes\": null, "
-              "\"internal_fragmentation\": null, \"external_fragmentation\": null", stdout);
+    printf("\"memory_measured\": %s, \"reserved_measured\": %s",
+           br->have_memory ? "true" : "false", br->have_reserved ? "true" : "false");
+    fputs(", \"used_bytes\": ", stdout);
+    json_count(br->used, br->have_memory);
+    fputs(", \"reserved_bytes\": ", stdout);
+    json_count(br->reserved, br->have_reserved);
+    fputs(", \"peak_reserved_bytes\": ", stdout);
+    json_count(br->peak_reserved, br->have_reserved);
+    fputs(", \"metadata_bytes\": ", stdout);
+    json_count(br->metadata, br->have_memory);
+    fputs(", \"internal_fragmentation\": ", stdout);
+    json_number(br->have_memory ? br->internal_frag : NAN);
+    fputs(", \"external_fragmentation\": ", stdout);
+    json_number(br->have_reserved ? br->external_frag : NAN);
+    fputs(", ", stdout);
+    json_speedup(&br->speedup);
+    printf(", \"minor_faults\": %llu, \"major_faults\": %llu, \"user_ns\": %.0f, "
+           "\"system_ns\": %.0f, \"time_split\": {", (unsigned long long)br->usage.minflt,
+           (unsigned long long)br->usage.majflt, br->usage.utime_ns, br->usage.stime_ns);
+    uint64_t total = prof_total(br);
+    for (int c = 0; c < PROF_KINDS; c++) {
+        printf("\"%s\": ", prof_names[c]);
+        json_number(total ? (double)br->prof[c] / (double)total : NAN);
+        fputs(", ", stdout);
     }
+    printf("\"samples\": %llu}", (unsigned long long)total);
     putchar('}');
+}
+
+static void json_sites(const struct site *v, size_t n)
+{
+    putchar('[');
+    for (size_t k = 0; k < n; k++) {
+        fputs(k ? ", {\"site\": " : "{\"site\": ", stdout);
+        json_string(v[k].name);
+        printf(", \"ops\": %llu, \"bytes\": %llu}", (unsigned long long)v[k].ops,
+               (unsigned long long)v[k].bytes);
+    }
+    putchar(']');
+}
+
+/* A replay's call sites and size histogram. */
+static void json_profile(const struct trace_profile *p)
+{
+    printf(",\n   \"call_sites\": %zu, \"call_sites_by_ops\": ", p->nsites);
+    json_sites(p->top_ops, p->ntop);
+    fputs(",\n   \"call_sites_by_bytes\": ", stdout);
+    json_sites(p->top_bytes, p->ntop);
+    fputs(",\n   \"size_histogram\": [", stdout);
+    int first = 1;
+    for (unsigned k = 0; k < PROFILE_BUCKETS; k++) {
+        if (p->size_hist[k] == 0)
+            continue;
+        fputs(first ? "{\"up_to\": " : ", {\"up_to\": ", stdout);
+        if (k == PROFILE_BUCKETS - 1)
+            fputs("null", stdout);
+        else
+            printf("%llu", 1ull << k);
+        printf(", \"allocs\": %llu}", (unsigned long long)p->size_hist[k]);
+        first = 0;
+    }
+    putchar(']');
 }
 
 static double ratio(uint64_t a, uint64_t b)
@@ -225,50 +511,135 @@ static double ratio(uint64_t a, uint64_t b)
     return b ? (double)a / (double)b : NAN;
 }
 
+/* The first line of @path that starts with @key, after its ':' (or the
+ * whole line without @key), into @buf; "" if none. */
+static void read_line(const char *path, const char *key, char *buf, size_t len)
+{
+    char line[512];
+    FILE *f = fopen(path, "re");
+    buf[0] = '\0';
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, strlen(key)) == 0) {
+            const char *v = key[0] ? strchr(line, ':') : line;
+            v = v ? v + (key[0] ? 1 : 0) : line;
+            v += strspn(v, " \t");
+            snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
+            break;
+        }
+    fclose(f);
+}
+
+/* What a reader of the JSON needs to compare it with another: the
+ * command line, the allocators and which library each was, the C
+ * library, the processor and the load of the machine. */
+static void print_json_context(const struct report *r)
+{
+    char cpu[256], load[128];
+    fputs(",\n \"command_line\": [", stdout);
+    for (int i = 0; i < r->argc; i++) {
+        fputs(i ? ", " : "", stdout);
+        json_string(r->argv[i]);
+    }
+    fputs("],\n \"allocators\": [", stdout);
+    for (unsigned k = 0; k < r->nalloc; k++) {
+        const struct allocator *a = &r->alloc[k];
+        printf("%s\n  {\"name\": ", k ? "," : "");
+        json_string(a->name);
+        fputs(", \"kind\": ", stdout);
+        json_string(backend_names[a->kind]);
+        fputs(", \"preload\": ", stdout);
+        json_string(a->preload[0] ? a->preload : NULL);
+        fputs(", \"identity\": ", stdout);
+        json_string(a->kind == BACKEND_POOL ? "libcymem " CYMEM_VERSION_STRING : a->identity);
+        putchar('}');
+    }
+    fputs("],\n \"allocators_missing\": [", stdout);
+    for (unsigned k = 0; k < r->nmissing; k++) {
+        fputs(k ? ", " : "", stdout);
+        json_string(r->missing[k].name);
+    }
+    fputs("],\n \"libc\": ", stdout);
+    json_string(libc_version());
+    read_line("/proc/cpuinfo", "model name", cpu, sizeof cpu);
+    if (cpu[0] == '\0')
+        read_line("/proc/cpuinfo", "Processor", cpu, sizeof cpu);
+    fputs(", \"cpu\": ", stdout);
+    json_string(cpu[0] ? cpu : NULL);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    printf(", \"cpus\": %ld", ncpu > 0 ? ncpu : 0);
+    /* The load averages at the end: the 1-minute one covers the runs. */
+    read_line("/proc/loadavg", "", load, sizeof load);
+    double l1, l5, l15;
+    fputs(", \"load\": ", stdout);
+    if (sscanf(load, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+        printf("[%.2f, %.2f, %.2f]", l1, l5, l15);
+    else
+        fputs("null", stdout);
+}
+
 static void print_json(const struct report *r)
 {
-    printf("{\"program\": \"cymem-stat\", \"version\": \"%s\", \"library_version\": ",
-           PACKAGE_VERSION);
+    printf("{\"program\": \"cymem-stat\", \"schema_version\": %d, \"version\": \"%s\", "
+           "\"library_version\": ", JSON_SCHEMA_VERSION, PACKAGE_VERSION);
     json_string(cymem_version());
+    print_json_context(r);
     printf(",\n \"seed\": %llu, \"scale\": ", (unsigned long long)r->params.seed);
     json_number(r->params.scale);
     if (r->params.iterations)
         printf(", \"iterations\": %llu", (unsigned long long)r->params.iterations);
     else
         fputs(", \"iterations\": null", stdout);
-    printf(", \"repeat\": %u, \"threads\": %u,\n \"workloads\": [", r->repeat,
-           r->params.threads);
+    if (r->repeat)
+        printf(", \"repeat\": %u", r->repeat);
+    else
+        fputs(", \"repeat\": null", stdout);
+    printf(", \"threads\": %u, \"malloc_zero_fills\": false, "
+           "\"pool_zero_fills\": true,\n \"workloads\": [", r->params.threads);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        const struct backend_result *m = &res->be[BACKEND_MALLOC], *p = &res->be[BACKEND_POOL];
+        const struct backend_result *m = &res->be[0], *p = &res->be[r->target];
         printf("%s\n  {\"name\": ", i ? "," : "");
         json_string(res->name);
         fputs(", \"source\": ", stdout);
         json_string(res->source);
-        printf(", \"count\": %llu, \"threads\": %u, \"failed\": %s, \"error\": ",
-               (unsigned long long)res->count, res->threads, res->failed ? "true" : "false");
+        printf(", \"count\": %llu, \"threads\": %u, \"failed\": %s, \"skipped\": %s, "
+               "\"error\": ", (unsigned long long)res->count, res->threads,
+               res->failed ? "true" : "false", res->skipped ? "true" : "false");
         json_string(res->failed ? res->error : NULL);
-        if (res->failed) {
+        if (is_total(res))
+            printf(", \"processes\": %u", res->processes);
+        if (!has_figures(res)) {
             fputs(", \"backends\": null}", stdout);
             continue;
         }
         printf(",\n   \"allocs\": %llu, \"frees\": %llu, \"reallocs\": %llu, ",
                (unsigned long long)res->allocs, (unsigned long long)res->frees,
                (unsigned long long)res->reallocs);
-        fputs("\"speedup\": ", stdout);
-        json_number(res->speedup.median);
-        fputs(", \"speedup_min\": ", stdout);
-        json_number(res->speedup.min);
-        fputs(", \"speedup_max\": ", stdout);
-        json_number(res->speedup.max);
+        if (res->source)
+            printf("\"trace_runs\": %llu, \"failed_allocs\": %llu, ",
+                   (unsigned long long)res->trace_runs,
+                   (unsigned long long)res->failed_allocs);
+        json_speedup(&res->speedup);
+        fputs(", \"speedup_q1\": ", stdout);
+        json_number(res->speedup_q1);
+        fputs(", \"speedup_q3\": ", stdout);
+        json_number(res->speedup_q3);
+        printf(", \"spread_wide\": %s", res->spread_wide ? "true" : "false");
         fputs(",\n   \"reserved_ratio\": ", stdout);
-        json_number(m->have_memory ? ratio(p->reserved, m->reserved) : NAN);
+        json_number(m->have_reserved ? ratio(p->reserved, m->reserved) : NAN);
         fputs(", \"peak_rss_ratio\": ", stdout);
         json_number(ratio(p->peak_rss, m->peak_rss));
-        fputs(",\n   \"backends\": {\n    \"malloc\": ", stdout);
-        json_backend(m);
-        fputs(",\n    \"pool\": ", stdout);
-        json_backend(p);
+        if (res->profile && res->profile->map == NULL)
+            json_profile(res->profile);
+        fputs(",\n   \"backends\": {", stdout);
+        for (unsigned k = 0; k < r->nalloc; k++) {
+            printf("%s\n    ", k ? "," : "");
+            json_string(r->alloc[k].name);
+            fputs(": ", stdout);
+            json_backend(&res->be[k]);
+        }
         fputs("}}", stdout);
     }
     fputs("\n ]}\n", stdout);
@@ -293,31 +664,45 @@ static void csv_field(const char *s)
     putchar('"');
 }
 
+/* A byte count and its comma; an empty field when it was not measured. */
+static void csv_count(uint64_t v, int have)
+{
+    if (have)
+        printf("%llu", (unsigned long long)v);
+    putchar(',');
+}
+
 static void print_csv(const struct report *r)
 {
     puts("workload,source,backend,runs,ops,time_ns,time_ns_min,time_ns_max,ns_per_op,"
          "ops_per_sec,speedup,peak_rss_bytes,requested_bytes,used_bytes,reserved_bytes,"
-         "metadata_bytes,internal_fragmentation,external_fragmentation");
+         "metadata_bytes,internal_fragmentation,external_fragmentation,peak_reserved_bytes");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        if (res->failed)
+        if (!has_figures(res))
             continue;
-        for (int k = 0; k < NBACKENDS; k++) {
+        for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             csv_field(res->name);
             putchar(',');
             csv_field(res->source);
             printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,%.4f,%llu,%llu,",
-                   backend_names[k], br->runs, (unsigned long long)br->ops,
+                   r->alloc[k].name, br->runs, (unsigned long long)br->ops,
                    br->time_ns.median, br->time_ns.min, br->time_ns.max, br->ns_per_op,
-                   br->ops_per_sec, k == BACKEND_POOL ? res->speedup.median : 1.0,
+                   br->ops_per_sec, br->speedup.median,
                    (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
+            csv_count(br->used, br->have_memory);
+            csv_count(br->reserved, br->have_reserved);
+            csv_count(br->metadata, br->have_memory);
             if (br->have_memory)
-                printf("%llu,%llu,%llu,%.6f,%.6f\n", (unsigned long long)br->used,
-                       (unsigned long long)br->reserved, (unsigned long long)br->metadata,
-                       br->internal_frag, br->external_frag);
-            else
-                puts(",,,,");
+                printf("%.6f", br->internal_frag);
+            putchar(',');
+            if (br->have_reserved)
+                printf("%.6f", br->external_frag);
+            putchar(',');
+            if (br->have_reserved)
+                printf("%llu", (unsigned long long)br->peak_reserved);
+            putchar('\n');
         }
     }
 }

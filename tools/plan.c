@@ -86,14 +86,14 @@ static void note_peak(struct plan *p)
 }
 
 static int push(struct plan *p, enum op_kind kind, unsigned scope, uint32_t slot,
-                uint32_t size, uint32_t aux, unsigned align_shift)
+                uint64_t size, uint64_t aux, unsigned align_shift)
 {
     struct op op = { (uint8_t)kind, (uint8_t)scope, (uint8_t)align_shift, 0,
                      slot, size, aux };
     return plan_push(p, &op);
 }
 
-int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint32_t size,
+int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint64_t size,
                  unsigned align_shift)
 {
     if (push(p, align_shift ? OP_ALIGNED : OP_ALLOC, scope, slot, size, 0,
@@ -106,23 +106,23 @@ int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint32_t size,
     return 0;
 }
 
-int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint32_t size)
+int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint64_t size)
 {
     return plan_aligned(p, scope, slot, size, 0);
 }
 
 int plan_realloc(struct plan *p, unsigned scope, uint32_t slot,
-                 uint32_t old_size, uint32_t size)
+                 uint64_t old_size, uint64_t size)
 {
     if (push(p, OP_REALLOC, scope, slot, size, old_size, 0) != 0)
         return -1;
     p->reallocs++;
-    p->live_bytes += (uint64_t)size - old_size;
+    p->live_bytes += size - old_size;
     note_peak(p);
     return 0;
 }
 
-int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint32_t size)
+int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size)
 {
     if (push(p, OP_FREE, scope, slot, 0, 0, 0) != 0)
         return -1;

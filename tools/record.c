@@ -4,9 +4,10 @@
  * Since glibc 2.34 the allocation tracer lives in libc_malloc_debug.so.0
  * and only starts when the program calls mtrace().  Few programs do, so
  * record preloads the debug library together with cymem-mtrace.so, a
- * module of ours whose constructor calls mtrace(), and points MALLOC_TRACE
- * at FILE.  The module then clears MALLOC_TRACE, so that programs the
- * recorded one starts do not overwrite the log.
+ * module of ours (mtrace-start.c) that traces every process of the
+ * recording into a log of its own, FILE.PID, across fork and exec: record
+ * passes FILE to it as $CYMEM_STAT_TRACE.  Then it counts the processes
+ * and the events, and checks that every log is complete.
  *
  * The module is looked for in $CYMEM_STAT_PRELOAD, then in $(pkglibdir);
  * the debug library's name can be overridden with $CYMEM_STAT_MALLOC_DEBUG.
@@ -15,8 +16,10 @@
 
 #include "cymem-stat.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,35 +31,106 @@
 #define PKGLIBDIR "/usr/local/lib/libcymem"
 #endif
 
-/* Whether the dynamic loader can load @name; tried in a child, so that the
- * debug library never becomes part of this process. */
-static int loadable(const char *name)
-{
-    int status;
-    pid_t pid = fork();
-    if (pid < 0)
-        return 0;
-    if (pid == 0)
-        _exit(dlopen(name, RTLD_LAZY | RTLD_LOCAL) ? 0 : 1);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static unsigned long count_events(const char *path)
+/* Events (lines that are not "= ...") of a log, and whether its last line
+ * is "= End": a log that ends otherwise was cut short. */
+static unsigned long count_events(const char *path, int *complete)
 {
     FILE *f = fopen(path, "re");
     unsigned long n = 0;
-    int c, start = 1;
+    char line[64];
+    int start = 1, last_end = 0;
+    *complete = 0;
     if (f == NULL)
         return 0;
-    while ((c = getc(f)) != EOF) {
-        if (start && c != '=')
-            n++;
-        start = c == '\n';
+    while (fgets(line, sizeof line, f)) {
+        if (start) {
+            last_end = strcmp(line, "= End\n") == 0;
+            if (line[0] != '=')
+                n++;
+        }
+        start = strchr(line, '\n') != NULL;
+        if (!start)
+            last_end = 0;
     }
+    *complete = last_end && start;
     fclose(f);
     return n;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+    const char *x = strrchr(*(char *const *)a, '.'), *y = strrchr(*(char *const *)b, '.');
+    long px = atol(x + 1), py = atol(y + 1);
+    return (px > py) - (px < py);
+}
+
+int logset_find(const char *base, char ***paths, size_t *n)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(base, '/'), *name = slash ? slash + 1 : base;
+    size_t nlen = strlen(name), cap = 0;
+    *paths = NULL;
+    *n = 0;
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if ((size_t)(slash - base) >= sizeof dir)
+        return -1;
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == base ? 1 : (int)(slash - base), base);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *p = e->d_name;
+        if (strncmp(p, name, nlen) != 0 || p[nlen] != '.' || p[nlen + 1] == '\0' ||
+            strspn(p + nlen + 1, "0123456789") != strlen(p + nlen + 1))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **v = realloc(*paths, cap * sizeof *v);
+            if (v == NULL)
+                goto nomem;
+            *paths = v;
+        }
+        size_t len = strlen(base) + strlen(p) + 2;
+        if (((*paths)[*n] = malloc(len)) == NULL)
+            goto nomem;
+        snprintf((*paths)[*n], len, "%s%s", base, p + nlen);
+        (*n)++;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*paths, *n, sizeof **paths, cmp_pid);
+    return 0;
+nomem:
+    closedir(d);
+    logset_free(*paths, *n);
+    *paths = NULL;
+    *n = 0;
+    return -1;
+}
+
+void logset_free(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+/* @output as an absolute name: every process of the recording, whatever
+ * its working directory, writes beside it. */
+static char *absolute(const char *output)
+{
+    char cwd[PATH_MAX];
+    if (output[0] == '/')
+        return strdup(output);
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return NULL;
+    size_t len = strlen(cwd) + strlen(output) + 2;
+    char *p = malloc(len);
+    if (p)
+        snprintf(p, len, "%s/%s", cwd, output);
+    return p;
 }
 
 int record_main(const char *output, char **argv)
@@ -64,9 +138,9 @@ int record_main(const char *output, char **argv)
     const char *module = getenv("CYMEM_STAT_PRELOAD");
     const char *debug = getenv("CYMEM_STAT_MALLOC_DEBUG");
     const char *old = getenv("LD_PRELOAD");
-    char *preload;
-    struct stat st;
-    int status;
+    char *preload, *base, **logs;
+    size_t nlogs;
+    int status, rc = 0;
 
     if (strcmp(argv[0], "--") == 0)
         argv++;
@@ -90,56 +164,82 @@ int record_main(const char *output, char **argv)
         return 1;
     }
     size_t len = strlen(debug) + strlen(module) + (old ? strlen(old) : 0) + 3;
-    if ((preload = malloc(len)) == NULL) {
+    if ((preload = malloc(len)) == NULL || (base = absolute(output)) == NULL) {
         fprintf(stderr, "%s: out of memory\n", progname);
         return 1;
     }
     snprintf(preload, len, "%s %s%s%s", debug, module, old && *old ? " " : "",
              old ? old : "");
-    if (unlink(output) != 0 && errno != ENOENT) {
-        fprintf(stderr, "%s: record: cannot replace '%s': %s\n", progname, output,
-                strerror(errno));
-        free(preload);
-        return 1;
+    /* The logs of an earlier recording under the same name would mix
+     * with this one's. */
+    if (logset_find(base, &logs, &nlogs) == 0) {
+        for (size_t i = 0; i < nlogs; i++)
+            if (unlink(logs[i]) != 0 && errno != ENOENT) {
+                fprintf(stderr, "%s: record: cannot replace '%s': %s\n", progname, logs[i],
+                        strerror(errno));
+                rc = 1;
+            }
+        logset_free(logs, nlogs);
+        if (rc)
+            goto out;
     }
 
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "%s: record: fork: %s\n", progname, strerror(errno));
-        free(preload);
-        return 1;
+        rc = 1;
+        goto out;
     }
     if (pid == 0) {
-        setenv("MALLOC_TRACE", output, 1);
+        setenv("CYMEM_STAT_TRACE", base, 1);
         setenv("LD_PRELOAD", preload, 1);
         execvp(argv[0], argv);
         fprintf(stderr, "%s: record: cannot run '%s': %s\n", progname, argv[0],
                 strerror(errno));
         _exit(127);
     }
-    free(preload);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && stat(output, &st) != 0)
-        return 1;
-    if (stat(output, &st) != 0) {
-        fprintf(stderr, "%s: record: %s wrote no trace (a static or set-user-ID "
-                "program cannot be traced)\n", progname, argv[0]);
-        return 1;
+    if (logset_find(base, &logs, &nlogs) != 0 || nlogs == 0) {
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127))
+            fprintf(stderr, "%s: record: %s wrote no trace (a static or set-user-ID "
+                    "program cannot be traced)\n", progname, argv[0]);
+        rc = 1;
+        goto out;
     }
-    fprintf(stderr, "%s: recorded %lu events of %s in %s; replay them with:\n"
-            "  %s replay %s\n", progname, count_events(output), argv[0], output,
-            progname, output);
+    unsigned long events = 0;
+    size_t incomplete = 0;
+    for (size_t i = 0; i < nlogs; i++) {
+        int complete;
+        events += count_events(logs[i], &complete);
+        if (!complete) {
+            fprintf(stderr, "%s: record: %s is incomplete (it does not end with "
+                    "'= End': the process was killed, or left without the C library)\n",
+                    progname, logs[i]);
+            incomplete++;
+        }
+    }
+    fprintf(stderr, "%s: recorded %lu events of %zu process%s of %s in %s.PID "
+            "(%s.%s%s); replay them with:\n  %s replay %s\n", progname, events, nlogs,
+            nlogs == 1 ? "" : "es", argv[0], output, output,
+            strrchr(logs[0], '.') + 1, nlogs > 1 ? " ..." : "", progname, output);
+    logset_free(logs, nlogs);
+    if (incomplete) {
+        fprintf(stderr, "%s: record: %zu of the logs are incomplete\n", progname, incomplete);
+        rc = 1;
+    }
     if (WIFSIGNALED(status)) {
         fprintf(stderr, "%s: record: %s died of signal %d\n", progname, argv[0],
                 WTERMSIG(status));
-        return 1;
-    }
-    if (WEXITSTATUS(status) != 0) {
+        rc = 1;
+    } else if (WEXITSTATUS(status) != 0) {
         fprintf(stderr, "%s: record: %s exited with status %d\n", progname, argv[0],
                 WEXITSTATUS(status));
-        return 1;
+        rc = 1;
     }
-    return 0;
+out:
+    free(preload);
+    free(base);
+    return rc;
 }

@@ -5,17 +5,26 @@
  * libc_malloc_debug.so.0 preloaded and mtrace() called), one event a line,
  * each optionally after the caller ("@ prog:[0x1234] "):
  *
- *   = Start                 tracing began (also "= End")
+ *   = Start                 tracing began
+ *   = End                   tracing ended
  *   + 0xADDR 0xSIZE         malloc, calloc, memalign, realloc(NULL, n)
  *   - 0xADDR                free, realloc(p, 0)
  *   < 0xADDR                realloc of ADDR; the next event line is
  *   > 0xADDR 0xSIZE         its result
  *   ! 0xADDR 0xSIZE         a realloc that failed (nothing changed)
  *
+ * glibc prints addresses with %p and sizes with %#lx, so a null address
+ * is "(nil)" (a failed allocation: "+ (nil) 0x1000") and a zero size is
+ * "0" (malloc(0): "+ 0xADDR 0"); sizes may exceed 4 GiB.
+ *
  * Addresses become slots: a block keeps its slot while it lives, and a
  * freed slot is used again.  A free of an address the log never allocated
  * (memory obtained before tracing began) is skipped; blocks still live at
  * the end are freed by a final free-all, as a pool's destroy would.
+ * "= Start" and "= End" bound a run: a log holding two runs (two programs,
+ * or one program that traced twice) replays as two runs one after the
+ * other, the blocks of the first freed before the second starts, since its
+ * addresses mean nothing to the second.
  */
 #include "config.h"
 
@@ -32,7 +41,8 @@
 
 struct entry {
     uint64_t addr;           /* 0: empty */
-    uint32_t slot, size;
+    uint64_t size;
+    uint32_t slot;
 };
 
 struct amap {
@@ -126,13 +136,22 @@ static int amap_remove(struct amap *m, struct entry *e)
     return 0;
 }
 
+/* Forget every address (the blocks are gone); slots start again at 0. */
+static void amap_clear(struct amap *m)
+{
+    memset(m->tab, 0, m->cap * sizeof *m->tab);
+    m->used = 0;
+    m->nfree = 0;
+    m->next_slot = 0;
+}
+
 /* A new block of @size at @addr, in a free slot. */
 static int block_new(struct amap *m, struct plan *plan, uint64_t addr, uint64_t size)
 {
     struct entry *e = amap_insert(m, addr);
     if (e == NULL)
         return -1;
-    e->size = (uint32_t)size;
+    e->size = size;
     return plan_alloc(plan, 0, e->slot, e->size);
 }
 
@@ -151,6 +170,8 @@ struct parser {
     unsigned long lineno;
     char *err;
     size_t errlen;
+    const char *site;        /* the caller of the current line, or NULL */
+    size_t site_len;
 };
 
 static int malformed(struct parser *ps, const char *why, const char *line)
@@ -161,15 +182,28 @@ static int malformed(struct parser *ps, const char *why, const char *line)
     return -1;
 }
 
-/* Parse a hexadecimal number "0x..." at *s and move past it. */
-static int parse_hex(const char **s, uint64_t *out)
+/* Parse a number as glibc's tracer prints it at *s and move past it:
+ * "0x..." (hexadecimal), "0" (%#lx of zero) or, where @nil_ok,
+ * "(nil)" (%p of a null pointer), which gives 0 and returns 1. */
+static int parse_num(const char **s, uint64_t *out, int nil_ok)
 {
     const char *p = *s;
     char *end;
     while (*p == ' ' || *p == '\t')
         p++;
-    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || !strchr("0123456789abcdefABCDEF", p[2]) ||
-        p[2] == '\0')
+    if (nil_ok && strncmp(p, "(nil)", 5) == 0) {
+        *out = 0;
+        *s = p + 5;
+        return 1;
+    }
+    if (p[0] == '0' && (p[1] == ' ' || p[1] == '\t' || p[1] == '\r' || p[1] == '\n' ||
+                        p[1] == '\0')) {
+        *out = 0;
+        *s = p + 1;
+        return 0;
+    }
+    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || p[2] == '\0' ||
+        !strchr("0123456789abcdefABCDEF", p[2]))
         return -1;
     errno = 0;
     *out = strtoull(p, &end, 16);
@@ -186,30 +220,34 @@ static int at_end(const char *s)
     return *s == '\0';
 }
 
-/* Split a line into its event character and its arguments; 0 for a line
- * without an event (blank, or "= ..."). */
+/* Split a line into its event character and its arguments; 0 for a blank
+ * line, '=' for a run boundary ("= Start", "= End"). */
 static int event_of(struct parser *ps, const char *line, const char **args)
 {
     const char *s = line;
+    ps->site = NULL;
     if (s[0] == '@' && s[1] == ' ') {
         const char *close = strstr(s, "] ");
         if (close == NULL)
             return malformed(ps, "caller without ']'", line), -1;
+        ps->site = s + 2;
+        ps->site_len = (size_t)(close + 1 - ps->site);
         s = close + 2;
     }
     if (at_end(s))
         return s == line ? 0 : (malformed(ps, "caller without an event", line), -1);
     if (s[0] == '=' && s == line)
-        return 0;
+        return '=';
     if (strchr("+-<>!", s[0]) == NULL || s[1] != ' ')
         return malformed(ps, "unknown event", line), -1;
     *args = s + 2;
     return s[0];
 }
 
-int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
+int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
+                 char *err, size_t errlen)
 {
-    struct parser ps = { path, 0, err, errlen };
+    struct parser ps = { path, 0, err, errlen, NULL, 0 };
     struct amap m;
     FILE *f = fopen(path, "re");
     char *line = NULL;
@@ -229,6 +267,8 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
     /* The old address of a realloc whose '>' line is still to come. */
     int want_result = 0;
     uint64_t realloc_old = 0;
+    /* Events since the last boundary: a run that holds some. */
+    uint64_t run_events = 0;
 
     while (getline(&line, &cap, f) > 0) {
         const char *args = NULL;
@@ -244,17 +284,32 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
                                      : "'<' not followed by '>'", line);
             goto out;
         }
-        if (parse_hex(&args, &addr) != 0) {
+        if (ev == '=') {
+            /* A run ends: its live blocks die with it. */
+            if (run_events) {
+                plan->trace_runs++;
+                if (plan_free_rest(plan, 0, 0, plan->nslots) != 0)
+                    goto nomem;
+                amap_clear(&m);
+            }
+            run_events = 0;
+            continue;
+        }
+        run_events++;
+        /* "(nil)" is what glibc prints for a null pointer: a failed
+         * allocation, the old block of a failed realloc(NULL, n). */
+        int nil = parse_num(&args, &addr, ev != '>');
+        if (nil < 0) {
             malformed(&ps, "bad address", line);
             goto out;
         }
+        if (addr == 0 && !nil) {
+            malformed(&ps, "null address not written as (nil)", line);
+            goto out;
+        }
         if (ev == '+' || ev == '>' || ev == '!') {
-            if (parse_hex(&args, &size) != 0) {
+            if (parse_num(&args, &size, 0) != 0) {
                 malformed(&ps, "bad size", line);
-                goto out;
-            }
-            if (size > UINT32_MAX) {
-                malformed(&ps, "size over 4 GiB", line);
                 goto out;
             }
         }
@@ -262,14 +317,24 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
             malformed(&ps, "trailing text", line);
             goto out;
         }
-        if (addr == 0 || addr == TOMB) {
-            malformed(&ps, "null address", line);
+        if (addr == TOMB) {
+            malformed(&ps, "impossible address", line);
             goto out;
         }
+
+        /* The '<' of a realloc counts nothing: its '>' does. */
+        if (prof && ev != '<' &&
+            profile_note(prof, ps.site, ps.site_len, ev == '+' && addr != 0,
+                         ev == '+' || ev == '>' ? size : 0) != 0)
+            goto nomem;
 
         struct entry *e;
         switch (ev) {
         case '+':
+            if (addr == 0) {
+                plan->failed_allocs++;  /* the program got NULL */
+                break;
+            }
             /* A live address again: freed behind the tracer's back (or a
              * line was lost), so the old block is gone now. */
             if ((e = amap_find(&m, addr)) != NULL && block_drop(&m, plan, e) != 0)
@@ -279,7 +344,7 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
             break;
         case '-':
             /* An unknown address was allocated before tracing began. */
-            if ((e = amap_find(&m, addr)) != NULL && block_drop(&m, plan, e) != 0)
+            if (addr != 0 && (e = amap_find(&m, addr)) != NULL && block_drop(&m, plan, e) != 0)
                 goto nomem;
             break;
         case '<':
@@ -288,14 +353,17 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
             break;
         case '>': {
             want_result = 0;
-            struct entry *old = amap_find(&m, realloc_old);
+            struct entry *old = realloc_old ? amap_find(&m, realloc_old) : NULL;
             if (old == NULL) {
                 /* Resizing a block from before tracing: a new block here. */
+                if ((e = amap_find(&m, addr)) != NULL && block_drop(&m, plan, e) != 0)
+                    goto nomem;
                 if (block_new(&m, plan, addr, size) != 0)
                     goto nomem;
                 break;
             }
-            uint32_t slot = old->slot, old_size = old->size;
+            uint32_t slot = old->slot;
+            uint64_t old_size = old->size;
             if (addr != realloc_old) {
                 struct entry *clash = amap_find(&m, addr);
                 if (clash != NULL) {
@@ -309,13 +377,14 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
             } else {
                 e = old;
             }
-            e->size = (uint32_t)size;
-            if (plan_realloc(plan, 0, slot, old_size, (uint32_t)size) != 0)
+            e->size = size;
+            if (plan_realloc(plan, 0, slot, old_size, size) != 0)
                 goto nomem;
             break;
         }
         case '!':
-            break;  /* a failed realloc changes nothing */
+            plan->failed_allocs++;  /* a failed realloc changes nothing */
+            break;
         }
     }
     if (ferror(f)) {
@@ -327,8 +396,17 @@ int replay_build(const char *path, struct plan *plan, char *err, size_t errlen)
                  path, ps.lineno);
         goto out;
     }
+    if (run_events)
+        plan->trace_runs++;
+    if (plan->allocs == 0) {
+        /* Nothing to measure: a report would show timer noise. */
+        snprintf(err, errlen, "%s: no allocation to replay (%lu line%s, no successful "
+                 "'+' or '>' event)", path, ps.lineno, ps.lineno == 1 ? "" : "s");
+        rc = REPLAY_EMPTY;
+        goto out;
+    }
     if (plan_free_rest(plan, 0, 0, plan->nslots) != 0 ||
-        plan_finish(plan) != 0)
+        plan_finish(plan) != 0 || (prof && profile_finish(prof) != 0))
         goto nomem;
     rc = 0;
     goto out;

@@ -1,17 +1,17 @@
 /*
  * run.c - execute a plan on one backend and measure it.
  *
- * Every run happens in a child process of its own (fork), so each backend
- * starts from the same fresh heap, the peak RSS of one run cannot hide in
- * the high-water mark of an earlier one, and a crash is reported as a
- * failed workload instead of ending the program.  The child writes one
- * struct sample down a pipe.
+ * Every run happens in a fresh process of its own (runproc.c), so each
+ * backend starts from the same fresh heap, the peak RSS of one run cannot
+ * hide in the high-water mark of an earlier one, and a crash is reported
+ * as a failed workload instead of ending the program.
  *
- * The malloc backend does what a program without pools would do for the
- * same operations: calloc for blocks (pool blocks are zero-filled),
- * realloc plus zeroing of the new bytes (as cymem_pool_realloc does),
- * aligned_alloc plus zeroing, free per block.  A free-all frees every
- * block of its range one by one; the pool backend resets the pool.
+ * The malloc backend does what a program without pools does for the same
+ * operations: malloc, realloc, aligned_alloc, free per block.  It does not
+ * zero its blocks: a pool zero-fills by contract and pays for it in its
+ * time, and a program replaying its own mallocs would not pay for calloc.
+ * A free-all frees every block of its range one by one; the pool backend
+ * resets the pool.
  */
 #include "config.h"
 
@@ -23,11 +23,9 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +91,18 @@ static void heap_info(struct heap_info *h)
 #endif
 }
 
+/* What malloc keeps in front of each block: glibc's chunk size word.
+ * Another malloc, preloaded, keeps its sizes elsewhere. */
+static size_t malloc_header;
+
+void run_set_malloc_header(size_t bytes)
+{
+    malloc_header = bytes;
+}
+
+/* mallinfo2()'s reserved bytes before the run: what the run adds is its. */
+static struct heap_info heap0;
+
 /* ---- the executor ------------------------------------------------------------- */
 
 struct exec {
@@ -102,19 +112,40 @@ struct exec {
     void *ctx;
     const char *error;              /* set when an operation failed */
     int sampled;                    /* OP_SAMPLE was reached */
+    int owns_heap;                  /* this thread samples malloc's heap */
+    uint64_t peak_reserved;         /* highest reserved bytes seen */
+    double peek_ns;                 /* time spent in peek(), not counted */
 };
+
+/* Reserved memory has its own peak, which need not be where the live bytes
+ * peak (a pool keeps its slabs after frees; malloc trims its heap):
+ * every PEEK_EVERY operations, and before every free-all, each run
+ * looks at what its backend holds. */
+#define PEEK_EVERY 4096
+static void peek(struct exec *x, int pool);
 
 static volatile float float_sink;
 
 /* A program uses what it allocates: write the first and the last byte of
  * every new or resized block, so that both backends' pages are touched
  * alike and the resident set shows what the blocks occupy. */
-static inline void touch(void *p, uint32_t size)
+static inline void touch(void *p, uint64_t size)
 {
     if (size) {
         ((volatile char *)p)[0] = 1;
         ((volatile char *)p)[size - 1] = 1;
     }
+}
+
+/* A traced 64-bit program may ask for more than a 32-bit host can. */
+static inline int too_big(uint64_t size)
+{
+#if SIZE_MAX < UINT64_MAX
+    return size > SIZE_MAX;
+#else
+    (void)size;
+    return 0;
+#endif
 }
 
 static void do_floats(float *a, uint32_t n)
@@ -136,30 +167,31 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
     for (size_t i = 0; i < n; i++) {
         const struct op *o = &ops[i];
         void *p;
+        if ((i & (PEEK_EVERY - 1)) == 0 || o->kind == OP_FREEALL)
+            peek(x, pool);
+        prof_op = o->kind;
         switch (o->kind) {
         case OP_ALLOC:
-            p = pool ? cymem_pool_alloc(x->pool[o->scope], 1, o->size)
-                     : calloc(1, o->size);
+            if (too_big(o->size))
+                p = NULL;
+            else
+                p = pool ? cymem_pool_alloc(x->pool[o->scope], 1, (size_t)o->size)
+                         : malloc((size_t)o->size);
             goto placed;
         case OP_ALIGNED: {
             size_t align = (size_t)1 << o->align_shift;
-            if (pool) {
-                p = cymem_pool_alloc_aligned(x->pool[o->scope], 1, o->size, align);
-            } else {
-                p = aligned_alloc(align, (o->size + align - 1) & ~(align - 1));
-                if (p)
-                    memset(p, 0, o->size);
-            }
+            size_t size = (size_t)o->size;
+            p = pool ? cymem_pool_alloc_aligned(x->pool[o->scope], 1, size, align)
+                     : aligned_alloc(align, (size + align - 1) & ~(align - 1));
             goto placed;
         }
         case OP_REALLOC:
-            if (pool) {
-                p = cymem_pool_realloc(x->pool[o->scope], slots[o->slot], o->size);
-            } else {
-                p = realloc(slots[o->slot], o->size ? o->size : 1);
-                if (p && o->size > o->aux)
-                    memset((char *)p + o->aux, 0, o->size - o->aux);
-            }
+            if (too_big(o->size))
+                p = NULL;
+            else if (pool)
+                p = cymem_pool_realloc(x->pool[o->scope], slots[o->slot], (size_t)o->size);
+            else
+                p = realloc(slots[o->slot], o->size ? (size_t)o->size : 1);
         placed:
             if (p == NULL) {
                 x->error = o->kind == OP_REALLOC ? "realloc failed" : "allocation failed";
@@ -190,10 +222,10 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
             }
             break;
         case OP_FILL:
-            memset(slots[o->slot], 0x5a, o->size);
+            memset(slots[o->slot], 0x5a, (size_t)o->size);
             break;
         case OP_FLOATS:
-            do_floats(slots[o->slot], o->size);
+            do_floats(slots[o->slot], (uint32_t)o->size);
             break;
         case OP_SAMPLE:
             x->sample(x);
@@ -205,12 +237,18 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
 
 static __attribute__((noinline)) int exec_malloc(struct exec *x, const struct plan *p)
 {
-    return exec_ops(x, p->ops, p->nops, 0);
+    int rc = exec_ops(x, p->ops, p->nops, 0);
+    prof_op = PROF_IDLE;
+    peek(x, 0);
+    return rc;
 }
 
 static __attribute__((noinline)) int exec_pool(struct exec *x, const struct plan *p)
 {
-    return exec_ops(x, p->ops, p->nops, 1);
+    int rc = exec_ops(x, p->ops, p->nops, 1);
+    prof_op = PROF_IDLE;
+    peek(x, 1);
+    return rc;
 }
 
 /* ---- one run, in the child ------------------------------------------------------ */
@@ -220,11 +258,28 @@ struct child {
     unsigned nplans;
     enum backend b;
     struct exec *x;                /* one per plan */
-    struct heap_info heap0;        /* before the run */
     struct sample *out;
     double excluded_ns;            /* snapshot time, not counted */
     pthread_barrier_t start, mid, resume;
 };
+
+/* The bytes malloc's live blocks occupy: each block's usable size, plus
+ * the size word glibc keeps in front of every chunk.  Counted from the
+ * blocks themselves, not from mallinfo2(), which counts blocks parked in
+ * the per-thread caches as used.  0 where malloc_usable_size is missing. */
+static uint64_t malloc_live_used(const struct child *c)
+{
+    uint64_t used = 0;
+#if defined(__GLIBC__) || defined(__linux__)
+    for (unsigned i = 0; i < c->nplans; i++)
+        for (uint32_t k = 0; k < c->plans[i].nslots; k++)
+            if (c->x[i].slots[k] != NULL)
+                used += malloc_usable_size(c->x[i].slots[k]) + malloc_header;
+#else
+    (void)c;
+#endif
+    return used;
+}
 
 static void snapshot(struct child *c)
 {
@@ -245,7 +300,7 @@ static void snapshot(struct child *c)
                 s->reserved += st.reserved_bytes;
                 s->metadata += st.metadata_bytes;
             }
-        s->have_memory = 1;
+        s->have_memory = s->have_reserved = 1;
         if (live != s->requested) {
             snprintf(s->error, sizeof s->error,
                      "pool reports %llu live bytes where %llu were requested",
@@ -256,18 +311,44 @@ static void snapshot(struct child *c)
         struct heap_info h;
         heap_info(&h);
         s->metadata = 0;
-        s->used = h.used > c->heap0.used ? h.used - c->heap0.used : 0;
-        s->reserved = h.reserved > c->heap0.reserved ? h.reserved - c->heap0.reserved : 0;
-        /* mallinfo2() describes the GNU C library's heap only: when another
-         * malloc is preloaded the heap does not grow with the workload,
-         * and its figures say nothing. */
-        s->have_memory = h.ok && !(s->requested >= 65536 && s->used < s->requested / 2);
-        /* The heap may have reused space it held before the run. */
+        s->used = malloc_live_used(c);
+        s->have_memory = s->used != 0 || s->requested == 0;
         if (s->used < s->requested)
             s->used = s->requested;
+        /* mallinfo2() describes the GNU C library's heap only: when another
+         * malloc is preloaded the heap does not grow with the workload, and
+         * its figures say nothing about what that malloc holds. */
+        s->reserved = h.reserved > heap0.reserved ? h.reserved - heap0.reserved : 0;
+        s->have_reserved = h.ok && !(s->requested >= 65536 && s->reserved < s->used / 2);
+        /* The heap may have reused space it held before the run. */
         if (s->reserved < s->used)
             s->reserved = s->used;
     }
+}
+
+/* The reserved bytes of this run's pools, or of malloc's heap, the
+ * highest seen so far.  Each thread looks at its own pools only (a pool
+ * is not to be touched by two threads); malloc's heap, shared, is looked
+ * at by the first thread alone. */
+static __attribute__((noinline)) void peek(struct exec *x, int pool)
+{
+    double t0 = now_ns();
+    uint64_t r = 0;
+    prof_op = OP_SAMPLE;   /* not an operation's time */
+    if (pool) {
+        for (int k = 0; k < PLAN_SCOPES; k++) {
+            cymem_stats st;
+            if (x->pool[k] != NULL && cymem_pool_stats(x->pool[k], &st) == 0)
+                r += st.reserved_bytes;
+        }
+    } else if (x->owns_heap) {
+        struct heap_info h;
+        heap_info(&h);
+        r = h.reserved > heap0.reserved ? h.reserved - heap0.reserved : 0;
+    }
+    if (r > x->peak_reserved)
+        x->peak_reserved = r;
+    x->peek_ns += now_ns() - t0;
 }
 
 static void sample_single(struct exec *x)
@@ -327,6 +408,7 @@ static int child_run(struct child *c)
         for (size_t k = 0; k < c->plans[i].nslots; k += 512)
             ((void *volatile *)x[i].slots)[k] = NULL;
         x[i].ctx = c;
+        x[i].owns_heap = i == 0;
         x[i].sample = n > 1 ? sample_threaded : sample_single;
         if (c->b == BACKEND_POOL)
             for (int k = 0; k < PLAN_SCOPES; k++)
@@ -337,15 +419,18 @@ static int child_run(struct child *c)
     s->ops = 0;
     for (unsigned i = 0; i < n; i++)
         s->ops += plan_ops(&c->plans[i]);
-    heap_info(&c->heap0);
+    heap_info(&heap0);
     rss_reset_peak();
     uint64_t rss0 = proc_status_kb("VmRSS");
+    struct usage u0, u1;
+    usage_now(&u0);
+    prof_start();
 
     if (n == 1) {
         double t0 = now_ns();
         rc = c->b == BACKEND_POOL ? exec_pool(&x[0], &c->plans[0])
                                   : exec_malloc(&x[0], &c->plans[0]);
-        s->time_ns = now_ns() - t0 - c->excluded_ns;
+        s->time_ns = now_ns() - t0 - c->excluded_ns - x[0].peek_ns;
         if (rc != 0)
             snprintf(s->error, sizeof s->error, "%s", x[0].error);
     } else {
@@ -379,80 +464,46 @@ static int child_run(struct child *c)
                 snprintf(s->error, sizeof s->error, "thread %u: %s", i, x[i].error);
             }
         }
-        s->time_ns = now_ns() - t0 - (t2 - t1);
+        /* The threads peek at their pools at the same moments, more or
+         * less: the longest of those pauses is left out. */
+        double peeks = 0;
+        for (unsigned i = 0; i < n; i++)
+            if (x[i].peek_ns > peeks)
+                peeks = x[i].peek_ns;
+        s->time_ns = now_ns() - t0 - (t2 - t1) - peeks;
     }
+    prof_stop(s->prof);
+    usage_now(&u1);
+    s->usage.minflt = u1.minflt - u0.minflt;
+    s->usage.majflt = u1.majflt - u0.majflt;
+    s->usage.utime_ns = u1.utime_ns - u0.utime_ns;
+    s->usage.stime_ns = u1.stime_ns - u0.stime_ns;
     uint64_t hwm = proc_status_kb("VmHWM");
     s->peak_rss = hwm > rss0 ? hwm - rss0 : 0;
+    s->peak_reserved = 0;
+    for (unsigned i = 0; i < n; i++)
+        s->peak_reserved += x[i].peak_reserved;
+    if (s->peak_reserved < s->reserved)
+        s->peak_reserved = s->reserved;
     if (rc != 0)
         s->ok = 0;
     return 0;
 }
 
-/* ---- the parent's side ------------------------------------------------------------ */
+/* ---- one run, in the fresh process of runproc.c -------------------------------- */
 
-int run_once(const struct plan *plans, unsigned nplans, enum backend b,
-             struct sample *out)
+void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
+                 struct sample *out)
 {
-    int fds[2], status;
-    pid_t pid;
+    struct child c;
+    memset(&c, 0, sizeof c);
     memset(out, 0, sizeof *out);
-    fflush(NULL);
-    if (pipe(fds) != 0) {
-        snprintf(out->error, sizeof out->error, "pipe: %s", strerror(errno));
-        return -1;
+    c.plans = plans;
+    c.nplans = nplans;
+    c.b = b;
+    c.out = out;
+    if (child_run(&c) != 0) {
+        out->ok = 0;
+        snprintf(out->error, sizeof out->error, "out of memory setting up the run");
     }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        struct child c;
-        struct sample s;
-        close(fds[0]);
-        memset(&c, 0, sizeof c);
-        memset(&s, 0, sizeof s);
-        c.plans = plans;
-        c.nplans = nplans;
-        c.b = b;
-        c.out = &s;
-        if (child_run(&c) != 0) {
-            s.ok = 0;
-            snprintf(s.error, sizeof s.error, "out of memory setting up the run");
-        }
-        ssize_t w = write(fds[1], &s, sizeof s);
-        _exit(w == (ssize_t)sizeof s ? 0 : 3);
-    }
-    close(fds[1]);
-    size_t got = 0;
-    while (got < sizeof *out) {
-        ssize_t r = read(fds[0], (char *)out + got, sizeof *out - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fds[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (got != sizeof *out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        memset(out, 0, sizeof *out);
-        if (WIFSIGNALED(status))
-            snprintf(out->error, sizeof out->error, "the %s run died of signal %d (%s)",
-                     backend_names[b], WTERMSIG(status), strsignal(WTERMSIG(status)));
-        else
-            snprintf(out->error, sizeof out->error, "the %s run ended abnormally",
-                     backend_names[b]);
-        return -1;
-    }
-    if (!out->ok) {
-        char msg[sizeof out->error];
-        snprintf(msg, sizeof msg, "%s", out->error);
-        snprintf(out->error, sizeof out->error, "%s: %.150s", backend_names[b], msg);
-        return -1;
-    }
-    return 0;
 }

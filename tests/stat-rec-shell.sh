@@ -1,0 +1,15 @@
+#!/bin/sh
+# record a shell nobody here wrote: a pipeline is a process per command,
+# each with a complete log, and a shell that leaves through _exit flushes
+# its log too.
+. "${srcdir:-.}/stat-common.sh"
+need_python
+need_record
+
+record_program sh -c 'exit 0'
+test "$nlogs" -eq 1 || fail "sh -c 'exit 0': $nlogs logs"
+
+record_program sh -c 'printf "b\na\nc\n" | sort | tr a-z A-Z > /dev/null'
+test "$nlogs" -ge 3 || fail "a pipeline of three: only $nlogs logs"
+replay_recording sh
+exit 0
