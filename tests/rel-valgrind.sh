@@ -8,6 +8,16 @@ grep -q '^#define HAVE_VALGRIND_MEMCHECK_H 1' "$top_builddir/config.h" ||
 case "${CFLAGS-}" in *-fsanitize*) echo "SKIP: a sanitizer build"; exit 77 ;; esac
 
 vg() { "$top_builddir/libtool" --mode=execute valgrind -q "$@"; }
+# Valgrind may be unable to run this build's programs at all: a 32-bit
+# program on a machine without the i386 libc debug symbols (Debian:
+# libc6-dbg:i386), or a libc valgrind has no redirections for.
+if ! out=$(vg --error-exitcode=3 ./rel-bugs none 2>&1) &&
+    echo "$out" | grep -q -e 'Fatal error at startup' -e 'cannot continue' \
+        -e 'wrong ELF class' -e 'cannot execute'; then
+    echo "SKIP: valgrind cannot run this build's programs:"
+    echo "$out" | grep -m 3 -e 'valgrind:' -e 'Fatal' -e 'package'
+    exit 77
+fi
 line() { grep -n "$1" "$srcdir/rel-bugs.c" | head -n 1 | cut -d: -f1; }
 fail=0
 for bug in "after-free:read after free" "after-reset:read after reset" \
