@@ -55,6 +55,8 @@ static void debug_read_env(void)
     v = getenv("CYMEM_VALGRIND");
     if (v != NULL && strcmp(v, "0") == 0)
         cymem__valgrind = 0;
+    if (cymem__valgrind)
+        cymem__debug = 0;   /* memcheck guards the redzones the mode would fill */
 #endif
     cymem__track = cymem__debug || cymem__valgrind;
 }

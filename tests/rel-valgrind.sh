@@ -44,4 +44,10 @@ if out=$(vg --leak-check=full --error-exitcode=3 ./rel-bugs none 2>&1); then
 else
     echo "FAIL: errors without a bug"; echo "$out"; fail=1
 fi
+# The debug mode (the default of --enable-debug) stands aside for memcheck.
+if out=$(CYMEM_DEBUG=1 vg --error-exitcode=3 ./rel-bugs none 2>&1); then
+    echo "ok: no error without a bug, CYMEM_DEBUG=1"
+else
+    echo "FAIL: errors without a bug, CYMEM_DEBUG=1"; echo "$out"; fail=1
+fi
 exit $fail
