@@ -112,6 +112,17 @@ START_TEST(free_malloc)
 }
 END_TEST
 
+/* Whether @p starts one of the live blocks: small blocks may be packed
+ * back to back, so "16 before" or "one past the end" of one block can be
+ * the next one (it is, on i386). */
+static int is_live(const void *p)
+{
+    for (int i = 0; i < 64; i++)
+        if (live[i] == p)
+            return 1;
+    return 0;
+}
+
 START_TEST(free_interior)
 {
     for (int i = 0; i < 64; i++) {
@@ -120,8 +131,10 @@ START_TEST(free_interior)
         if (live_sz[i] > 16)
             refused(q + 16, "interior +16");
         refused(q + live_sz[i] / 2 + 1, "interior middle");
-        refused(q + live_sz[i], "one past the end");
-        refused(q - 16, "16 before");
+        if (!is_live(q + live_sz[i]))
+            refused(q + live_sz[i], "one past the end");
+        if (!is_live(q - 16))
+            refused(q - 16, "16 before");
         refused(q - 1, "1 before");
     }
 }
