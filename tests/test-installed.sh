@@ -78,7 +78,7 @@ for page in 3:cymem_pool_alloc 3:cymem 1:cymem-stat; do
     elif ! command -v man >/dev/null 2>&1; then
         ok "$name($sec) installed (no man to format it)"
     elif MANWIDTH=80 man -M "$DESTDIR$mandir" "$sec" "$name" 2>/dev/null | grep -q "$name"; then
-        ok "man -M $mandir $sec $name"
+        ok "man -M $DESTDIR$mandir $sec $name"
     else
         bad "man -M $DESTDIR$mandir $sec $name does not show the page"
     fi
