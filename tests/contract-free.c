@@ -102,8 +102,9 @@ START_TEST(free_malloc)
 }
 END_TEST
 
-/* A pointer just before a block may be the start of its neighbour (with
- * 32-bit pointers the first, direct, blocks of a pool can be adjacent). */
+/* Whether @p starts one of the live blocks: small blocks may be packed
+ * back to back, so "16 before" or "one past the end" of one block can be
+ * the next one (it is, on i386). */
 static int is_live(const void *p)
 {
     for (int i = 0; i < 64; i++)

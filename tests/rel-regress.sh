@@ -10,20 +10,15 @@
 #
 # make check also runs both programs natively, and CI's sanitizer build
 # runs them with AddressSanitizer.
-command -v valgrind >/dev/null 2>&1 || { echo "SKIP: valgrind is not installed"; exit 77; }
-grep -q '^#define HAVE_VALGRIND_MEMCHECK_H 1' "$top_builddir/config.h" ||
-    { echo "SKIP: built without valgrind/memcheck.h"; exit 77; }
-case "${CFLAGS-}" in *-fsanitize*) echo "SKIP: a sanitizer build"; exit 77 ;; esac
+. "$srcdir/valgrind-common.sh"
+vg_usable ./rel-bugs none
 
-vg() {
-    "$top_builddir/libtool" --mode=execute valgrind -q --error-exitcode=3 \
-        --leak-check=full --errors-for-leak-kinds=definite,indirect \
-        --trace-children=yes "$@"
-}
 fail=0
 for prog in rel-exit rel-backing; do
     for debug in 0 1; do
-        if out=$(CYMEM_DEBUG=$debug vg "./$prog$EXEEXT" 2>&1); then
+        if out=$(CYMEM_DEBUG=$debug vg --error-exitcode=3 --leak-check=full \
+                 --errors-for-leak-kinds=definite,indirect --trace-children=yes \
+                 "./$prog$EXEEXT" 2>&1); then
             echo "ok: $prog under memcheck, CYMEM_DEBUG=$debug"
         else
             echo "FAIL: $prog under memcheck, CYMEM_DEBUG=$debug"

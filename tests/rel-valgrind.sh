@@ -2,12 +2,8 @@
 # rel-valgrind.sh - valgrind's memcheck sees inside pools: each bug of
 # rel-bugs is reported at the user's line, a pool never destroyed leaks,
 # and a program without bugs runs clean.
-command -v valgrind >/dev/null 2>&1 || { echo "SKIP: valgrind is not installed"; exit 77; }
-grep -q '^#define HAVE_VALGRIND_MEMCHECK_H 1' "$top_builddir/config.h" ||
-    { echo "SKIP: built without valgrind/memcheck.h"; exit 77; }
-case "${CFLAGS-}" in *-fsanitize*) echo "SKIP: a sanitizer build"; exit 77 ;; esac
-
-vg() { "$top_builddir/libtool" --mode=execute valgrind -q "$@"; }
+. "$srcdir/valgrind-common.sh"
+vg_usable ./rel-bugs none
 line() { grep -n "$1" "$srcdir/rel-bugs.c" | head -n 1 | cut -d: -f1; }
 fail=0
 for bug in "after-free:read after free" "after-reset:read after reset" \
@@ -31,5 +27,11 @@ if out=$(vg --leak-check=full --error-exitcode=3 ./rel-bugs none 2>&1); then
     echo "ok: no error without a bug"
 else
     echo "FAIL: errors without a bug"; echo "$out"; fail=1
+fi
+# The debug mode (the default of --enable-debug) runs beside memcheck.
+if out=$(CYMEM_DEBUG=1 vg --error-exitcode=3 ./rel-bugs none 2>&1); then
+    echo "ok: no error without a bug, CYMEM_DEBUG=1"
+else
+    echo "FAIL: errors without a bug, CYMEM_DEBUG=1"; echo "$out"; fail=1
 fi
 exit $fail
