@@ -383,17 +383,10 @@ cdef class Pool:
         of this pool (None and 0 included), TypeError if it is not an int.
         free() with no argument frees every block and keeps the pool.
         BufferError if a view of the memory is still alive."""
-        cdef size_t a
         if addr is _NOARG:
             self.reset()
-            return
-        if addr is None:
-            raise KeyError(addr)
-        try:
-            a = _size(addr)
-        except OverflowError:
-            raise KeyError(addr) from None
-        self.free(<void *>a)
+        else:
+            _free_one(self, addr)
 
     def _py_realloc(self, addr, size):
         """realloc(addr, size) -> address: resize a block to a larger size
@@ -515,6 +508,20 @@ cdef class Pool:
         return v
 
 
+cdef int _free_one(Pool pool, object addr) except -1:
+    """Pool.free(addr) from Python: anything that is not a live block of
+    the pool is a KeyError (a non-integer a TypeError)."""
+    cdef size_t a
+    if addr is None:
+        raise KeyError(addr)
+    try:
+        a = _size(addr)
+    except OverflowError:
+        raise KeyError(addr) from None
+    pool.free(<void *>a)
+    return 0
+
+
 cdef bint _owns(Pool pool, size_t a, size_t *size):
     """Whether a is the start of a live block of pool; its size to *size."""
     cdef _Blocks b = <_Blocks>pool._blocks
@@ -609,12 +616,118 @@ cdef class Address:
             self.pyfree.free(self.ptr)
 
 
-# Publish the Python-level alloc/free/realloc under their names (see Pool).
-cdef _publish(type t, dict names):
-    cdef TypeObject *tp = <TypeObject *>t
-    d = <dict>tp.tp_dict
-    for public, private in names.items():
-        d[public] = d.pop(private)
-    PyType_Modified(tp)
+# ---- Python-level alloc/free/realloc --------------------------------------
+# Pool's C methods take these names in the vtable, so the def methods are
+# named _py_*.  Python code must find alloc/free/realloc by ordinary
+# lookup (dir(), help(), no __getattr__ detour), and find them fast: a
+# def method of Cython 0.29 packs its arguments into a tuple and parses
+# them, which costs more than the allocation.  So the type's dict gets
+# METH_FASTCALL methods that hand positional calls straight to the
+# functions below, and any other call (keywords, a wrong count) to the
+# def method, whose arguments and errors it keeps.
 
-_publish(Pool, {"alloc": "_py_alloc", "free": "_py_free", "realloc": "_py_realloc"})
+cdef extern from *:
+    """
+    typedef PyObject *(*cymem_impl2)(PyObject *, PyObject *, PyObject *);
+    static cymem_impl2 cymem_alloc_impl, cymem_free_impl, cymem_realloc_impl;
+    static PyObject *cymem_slow[3];     /* the def methods (descriptors) */
+
+    static PyObject *cymem_slow_call(int i, PyObject *self, PyObject *const *args,
+                                     size_t nargsf, PyObject *kwnames)
+    {
+        PyObject *d = cymem_slow[i];
+        PyObject *bound = Py_TYPE(d)->tp_descr_get(d, self, (PyObject *)Py_TYPE(self));
+        if (bound == NULL)
+            return NULL;
+        PyObject *r = PyObject_Vectorcall(bound, args, nargsf, kwnames);
+        Py_DECREF(bound);
+        return r;
+    }
+
+    static PyObject *cymem_alloc_fc(PyObject *self, PyObject *const *args,
+                                    Py_ssize_t nargs, PyObject *kwnames)
+    {
+        if (kwnames == NULL && nargs == 2)
+            return cymem_alloc_impl(self, args[0], args[1]);
+        return cymem_slow_call(0, self, args, nargs, kwnames);
+    }
+
+    static PyObject *cymem_free_fc(PyObject *self, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames)
+    {
+        if (kwnames == NULL && nargs <= 1)
+            return cymem_free_impl(self, nargs ? args[0] : NULL, NULL);
+        return cymem_slow_call(1, self, args, nargs, kwnames);
+    }
+
+    static PyObject *cymem_realloc_fc(PyObject *self, PyObject *const *args,
+                                      Py_ssize_t nargs, PyObject *kwnames)
+    {
+        if (kwnames == NULL && nargs == 2)
+            return cymem_realloc_impl(self, args[0], args[1]);
+        return cymem_slow_call(2, self, args, nargs, kwnames);
+    }
+
+    static PyMethodDef cymem_fast_methods[3] = {
+        {"alloc", (PyCFunction)(void (*)(void))cymem_alloc_fc, METH_FASTCALL | METH_KEYWORDS,
+         "alloc(number, size) -> address: a zero-filled block of number * size "
+         "bytes that the pool owns; its address as an int.  MemoryError if it "
+         "cannot be had, TypeError for a non-integer, OverflowError for a "
+         "negative or too large one."},
+        {"free", (PyCFunction)(void (*)(void))cymem_free_fc, METH_FASTCALL | METH_KEYWORDS,
+         "free(addr) frees one block: KeyError if addr is not a live block of "
+         "this pool (None and 0 included), TypeError if it is not an int. "
+         "free() with no argument frees every block and keeps the pool. "
+         "BufferError if a view of the memory is still alive."},
+        {"realloc", (PyCFunction)(void (*)(void))cymem_realloc_fc, METH_FASTCALL | METH_KEYWORDS,
+         "realloc(addr, size) -> address: resize a block to a larger size "
+         "(ValueError otherwise, or if addr is not a live block, as upstream); "
+         "the contents are kept and the new bytes are zero."},
+    };
+
+    /* Put the three methods in @type's dict; @slow: the def methods. */
+    static int cymem_publish(PyTypeObject *type, PyObject *slow_alloc,
+                             PyObject *slow_free, PyObject *slow_realloc)
+    {
+        PyObject *slow[3] = { slow_alloc, slow_free, slow_realloc };
+        for (int i = 0; i < 3; i++) {
+            PyObject *desc = PyDescr_NewMethod(type, &cymem_fast_methods[i]);
+            if (desc == NULL)
+                return -1;
+            int rc = PyDict_SetItemString(type->tp_dict, cymem_fast_methods[i].ml_name, desc);
+            Py_DECREF(desc);
+            if (rc < 0)
+                return -1;
+            Py_INCREF(slow[i]);
+            cymem_slow[i] = slow[i];
+        }
+        PyType_Modified(type);
+        return 0;
+    }
+    """
+    ctypedef object (*cymem_impl2)(PyObject *, PyObject *, PyObject *)
+    cymem_impl2 cymem_alloc_impl, cymem_free_impl, cymem_realloc_impl
+    int cymem_publish(TypeObject *type, object a, object f, object r) except -1
+
+
+cdef object _alloc_impl(PyObject *self, PyObject *n, PyObject *s):
+    return <size_t>(<Pool>self).alloc(_size(<object>n), _size(<object>s))
+
+cdef object _free_impl(PyObject *self, PyObject *addr, PyObject *unused):
+    if addr == NULL:
+        (<Pool>self).reset()
+    else:
+        _free_one(<Pool>self, <object>addr)
+
+cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
+    return <size_t>(<Pool>self).realloc(<void *>_size(<object>addr), _size(<object>n))
+
+cymem_alloc_impl = _alloc_impl
+cymem_free_impl = _free_impl
+cymem_realloc_impl = _realloc_impl
+cdef _publish(type t):
+    cdef dict d = <dict>(<TypeObject *>t).tp_dict
+    cymem_publish(<TypeObject *>t, d.pop("_py_alloc"), d.pop("_py_free"),
+                  d.pop("_py_realloc"))
+
+_publish(Pool)
