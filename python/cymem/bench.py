@@ -107,15 +107,8 @@ def _floats(kind, runs, n):
         base = _peak_kib()
     for _ in range(runs):
         t = time.perf_counter()
-        if kind == "list":
-            a = [0.0] * n
-            for i in range(n):
-                a[i] = i * 0.5
-            s = 0.0
-            for x in a:
-                s += x * 1.5
-        elif kind == "array":
-            a = array.array("f", bytes(4 * n))
+        if kind in ("list", "array"):
+            a = [0.0] * n if kind == "list" else array.array("f", bytes(4 * n))
             for i in range(n):
                 a[i] = i * 0.5
             s = 0.0
