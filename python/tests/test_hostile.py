@@ -91,6 +91,13 @@ CASES = [
     ("address-reinit", "x = Address(1, 8); x.__init__(1, 8)", "TypeError"),
     ("address-pickle", "pickle.dumps(Address(1, 8))", "TypeError"),
     ("pymalloc-pickle", "pickle.dumps(PyMalloc())", "TypeError"),
+    # the Python-level methods check what they are called on
+    ("unbound-alloc", "Pool.alloc(object(), 1, 8)", "TypeError"),
+    ("unbound-free", "Pool.free()", "TypeError"),
+    ("free-keyword", "p.free(adr=a)", "TypeError"),
+    ("alloc-one-arg", "p.alloc(8)", "TypeError"),
+    ("alloc-keywords", "p.alloc(number=1, size=8.0)", "TypeError"),
+    ("realloc-three-args", "p.realloc(a, 64, 1)", "TypeError"),
     # the pool's attributes are read-only
     ("size-write", "p.size = 0", "AttributeError"),
     ("refs-write", "p.refs = None", "AttributeError"),
