@@ -288,38 +288,40 @@ cdef class Pool:
 
     # -- the C-level API: upstream's vtable, in upstream's order ----------
 
+    # alloc and free read the _Blocks through casts of the slot, not a
+    # typed local: that would cost a reference count on every call.
+
     cdef void* alloc(self, size_t number, size_t elem_size) except NULL:
         """Allocate a zero-filled block of number * elem_size bytes that the
         pool owns.  MemoryError when memory is exhausted (or the size
         overflows)."""
-        cdef _Blocks b = <_Blocks>self._blocks
-        cdef cymem_pool *pool = b.pool
+        cdef cymem_pool *pool = (<_Blocks>self._blocks).pool
         if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
             warnings.warn("Allocating zero bytes")
         if pool == NULL:
-            pool = _open(b)
+            pool = _open(<_Blocks>self._blocks)
         cdef void *p = cymem_pool_alloc(pool, number, elem_size)
         if p == NULL:
             # Python ints: the product may not fit in a size_t
             raise MemoryError("Error assigning %d bytes"
                               % (<object>number * <object>elem_size))
         self.size += number * elem_size
-        if b.exact:
-            _remember(b, p, number * elem_size)
+        if (<_Blocks>self._blocks).exact:
+            _remember(<_Blocks>self._blocks, p, number * elem_size)
         return p
 
     cdef void free(self, void* p) except *:
         """Free one block of the pool.  KeyError if p is not a live block of
         this pool (nothing is freed then)."""
-        cdef _Blocks b = <_Blocks>self._blocks
         cdef size_t n
-        if b.views is not None:
-            _check_no_views(b, p)
-        if p == NULL or b.pool == NULL or cymem_pool_free_size(b.pool, p, &n) != 0:
+        if (<_Blocks>self._blocks).views is not None:
+            _check_no_views(<_Blocks>self._blocks, p)
+        if (p == NULL or (<_Blocks>self._blocks).pool == NULL or
+                cymem_pool_free_size((<_Blocks>self._blocks).pool, p, &n) != 0):
             raise KeyError(<size_t>p)
         self.size -= n
-        if b.exact:
-            _forget(b, p)
+        if (<_Blocks>self._blocks).exact:
+            _forget(<_Blocks>self._blocks, p)
 
     cdef void* realloc(self, void* p, size_t new_size) except NULL:
         """Resize a block to new_size bytes, which must be larger than its
