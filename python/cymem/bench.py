@@ -84,17 +84,19 @@ def _python_level(runs, n):
     out = {}
     loop = min(timeit.repeat("pass", number=n, repeat=runs)) / n * 1e9
 
-    def rec(key, stmt, setup="pass", env=None):
-        g = {"Pool": Pool}
-        g.update(env or {})
-        times = timeit.repeat(stmt, setup, number=n, repeat=runs, globals=g)
-        out[key] = _stats([t / n * 1e9 - loop for t in times])
+    def rec(key, stmt, setup="pass", base=loop):
+        times = timeit.repeat(stmt, setup, number=n, repeat=runs, globals={"Pool": Pool})
+        out[key] = _stats([t / n * 1e9 - base for t in times])
 
     rec("Pool() create+destroy", "Pool()")
     if hasattr(Pool, "alloc"):            # ours (upstream's is C-level only)
         rec("p.alloc(1, 32)", "p.alloc(1, 32)", "p = Pool()")
-        rec("p.free(a)", "p.free(next(it))",
-            "p = Pool(); it = iter([p.alloc(1, 32) for _ in range(%d)])" % (n * runs))
+        # free needs a fresh address each time: next(it), whose cost is
+        # measured on its own and subtracted
+        addrs = "p = Pool(); it = iter([p.alloc(1, 32) for _ in range(%d)])" % (n * runs)
+        nxt = min(timeit.repeat("next(it)", "it = iter(range(%d))" % (n * runs),
+                                number=n, repeat=runs)) / n * 1e9
+        rec("p.free(a)", "p.free(next(it))", addrs, nxt)
     return out
 
 
@@ -161,8 +163,8 @@ def _run(kind, first, runs, n):
     return json.loads(out.stdout)
 
 
-def _fmt(s, unit=""):
-    return "%.1f%s (%.1f-%.1f)" % (s["median"], unit, s["min"], s["max"])
+def _fmt(s, digits=1):
+    return "%.*f (%.*f-%.*f)" % (digits, s["median"], digits, s["min"], digits, s["max"])
 
 
 def main(argv=None):
@@ -187,8 +189,9 @@ def main(argv=None):
     print("\n## Cython level, ns per operation\n")
     mine = _run("cython", ours, runs, n)
     theirs = _run("cython", up, runs, n) if have_up else None
-    print("| operation | cymem.cymem (libcymem) | upstream %s | upstream / ours |"
-          % ("(" + theirs["module"] + ")" if theirs and "module" in theirs else "(not installed)"))
+    if theirs and "module" in theirs:
+        print("upstream: %s\n" % theirs["module"])
+    print("| operation | cymem.cymem (libcymem) | upstream | upstream / ours |")
     print("|---|---|---|---|")
     for key, s in mine.items():
         if key == "module":
@@ -212,7 +215,7 @@ def main(argv=None):
     brief = {"calloc + free": "38 (malloc)", "pool alloc + teardown": "",
              "pool, preallocated": "2"}
     for key in brief:
-        print("| %s | %s | %s |" % (key, _fmt(r[key]) if key in r else r.get("error"), brief[key]))
+        print("| %s | %s | %s |" % (key, _fmt(r[key], 3) if key in r else r.get("error"), brief[key]))
 
     print("\n## The brief's 5.2: a million float operations\n")
     print("a[i] = i * 0.5 for a million floats, then the sum of a[i] * 1.5; the")
@@ -226,7 +229,7 @@ def main(argv=None):
         if "error" in r:
             print("| %s | %s | | %s |" % (label, r["error"], b))
         else:
-            print("| %s | %s | %.1f | %s |" % (label, _fmt(r["ms"]), r["peak_mib"], b))
+            print("| %s | %s | %.1f | %s |" % (label, _fmt(r["ms"], 2), r["peak_mib"], b))
     return 0
 
 
