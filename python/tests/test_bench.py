@@ -9,9 +9,11 @@ import cymem
 PKG = os.path.dirname(os.path.dirname(cymem.__file__))
 
 
-def test_bench_runs_and_prints_all_tables():
+def test_bench_runs_and_prints_all_tables(tmp_path):
+    # (cwd: `-m` puts it first on sys.path, and in an in-tree build the
+    # test runs in python/, whose cymem/ holds the sources only)
     out = subprocess.run([sys.executable, "-m", "cymem.bench", "--quick"],
-                         capture_output=True, text=True, timeout=600,
+                         capture_output=True, text=True, timeout=600, cwd=str(tmp_path),
                          env=dict(os.environ, PYTHONPATH=PKG))
     assert out.returncode == 0, out.stderr
     text = out.stdout
