@@ -17,7 +17,8 @@ Prints Markdown tables:
    memory (growth of the process's peak RSS).
 
 Every figure is the median of N runs (default 7) with the lowest and
-highest; each implementation and each 5.2 case runs in its own process.
+highest; each implementation and each 5.2 case runs in its own processes,
+and ours and upstream's take turns (three rounds each).
 The machine's load average is printed too: on a busy machine the spread
 is wide and the medians move.
 """
@@ -52,7 +53,8 @@ def _load_ext(path):
 
 
 def _stats(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "values": values}
 
 
 def _peak_kib():
@@ -163,6 +165,26 @@ def _run(kind, first, runs, n):
     return json.loads(out.stdout)
 
 
+def _compare(kind, ours, up, runs, n, rounds=3):
+    """_run() on ours and on upstream (up, or None) in turns, `rounds`
+    times, with the runs split between the turns: on a busy machine a
+    slow spell then hits both sides instead of one."""
+    per = max(1, runs // rounds)
+    merged = [{}, {}]
+    for _ in range(rounds):
+        for side, first in enumerate((ours, up)):
+            if first is None:
+                continue
+            r = _run(kind, first, per, n)
+            for key, v in r.items():
+                if isinstance(v, dict) and "values" in v:
+                    merged[side].setdefault(key, []).extend(v["values"])
+                else:
+                    merged[side][key] = v
+    return [{k: _stats(v) if isinstance(v, list) else v for k, v in m.items()} or None
+            for m in merged]
+
+
 def _fmt(s, digits=1):
     return "%.*f (%.*f-%.*f)" % (digits, s["median"], digits, s["min"], digits, s["max"])
 
@@ -187,8 +209,7 @@ def main(argv=None):
           % ((os.cpu_count() or 0,) + os.getloadavg() + (runs,)))
 
     print("\n## Cython level, ns per operation\n")
-    mine = _run("cython", ours, runs, n)
-    theirs = _run("cython", up, runs, n) if have_up else None
+    mine, theirs = _compare("cython", ours, up if have_up else None, runs, n)
     if theirs and "module" in theirs:
         print("upstream: %s\n" % theirs["module"])
     print("| operation | cymem.cymem (libcymem) | upstream | upstream / ours |")
@@ -201,8 +222,8 @@ def main(argv=None):
         print("| %s | %s | %s | %s |" % (key, _fmt(s), _fmt(t) if t else "", ratio))
 
     print("\n## Python level, ns per call (timeit loop overhead subtracted)\n")
-    mine = _run("python", ours, runs, n)
-    theirs = _run("python", up, runs, n) if have_up else {}
+    mine, theirs = _compare("python", ours, up if have_up else None, runs, n)
+    theirs = theirs or {}
     print("| call | cymem.cymem | upstream |\n|---|---|---|")
     for key, s in mine.items():
         if key != "module":
