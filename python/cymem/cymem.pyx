@@ -198,9 +198,44 @@ cdef int _check_no_views(_Blocks b, void *p) except -1:
         raise BufferError("block %#x has %d live views" % (<size_t>p, n))
     return 0
 
+# Pool.addresses in the default mode: the blocks are copied out in C first,
+# and the dict is built after the walk, so that no Python code (a __del__
+# run by the collector while the dict grows, say) can free a block of
+# the pool in the middle of cymem_pool_foreach().
+cdef struct _Walk:
+    size_t n, cap
+    size_t *pairs               # address, size, address, size, ...
+
 cdef int _collect(void *ptr, size_t size, void *ctx) noexcept:
-    (<dict>ctx)[<size_t>ptr] = size
+    cdef _Walk *w = <_Walk *>ctx
+    if w.n == w.cap:
+        return -1               # more blocks than counted: cannot happen
+    w.pairs[2 * w.n] = <size_t>ptr
+    w.pairs[2 * w.n + 1] = size
+    w.n += 1
     return 0
+
+cdef dict _addresses(cymem_pool *pool):
+    cdef cymem_stats st
+    cdef _Walk w
+    cdef dict d = {}
+    cdef size_t i
+    if pool == NULL:
+        return d
+    cymem_pool_stats(pool, &st)
+    w.n = 0
+    w.cap = st.live_blocks
+    w.pairs = <size_t *>PyMem_Malloc(2 * w.cap * sizeof(size_t) + 1)
+    if w.pairs == NULL:
+        raise MemoryError()
+    try:
+        if cymem_pool_foreach(pool, _collect, &w) != 0:
+            raise RuntimeError("the pool changed while its blocks were listed")
+        for i in range(w.n):
+            d[w.pairs[2 * i]] = w.pairs[2 * i + 1]
+    finally:
+        PyMem_Free(w.pairs)
+    return d
 
 cdef object _NOARG = object()
 
@@ -363,10 +398,7 @@ cdef class Pool:
         cdef _Blocks b = <_Blocks>self._blocks
         if b.exact:
             return b
-        cdef dict d = {}
-        if b.pool != NULL:
-            cymem_pool_foreach(b.pool, _collect, <void *>d)
-        return d
+        return _addresses(b.pool)
 
     # -- the Python API of the product brief -----------------------------
     # alloc, free and realloc are C-level methods (the vtable above); the
