@@ -245,6 +245,34 @@ CYMEM_API int cymem_pool_owns(const cymem_pool *pool, const void *ptr);
  */
 CYMEM_API size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr);
 
+/**
+ * cymem_pool_find - the live block of @pool that holds @addr.
+ * @addr: any address: the start of a block or a byte inside one.
+ * @block: where the block's start goes (may be NULL).
+ * @size: where its requested size goes (may be NULL).
+ *
+ * A block holds the bytes of its requested size; a 0-byte block holds only
+ * its start.  O(1) for blocks up to the largest size class; larger blocks
+ * are scanned.  Nothing is read from @addr.
+ *
+ * Return: 0, or -1 with errno ENOENT (no live block of @pool holds @addr)
+ * or EINVAL (@pool or @addr is NULL); *@block and *@size are then left
+ * alone.
+ */
+CYMEM_API int cymem_pool_find(const cymem_pool *pool, const void *addr,
+                              void **block, size_t *size);
+
+/**
+ * cymem_pool_free_size - cymem_pool_free() that reports the freed size.
+ * @size: where the block's requested size goes (may be NULL); 0 for NULL
+ *        @ptr.
+ *
+ * One lookup does both, for callers that keep a byte count.
+ *
+ * Return: as cymem_pool_free(); *@size is left alone on failure.
+ */
+CYMEM_API int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size);
+
 /* ---- Introspection ----------------------------------------------------- */
 
 /**

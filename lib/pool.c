@@ -1010,6 +1010,105 @@ size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
     return size;
 }
 
+/* The live block of @pool whose bytes hold @addr (its start for a 0-byte
+ * block): O(1) for slab blocks, a scan of the direct blocks otherwise. */
+static int find_containing(const cymem_pool *pool, const void *addr,
+                           void **block, size_t *size)
+{
+    const cymem__slab *s = cymem__page_find(pool, addr);
+    if (s != NULL) {
+        size_t off = (size_t)((const char *)addr - s->base);
+        size_t idx = off / s->bsize;
+        if (idx >= s->next || slab_is_free(s, (uint32_t)idx))
+            return 0;
+        size_t n = s->bsize - slab_get_slack(s, (uint32_t)idx);
+        off -= idx * s->bsize;
+        if (off != 0 && off >= n)
+            return 0;
+        *block = s->base + idx * s->bsize;
+        *size = n;
+        return 1;
+    }
+    const cymem__direct *tab = pool->direct.tab;
+    uintptr_t a = (uintptr_t)addr;
+    for (size_t i = 0; tab && i <= pool->direct.mask; i++) {
+        if (tab[i].key != 0 && a - tab[i].key < (tab[i].size ? tab[i].size : 1)) {
+            *block = (void *)tab[i].key;
+            *size = tab[i].size;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cymem_pool_find(const cymem_pool *pool, const void *addr, void **block, size_t *size)
+{
+    void *b = NULL;
+    size_t n = 0;
+    if (pool == NULL || addr == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pool_lock(pool);
+    int found = find_containing(pool, addr, &b, &n);
+    pool_unlock(pool);
+    if (!found) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (block)
+        *block = b;
+    if (size)
+        *size = n;
+    return 0;
+}
+
+/* cymem_pool_free() that also says how many bytes the block held, from
+ * the one lookup the free needs (a binding that keeps a byte count would
+ * otherwise ask cymem_pool_block_size() first). */
+int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
+{
+    size_t n = 0;
+    int rc = 0;
+    if (pool == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (likely(pool->fast != NULL)) {
+        cymem__slab *s = cymem__page_find(pool, ptr);
+        uint32_t idx;
+        if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+            n = s->bsize - slab_get_slack(s, idx);
+            small_release(pool, s, idx, 0);
+            goto done;
+        }
+    }
+    if (ptr != NULL) {
+        pool_lock(pool);
+        cymem__slab *s = cymem__page_find(pool, ptr);
+        uint32_t idx;
+        cymem__direct *d;
+        if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK) {
+            n = s->bsize - slab_get_slack(s, idx);
+            small_free(pool, s, idx);
+        } else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL) {
+            n = d->size;
+            direct_free(pool, d);
+        } else {
+            rc = -1;
+        }
+        pool_unlock(pool);
+        if (rc) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+done:
+    if (size)
+        *size = n;
+    return 0;
+}
+
 int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
 {
     if (pool == NULL || out == NULL) {

@@ -20,9 +20,11 @@ cdef PyFree WrapFree(free_t free)
 
 cdef class Pool:
     cdef readonly size_t size
-    # Upstream keeps a dict of addresses in this slot; here it holds the
-    # libcymem pool (see doc/python.md), and `addresses` is computed.
-    cdef void* _impl
+    # Upstream's `addresses` dict sits in this slot.  Here it is a dict
+    # too (a subclass that also holds the libcymem pool), empty unless
+    # address tracking is on (see doc/python.md); `addresses` from Python
+    # or through this .pxd is a property that is always exact.
+    cdef dict _blocks
     cdef readonly list refs
     cdef readonly PyMalloc pymalloc
     cdef readonly PyFree pyfree

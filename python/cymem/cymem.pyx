@@ -6,16 +6,20 @@ layout and Pool's vtable are those of cymem.pxd), plus a Python-level API:
 ``Pool().alloc(number, size)`` returns the block's address as an int,
 ``free()`` frees everything, ``with Pool() as p:``, ``aligned_alloc``,
 ``stats()`` and ``view()`` for safe access to the memory from Python.
+
+Every value that reaches C from Python goes through _size() (an exact
+int in range, never a float) and every product or sum of sizes is checked:
+nothing a Python caller passes may crash the interpreter.
 """
 
+cimport cython
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.buffer cimport PyBuffer_FillInfo
-from cpython.ref cimport Py_INCREF, Py_DECREF
-from libc.errno cimport errno, ENOMEM, EINVAL
-from libc.stdint cimport uintptr_t
-from libc.stdlib cimport malloc as c_malloc, free as c_free
-from libc.string cimport memset, memcpy
-import operator
+from cpython.dict cimport PyDict_SetItem, PyDict_Clear
+from cpython.number cimport PyNumber_Index
+from libc.errno cimport errno, EINVAL
+from libc.string cimport memset
+import os
 import warnings
 
 cdef extern from "cymem.h":
@@ -45,21 +49,46 @@ cdef extern from "cymem.h":
     void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
                                    size_t alignment)
     void *cymem_pool_realloc(cymem_pool *pool, void *ptr, size_t new_size)
-    int cymem_pool_free(cymem_pool *pool, void *ptr)
-    int cymem_pool_owns(const cymem_pool *pool, const void *ptr)
-    size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
+    int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
+    int cymem_pool_find(const cymem_pool *pool, const void *addr,
+                        void **block, size_t *size)
     int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
     int cymem_pool_foreach(const cymem_pool *pool,
                            int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
     const char *cymem_version()
+
+cdef extern from *:
+    bint mul_overflow "__builtin_mul_overflow"(size_t a, size_t b, size_t *out)
+
+cdef extern from "Python.h":
+    ctypedef struct PyObject
+    ctypedef struct TypeObject "PyTypeObject":
+        PyObject *tp_dict
+    void PyType_Modified(TypeObject *t)
+    Py_ssize_t Py_REFCNT(object o)
+    void Py_INCREF(object o)
+    void Py_DECREF(object o)
+    size_t PyLong_AsSize_t(object o) except? <size_t>-1
 
 WARN_ZERO_ALLOC = False
 
 LIBCYMEM_VERSION = cymem_version().decode("ascii")
 
 
-# ---- allocator wrappers (upstream's API) ---------------------------------
+cdef inline size_t _size(object x) except? <size_t>-1:
+    """x as a size_t: an int (or an object with __index__) in range.  A
+    float or a str is a TypeError, a negative or too large int an
+    OverflowError: never a silently truncated value."""
+    if type(x) is not int:
+        x = PyNumber_Index(x)
+    return PyLong_AsSize_t(x)
 
+
+# ---- allocator wrappers (upstream's API) ---------------------------------
+# Made from C with WrapMalloc/WrapFree.  One made from Python holds no
+# function; Pool and Address refuse it.
+
+@cython.auto_pickle(False)
 cdef class PyMalloc:
     cdef void _set(self, malloc_t malloc):
         self.malloc = malloc
@@ -69,6 +98,7 @@ cdef PyMalloc WrapMalloc(malloc_t malloc):
     o._set(malloc)
     return o
 
+@cython.auto_pickle(False)
 cdef class PyFree:
     cdef void _set(self, free_t free):
         self.free = free
@@ -80,31 +110,170 @@ cdef PyFree WrapFree(free_t free):
 
 Default_Malloc = WrapMalloc(PyMem_Malloc)
 Default_Free = WrapFree(PyMem_Free)
+cdef PyMalloc _default_malloc = Default_Malloc
+cdef PyFree _default_free = Default_Free
+
+
+cdef _check_allocator(PyMalloc pymalloc, PyFree pyfree):
+    if pymalloc.malloc == NULL or pyfree.free == NULL:
+        raise ValueError("an allocator made from Python has no function: "
+                         "use WrapMalloc()/WrapFree() from Cython")
+
+
+# ---- address tracking ----------------------------------------------------
+# Upstream keeps {address: size} of every block in Pool.addresses, a dict
+# that Cython code compiled against upstream's .pxd reads straight from
+# the object.  Keeping it costs a dict insert and delete per block, so it
+# is opt-in: pools made while tracking is on keep it exactly as upstream.
+
+cdef bint _track = os.environ.get("CYMEM_TRACK_ADDRESSES", "") not in ("", "0")
+
+
+def track_addresses(on=None):
+    """track_addresses([on]) -> bool: whether pools made from now on keep
+    upstream's addresses dict in the object (CYMEM_TRACK_ADDRESSES=1 in
+    the environment turns it on at import); with an argument, set it and
+    return the previous setting."""
+    global _track
+    cdef bint old = _track
+    if on is not None:
+        _track = bool(on)
+    return old
 
 
 # ---- the pool ------------------------------------------------------------
 
-# What Pool._impl points to: the libcymem pool, the backing allocator
-# made from pymalloc/pyfree (when they are not the defaults), and the
-# count of exported views per block.
-cdef struct Impl:
-    cymem_pool *pool
-    cymem_allocator backing
-    malloc_t user_malloc
-    free_t user_free
-    void *views            # a dict {address: live views}, or NULL
+@cython.final
+@cython.auto_pickle(False)
+cdef class _Blocks(dict):
+    """What Pool keeps in upstream's `addresses` slot: a dict (empty, or
+    exactly upstream's in tracking mode) that also holds the libcymem
+    pool, made on the first allocation, its backing allocator when the
+    pool was given pymalloc/pyfree, and the count of live views per
+    block."""
+    cdef cymem_pool *pool
+    cdef cymem_allocator backing
+    cdef malloc_t user_malloc
+    cdef free_t user_free
+    cdef dict views             # {block: live views}, or None
+    cdef bint exact
+
+    def __dealloc__(self):
+        if self.pool != NULL:
+            cymem_pool_destroy(self.pool)
+            self.pool = NULL
 
 cdef void *_backing_malloc(size_t size, void *ctx) noexcept:
-    return (<Impl *>ctx).user_malloc(size)
+    return (<_Blocks>ctx).user_malloc(size)
 
 cdef void _backing_free(void *ptr, size_t size, void *ctx) noexcept:
-    (<Impl *>ctx).user_free(ptr)
+    (<_Blocks>ctx).user_free(ptr)
 
-cdef int _collect(void *ptr, size_t size, void *ctx) noexcept:
-    (<dict>ctx)[<size_t>ptr] = size
+cdef cymem_pool *_open(_Blocks b) except NULL:
+    """The libcymem pool of b, made now: a Pool that never allocates (as
+    often in spaCy, which makes one per Doc) costs no pool."""
+    cdef cymem_pool_options opts
+    memset(&opts, 0, sizeof(opts))
+    if b.user_malloc != NULL:
+        b.backing.malloc = _backing_malloc
+        b.backing.free = _backing_free
+        b.backing.ctx = <void *>b
+        opts.allocator = &b.backing
+    b.pool = cymem_pool_new_ex(&opts)
+    if b.pool == NULL:
+        raise MemoryError("cannot create a pool")
+    return b.pool
+
+cdef int _remember(_Blocks b, void *p, size_t n) except -1:
+    PyDict_SetItem(b, <size_t>p, n)
     return 0
 
+cdef int _forget(_Blocks b, void *p) except -1:
+    dict.pop(b, <size_t>p, None)
+    return 0
 
+cdef int _check_no_views(_Blocks b, void *p) except -1:
+    n = b.views.get(<size_t>p, 0)
+    if n:
+        raise BufferError("block %#x has %d live views" % (<size_t>p, n))
+    return 0
+
+# Pool.addresses in the default mode: the blocks are copied out in C first,
+# and the dict is built after the walk, so that no Python code (a __del__
+# run by the collector while the dict grows, say) can free a block of
+# the pool in the middle of cymem_pool_foreach().
+cdef struct _Walk:
+    size_t n, cap
+    size_t *pairs               # address, size, address, size, ...
+
+cdef int _collect(void *ptr, size_t size, void *ctx) noexcept:
+    cdef _Walk *w = <_Walk *>ctx
+    if w.n == w.cap:
+        return -1               # more blocks than counted: cannot happen
+    w.pairs[2 * w.n] = <size_t>ptr
+    w.pairs[2 * w.n + 1] = size
+    w.n += 1
+    return 0
+
+cdef dict _addresses(cymem_pool *pool):
+    cdef cymem_stats st
+    cdef _Walk w
+    cdef dict d = {}
+    cdef size_t i
+    if pool == NULL:
+        return d
+    cymem_pool_stats(pool, &st)
+    w.n = 0
+    w.cap = st.live_blocks
+    w.pairs = <size_t *>PyMem_Malloc(2 * w.cap * sizeof(size_t) + 1)
+    if w.pairs == NULL:
+        raise MemoryError()
+    try:
+        if cymem_pool_foreach(pool, _collect, &w) != 0:
+            raise RuntimeError("the pool changed while its blocks were listed")
+        for i in range(w.n):
+            d[w.pairs[2 * i]] = w.pairs[2 * i + 1]
+    finally:
+        PyMem_Free(w.pairs)
+    return d
+
+cdef object _NOARG = object()
+
+# _Blocks of dead pools, kept for new ones: a dict subclass is slower to
+# make than the plain dict upstream makes, and spaCy makes a Pool per Doc.
+DEF NSPARE = 16
+cdef PyObject *_spare[NSPARE]
+cdef int _nspare = 0
+
+cdef inline _Blocks _new_blocks():
+    global _nspare
+    cdef _Blocks b
+    if _nspare == 0:
+        return _Blocks.__new__(_Blocks)
+    _nspare -= 1
+    b = <_Blocks>_spare[_nspare]
+    Py_DECREF(b)                # the cache's reference is now b's
+    return b
+
+cdef inline void _keep_blocks(_Blocks b):
+    """Put b, whose pool is gone, in the cache if nothing else holds it
+    (its caller's reference and the dead Pool's are the only two)."""
+    global _nspare
+    if _nspare == NSPARE or Py_REFCNT(b) != 2 or type(b) is not _Blocks:
+        return
+    if len(b):
+        PyDict_Clear(b)
+    b.user_malloc = NULL
+    b.user_free = NULL
+    b.views = None
+    Py_INCREF(b)
+    _spare[_nspare] = <PyObject *>b
+    _nspare += 1
+
+
+@cython.no_gc_clear             # its C state must outlive a GC cycle's clear
+@cython.freelist(16)
+@cython.auto_pickle(False)
 cdef class Pool:
     """Own blocks of zero-filled memory, and free them all when the pool is
     garbage collected, reset with ``free()``, or left in a ``with`` block.
@@ -123,94 +292,96 @@ cdef class Pool:
 
     Attributes:
         size (int): bytes currently allocated (the sum of requested sizes).
-        addresses (dict): {address: size} of the live blocks, computed.
+        addresses (dict): {address: size} of the live blocks.
         refs (list): Python objects kept alive by own_pyref().
         pymalloc, pyfree: the allocator functions (upstream's API).
     """
 
-    def __cinit__(self, PyMalloc pymalloc=Default_Malloc,
-                  PyFree pyfree=Default_Free):
-        cdef Impl *impl = <Impl *>c_malloc(sizeof(Impl))
-        cdef cymem_pool_options opts
-        if impl == NULL:
-            raise MemoryError("cannot create a pool")
-        memset(impl, 0, sizeof(Impl))
-        memset(&opts, 0, sizeof(opts))
-        self.size = 0
+    def __cinit__(self, PyMalloc pymalloc not None=Default_Malloc,
+                  PyFree pyfree not None=Default_Free):
+        cdef _Blocks b = _new_blocks()
+        if pymalloc is not _default_malloc or pyfree is not _default_free:
+            # A pool on the caller's functions, as upstream's would be.
+            _check_allocator(pymalloc, pyfree)
+            b.user_malloc = pymalloc.malloc
+            b.user_free = pyfree.free
+        b.exact = _track
+        self._blocks = b
         self.refs = []
         self.pymalloc = pymalloc
         self.pyfree = pyfree
-        if pymalloc is not Default_Malloc or pyfree is not Default_Free:
-            # A pool on the caller's functions, as upstream's would be.
-            impl.user_malloc = pymalloc.malloc
-            impl.user_free = pyfree.free
-            impl.backing.malloc = _backing_malloc
-            impl.backing.free = _backing_free
-            impl.backing.ctx = impl
-            opts.allocator = &impl.backing
-        impl.pool = cymem_pool_new_ex(&opts)
-        if impl.pool == NULL:
-            c_free(impl)
-            raise MemoryError("cannot create a pool")
-        self._impl = impl
 
     def __dealloc__(self):
-        cdef Impl *impl = <Impl *>self._impl
-        if impl != NULL:
-            cymem_pool_destroy(impl.pool)
-            if impl.views != NULL:
-                Py_DECREF(<object>impl.views)
-                impl.views = NULL
-            c_free(impl)
-            self._impl = NULL
+        cdef _Blocks b = <_Blocks>self._blocks
+        if b is None:
+            return
+        if b.pool != NULL:
+            # now, even if someone still holds the addresses dict
+            cymem_pool_destroy(b.pool)
+            b.pool = NULL
+        _keep_blocks(b)
 
     # -- the C-level API: upstream's vtable, in upstream's order ----------
+
+    # alloc and free read the _Blocks through casts of the slot, not a
+    # typed local: that would cost a reference count on every call.
 
     cdef void* alloc(self, size_t number, size_t elem_size) except NULL:
         """Allocate a zero-filled block of number * elem_size bytes that the
         pool owns.  MemoryError when memory is exhausted (or the size
         overflows)."""
-        if WARN_ZERO_ALLOC and (number == 0 or elem_size == 0):
+        cdef cymem_pool *pool = (<_Blocks>self._blocks).pool
+        if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
             warnings.warn("Allocating zero bytes")
-        cdef Impl *impl = <Impl *>self._impl
-        cdef void *p = cymem_pool_alloc(impl.pool, number, elem_size)
+        if pool == NULL:
+            pool = _open(<_Blocks>self._blocks)
+        cdef void *p = cymem_pool_alloc(pool, number, elem_size)
         if p == NULL:
             # Python ints: the product may not fit in a size_t
             raise MemoryError("Error assigning %d bytes"
                               % (<object>number * <object>elem_size))
         self.size += number * elem_size
+        if (<_Blocks>self._blocks).exact:
+            _remember(<_Blocks>self._blocks, p, number * elem_size)
         return p
 
     cdef void free(self, void* p) except *:
         """Free one block of the pool.  KeyError if p is not a live block of
         this pool (nothing is freed then)."""
-        cdef Impl *impl = <Impl *>self._impl
-        cdef size_t n = cymem_pool_block_size(impl.pool, p)
-        if impl.views != NULL:
-            _check_no_views(impl, <size_t>p)
-        if cymem_pool_free(impl.pool, p) != 0:
+        cdef size_t n
+        if (<_Blocks>self._blocks).views is not None:
+            _check_no_views(<_Blocks>self._blocks, p)
+        if (p == NULL or (<_Blocks>self._blocks).pool == NULL or
+                cymem_pool_free_size((<_Blocks>self._blocks).pool, p, &n) != 0):
             raise KeyError(<size_t>p)
         self.size -= n
+        if (<_Blocks>self._blocks).exact:
+            _forget(<_Blocks>self._blocks, p)
 
     cdef void* realloc(self, void* p, size_t new_size) except NULL:
         """Resize a block to new_size bytes, which must be larger than its
         size now; the new bytes are zero.  ValueError if p is not a live
         block of this pool or new_size is not larger."""
-        cdef Impl *impl = <Impl *>self._impl
-        if p == NULL or not cymem_pool_owns(impl.pool, p):
+        cdef _Blocks b = <_Blocks>self._blocks
+        cdef void *base = NULL
+        cdef size_t old = 0
+        if (p == NULL or b.pool == NULL or
+                cymem_pool_find(b.pool, p, &base, &old) != 0 or base != p):
             raise ValueError("Pointer %d not found in Pool" % <size_t>p)
-        cdef size_t old = cymem_pool_block_size(impl.pool, p)
         if new_size == 0:
             raise ValueError("Realloc requires new_size > 0")
         if new_size <= old:
             raise ValueError("Realloc requires new_size (%d) > the block's size (%d)"
                              % (new_size, old))
-        if impl.views != NULL:
-            _check_no_views(impl, <size_t>p)
-        cdef void *q = cymem_pool_realloc(impl.pool, p, new_size)
+        if b.views is not None:
+            _check_no_views(b, p)
+        cdef void *q = cymem_pool_realloc(b.pool, p, new_size)
         if q == NULL:
             raise MemoryError("Error reallocating to %d bytes" % new_size)
         self.size += new_size - old
+        if b.exact:
+            _forget(b, p)
+            _remember(b, q, new_size)
         return q
 
     # -- upstream's Python-level API -------------------------------------
@@ -219,69 +390,73 @@ cdef class Pool:
         """Keep py_ref alive as long as the pool."""
         self.refs.append(py_ref)
 
-    property addresses:
-        """{address: size} of every live block (a new dict on each read)."""
-        def __get__(self):
-            cdef dict d = {}
-            cymem_pool_foreach((<Impl *>self._impl).pool, _collect, <void *>d)
-            return d
+    @property
+    def addresses(self):
+        """{address: size} of every live block.  With address tracking
+        (track_addresses()) it is the pool's own dict, as upstream;
+        otherwise a new dict made on each read."""
+        cdef _Blocks b = <_Blocks>self._blocks
+        if b.exact:
+            return b
+        return _addresses(b.pool)
 
     # -- the Python API of the product brief -----------------------------
+    # alloc, free and realloc are C-level methods (the vtable above); the
+    # three _py_* methods below are published under the same names in the
+    # type's dict at import (see the end of the module), so that Python
+    # code finds them by ordinary lookup, and Cython code typed as Pool
+    # still calls the C methods.
 
-    def __getattr__(self, name):
-        # alloc, free and realloc are C-level methods (the vtable above);
-        # from Python the same names reach the wrappers below.
-        if name == "alloc":
-            return self.py_alloc
-        if name == "free":
-            return self.py_free
-        if name == "realloc":
-            return self.py_realloc
-        raise AttributeError("'%s' object has no attribute '%s'"
-                             % (type(self).__name__, name))
-
-    def py_alloc(self, size_t number, size_t size):
+    def _py_alloc(self, number, size):
         """alloc(number, size) -> address: a zero-filled block of
         number * size bytes; its address as an int."""
-        return <size_t>self.alloc(number, size)
+        return <size_t>self.alloc(_size(number), _size(size))
 
-    def aligned_alloc(self, size_t number, size_t size, size_t alignment=64):
+    def _py_free(self, addr=_NOARG):
+        """free(addr) frees one block: KeyError if addr is not a live block
+        of this pool (None and 0 included), TypeError if it is not an int.
+        free() with no argument frees every block and keeps the pool.
+        BufferError if a view of the memory is still alive."""
+        if addr is _NOARG:
+            self.reset()
+        else:
+            _free_one(self, addr)
+
+    def _py_realloc(self, addr, size):
+        """realloc(addr, size) -> address: resize a block to a larger size
+        (ValueError otherwise, as upstream); new bytes are zero."""
+        return <size_t>self.realloc(<void *>_size(addr), _size(size))
+
+    def aligned_alloc(self, number, size, alignment=64):
         """aligned_alloc(number, size, alignment=64) -> address: alloc() with
         the block aligned to alignment (a power of two, at most 1 MiB)."""
-        cdef Impl *impl = <Impl *>self._impl
-        cdef void *p = cymem_pool_alloc_aligned(impl.pool, number, size, alignment)
+        cdef size_t k = _size(number), n = _size(size), al = _size(alignment)
+        cdef _Blocks b = <_Blocks>self._blocks
+        cdef cymem_pool *pool = b.pool
+        if pool == NULL:
+            pool = _open(b)
+        cdef void *p = cymem_pool_alloc_aligned(pool, k, n, al)
         if p == NULL:
             if errno == EINVAL:
                 raise ValueError("alignment must be a power of two up to 1 MiB, not %d"
-                                 % alignment)
-            raise MemoryError("Error assigning %d bytes"
-                              % (<object>number * <object>size))
-        self.size += number * size
+                                 % al)
+            raise MemoryError("Error assigning %d bytes" % (<object>k * <object>n))
+        self.size += k * n
+        if b.exact:
+            _remember(b, p, k * n)
         return <size_t>p
-
-    def py_free(self, addr=None):
-        """free(addr) frees one block (KeyError if addr is not a live block of
-        this pool); free() frees every block and keeps the pool.  BufferError
-        if a view of the memory is still alive."""
-        if addr is None:
-            self.reset()
-        else:
-            # index(): a float or a str is a TypeError, not a truncated int
-            self.free(<void *><size_t>operator.index(addr))
-
-    def py_realloc(self, size_t addr, size_t size):
-        """realloc(addr, size) -> address: resize a block to a larger size
-        (ValueError otherwise, as upstream); new bytes are zero."""
-        return <size_t>self.realloc(<void *>addr, size)
 
     def reset(self):
         """Free every block and keep the pool.  BufferError if a view of the
         memory is still alive."""
-        cdef Impl *impl = <Impl *>self._impl
-        if impl.views != NULL and len(<object>impl.views) > 0:
+        cdef _Blocks b = <_Blocks>self._blocks
+        if b.views:
             raise BufferError("a view of the pool's memory is still alive")
-        cymem_pool_reset(impl.pool)
+        if b.pool != NULL:
+            cymem_pool_reset(b.pool)
         self.size = 0
+        if b.exact:
+            PyDict_Clear(b)
 
     def __enter__(self):
         return self
@@ -290,27 +465,44 @@ cdef class Pool:
         self.reset()
         return False
 
+    def __bool__(self):
+        # A pool is always true, as upstream's: `mem = mem or Pool()`.
+        return True
+
     def __len__(self):
         cdef cymem_stats st
-        cymem_pool_stats((<Impl *>self._impl).pool, &st)
+        cdef _Blocks b = <_Blocks>self._blocks
+        if b.pool == NULL:
+            return 0
+        cymem_pool_stats(b.pool, &st)
         return st.live_blocks
 
-    def __contains__(self, size_t addr):
-        return bool(cymem_pool_owns((<Impl *>self._impl).pool, <void *>addr))
+    def __contains__(self, addr):
+        cdef size_t n
+        try:
+            return _owns(self, _size(addr), &n)
+        except OverflowError:
+            return False
 
-    def block_size(self, size_t addr):
+    def block_size(self, addr):
         """The requested size of a live block; KeyError if addr is not one."""
-        cdef Impl *impl = <Impl *>self._impl
-        if not cymem_pool_owns(impl.pool, <void *>addr):
-            raise KeyError(addr)
-        return cymem_pool_block_size(impl.pool, <void *>addr)
+        cdef size_t n = 0
+        try:
+            if _owns(self, _size(addr), &n):
+                return n
+        except OverflowError:
+            pass
+        raise KeyError(addr)
 
     def stats(self):
         """A dict: live_bytes, live_blocks, peak_bytes, reserved_bytes,
         used_bytes, metadata_bytes, chunk_count, and fragmentation: the
         share of reserved memory not holding requested bytes."""
         cdef cymem_stats st
-        cymem_pool_stats((<Impl *>self._impl).pool, &st)
+        cdef _Blocks b = <_Blocks>self._blocks
+        memset(&st, 0, sizeof(st))
+        if b.pool != NULL:
+            cymem_pool_stats(b.pool, &st)
         frag = 0.0
         if st.reserved_bytes:
             frag = 1.0 - <double>st.live_bytes / <double>st.reserved_bytes
@@ -325,81 +517,101 @@ cdef class Pool:
             "fragmentation": frag,
         }
 
-    def view(self, size_t addr, size_t nbytes):
-        """A writable buffer over nbytes of the block at addr, for memoryview,
-        struct or numpy.frombuffer.  The range must lie inside one live
-        block.  While a view is alive, freeing the block (or resetting the
-        pool) raises BufferError instead of leaving it dangling."""
-        cdef Impl *impl = <Impl *>self._impl
-        base, size = _containing_block(self, addr)
-        if addr + nbytes > base + size:
+    def view(self, addr, nbytes):
+        """A writable buffer over nbytes at addr, for memoryview, struct or
+        numpy.frombuffer.  The range must lie inside one live block
+        (KeyError if addr is in none, ValueError if the range runs past
+        its end).  While a view is alive, freeing the block (or resetting
+        the pool) raises BufferError instead of leaving it dangling."""
+        cdef size_t a = _size(addr), n = _size(nbytes), size = 0
+        cdef void *base = NULL
+        cdef _Blocks b = <_Blocks>self._blocks
+        if (a == 0 or b.pool == NULL or
+                cymem_pool_find(b.pool, <void *>a, &base, &size) != 0):
+            raise KeyError("%#x is not inside a live block of this pool" % a)
+        # base <= a <= base + size, so neither side can wrap
+        if n > size - (a - <size_t>base):
             raise ValueError("%d bytes at %#x run past the end of the block (%d bytes)"
-                             % (nbytes, addr, size))
-        return PoolView(self, addr, nbytes, base)
+                             % (n, a, size))
+        cdef PoolView v = PoolView.__new__(PoolView)
+        v.addr = a
+        v.nbytes = n
+        v.base = <size_t>base
+        _count_view(b, v.base, 1)
+        v.pool = self           # from here on, its __dealloc__ uncounts it
+        return v
 
 
-cdef _check_no_views(Impl *impl, size_t addr):
-    cdef dict views = <dict>impl.views
-    if views.get(addr, 0):
-        raise BufferError("block %#x has %d live views" % (addr, views[addr]))
+cdef int _free_one(Pool pool, object addr) except -1:
+    """Pool.free(addr) from Python: anything that is not a live block of
+    the pool is a KeyError (a non-integer a TypeError)."""
+    cdef size_t a
+    if addr is None:
+        raise KeyError(addr)
+    try:
+        a = _size(addr)
+    except OverflowError:
+        raise KeyError(addr) from None
+    pool.free(<void *>a)
+    return 0
 
 
-def _containing_block(Pool pool, size_t addr):
-    """(base, size) of the live block of pool that holds addr."""
-    cdef Impl *impl = <Impl *>pool._impl
-    if cymem_pool_owns(impl.pool, <void *>addr):
-        return addr, cymem_pool_block_size(impl.pool, <void *>addr)
-    for base, size in pool.addresses.items():
-        if base <= addr < base + size:
-            return base, size
-    raise KeyError("%#x is not inside a live block of this pool" % addr)
+cdef bint _owns(Pool pool, size_t a, size_t *size):
+    """Whether a is the start of a live block of pool; its size to *size."""
+    cdef _Blocks b = <_Blocks>pool._blocks
+    cdef void *base = NULL
+    return (a != 0 and b.pool != NULL and
+            cymem_pool_find(b.pool, <void *>a, &base, size) == 0 and
+            base == <void *>a)
 
 
+cdef int _count_view(_Blocks b, size_t base, int delta) except -1:
+    if b.views is None:
+        b.views = {}
+    n = b.views.get(base, 0) + delta
+    if n:
+        b.views[base] = n
+    else:
+        del b.views[base]
+        if not b.views:
+            b.views = None      # the free path tests only for None
+    return 0
+
+
+@cython.final
+@cython.no_gc_clear             # its count must be undone by its own dealloc
+@cython.auto_pickle(False)
 cdef class PoolView:
-    """A writable buffer over part of a pool block; see Pool.view()."""
+    """A writable buffer over part of a pool block, made by Pool.view().
+    It keeps its pool alive and pins its block while it lives; buffers
+    exported from it (memoryview, numpy) keep it alive."""
     cdef Pool pool
     cdef size_t addr, nbytes, base
 
-    def __cinit__(self, Pool pool, size_t addr, size_t nbytes, size_t base):
-        self.pool = pool
-        self.addr = addr
-        self.nbytes = nbytes
-        self.base = base
-        self._count(1)          # the view pins the block while it lives
+    def __cinit__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError("PoolView objects are made by Pool.view()")
 
     def __dealloc__(self):
         if self.pool is not None:
-            self._count(-1)
-
-    cdef _count(self, int delta):
-        # Buffers exported from the view (memoryview, numpy) keep it alive,
-        # so the view's lifetime covers them all.
-        cdef Impl *impl = <Impl *>self.pool._impl
-        cdef dict views
-        if impl.views == NULL:
-            views = {}
-            Py_INCREF(views)    # owned through the raw pointer
-            impl.views = <void *>views
-        views = <dict>impl.views
-        n = views.get(self.base, 0) + delta
-        if n:
-            views[self.base] = n
-        else:
-            views.pop(self.base, None)
+            _count_view(<_Blocks>self.pool._blocks, self.base, -1)
 
     def __getbuffer__(self, Py_buffer *buffer, int flags):
+        if self.pool is None:
+            raise BufferError("this PoolView was not made by Pool.view()")
         PyBuffer_FillInfo(buffer, self, <void *>self.addr, self.nbytes, 0, flags)
 
     def __len__(self):
         return self.nbytes
 
-    property address:
-        def __get__(self):
-            return self.addr
+    @property
+    def address(self):
+        return self.addr
 
 
 # ---- Address (upstream's API) --------------------------------------------
 
+@cython.auto_pickle(False)
 cdef class Address:
     """A block of number * elem_size zero-filled bytes tied to this object:
     it is freed when the object is.
@@ -408,22 +620,148 @@ cdef class Address:
         ptr (void*): the block (C level).
         addr (int): its address.
     """
-    def __cinit__(self, size_t number, size_t elem_size,
-                  PyMalloc pymalloc=Default_Malloc, PyFree pyfree=Default_Free):
+    def __cinit__(self, number, elem_size,
+                  PyMalloc pymalloc not None=Default_Malloc,
+                  PyFree pyfree not None=Default_Free):
         self.ptr = NULL
+        _check_allocator(pymalloc, pyfree)
         self.pymalloc = pymalloc
         self.pyfree = pyfree
 
-    def __init__(self, size_t number, size_t elem_size, *args, **kwargs):
-        self.ptr = self.pymalloc.malloc(number * elem_size)
-        if self.ptr == NULL:
+    # As upstream: the allocator arguments reach __cinit__ only (Address
+    # with four arguments is a TypeError, here from __init__).
+    def __init__(self, number, elem_size):
+        cdef size_t n
+        if self.ptr != NULL:
+            raise TypeError("Address is already initialised")
+        if mul_overflow(_size(number), _size(elem_size), &n):
             raise MemoryError("Error assigning %d bytes" % (number * elem_size))
-        memset(self.ptr, 0, number * elem_size)
+        self.ptr = self.pymalloc.malloc(n)
+        if self.ptr == NULL:
+            raise MemoryError("Error assigning %d bytes" % n)
+        memset(self.ptr, 0, n)
 
-    property addr:
-        def __get__(self):
-            return <size_t>self.ptr
+    @property
+    def addr(self):
+        return <size_t>self.ptr
 
     def __dealloc__(self):
-        if self.ptr != NULL:
+        if self.ptr != NULL and self.pyfree is not None:
             self.pyfree.free(self.ptr)
+
+
+# ---- Python-level alloc/free/realloc --------------------------------------
+# Pool's C methods take these names in the vtable, so the def methods are
+# named _py_*.  Python code must find alloc/free/realloc by ordinary
+# lookup (dir(), help(), no __getattr__ detour), and find them fast: a
+# def method of Cython 0.29 packs its arguments into a tuple and parses
+# them, which costs more than the allocation.  So the type's dict gets
+# METH_FASTCALL methods that hand positional calls straight to the
+# functions below, and any other call (keywords, a wrong count) to the
+# def method, whose arguments and errors it keeps.
+
+cdef extern from *:
+    """
+    typedef PyObject *(*cymem_impl2)(PyObject *, PyObject *, PyObject *);
+    static cymem_impl2 cymem_alloc_impl, cymem_free_impl, cymem_realloc_impl;
+    static PyObject *cymem_slow[3];     /* the def methods (descriptors) */
+
+    static PyObject *cymem_slow_call(int i, PyObject *self, PyObject *const *args,
+                                     size_t nargsf, PyObject *kwnames)
+    {
+        PyObject *d = cymem_slow[i];
+        PyObject *bound = Py_TYPE(d)->tp_descr_get(d, self, (PyObject *)Py_TYPE(self));
+        if (bound == NULL)
+            return NULL;
+        PyObject *r = PyObject_Vectorcall(bound, args, nargsf, kwnames);
+        Py_DECREF(bound);
+        return r;
+    }
+
+    static PyObject *cymem_alloc_fc(PyObject *self, PyObject *const *args,
+                                    Py_ssize_t nargs, PyObject *kwnames)
+    {
+        if (kwnames == NULL && nargs == 2)
+            return cymem_alloc_impl(self, args[0], args[1]);
+        return cymem_slow_call(0, self, args, nargs, kwnames);
+    }
+
+    static PyObject *cymem_free_fc(PyObject *self, PyObject *const *args,
+                                   Py_ssize_t nargs, PyObject *kwnames)
+    {
+        if (kwnames == NULL && nargs <= 1)
+            return cymem_free_impl(self, nargs ? args[0] : NULL, NULL);
+        return cymem_slow_call(1, self, args, nargs, kwnames);
+    }
+
+    static PyObject *cymem_realloc_fc(PyObject *self, PyObject *const *args,
+                                      Py_ssize_t nargs, PyObject *kwnames)
+    {
+        if (kwnames == NULL && nargs == 2)
+            return cymem_realloc_impl(self, args[0], args[1]);
+        return cymem_slow_call(2, self, args, nargs, kwnames);
+    }
+
+    static PyMethodDef cymem_fast_methods[3] = {
+        {"alloc", (PyCFunction)(void (*)(void))cymem_alloc_fc, METH_FASTCALL | METH_KEYWORDS,
+         "alloc(number, size) -> address: a zero-filled block of number * size "
+         "bytes that the pool owns; its address as an int.  MemoryError if it "
+         "cannot be had, TypeError for a non-integer, OverflowError for a "
+         "negative or too large one."},
+        {"free", (PyCFunction)(void (*)(void))cymem_free_fc, METH_FASTCALL | METH_KEYWORDS,
+         "free(addr) frees one block: KeyError if addr is not a live block of "
+         "this pool (None and 0 included), TypeError if it is not an int. "
+         "free() with no argument frees every block and keeps the pool. "
+         "BufferError if a view of the memory is still alive."},
+        {"realloc", (PyCFunction)(void (*)(void))cymem_realloc_fc, METH_FASTCALL | METH_KEYWORDS,
+         "realloc(addr, size) -> address: resize a block to a larger size "
+         "(ValueError otherwise, or if addr is not a live block, as upstream); "
+         "the contents are kept and the new bytes are zero."},
+    };
+
+    /* Put the three methods in @type's dict; @slow: the def methods. */
+    static int cymem_publish(PyTypeObject *type, PyObject *slow_alloc,
+                             PyObject *slow_free, PyObject *slow_realloc)
+    {
+        PyObject *slow[3] = { slow_alloc, slow_free, slow_realloc };
+        for (int i = 0; i < 3; i++) {
+            PyObject *desc = PyDescr_NewMethod(type, &cymem_fast_methods[i]);
+            if (desc == NULL)
+                return -1;
+            int rc = PyDict_SetItemString(type->tp_dict, cymem_fast_methods[i].ml_name, desc);
+            Py_DECREF(desc);
+            if (rc < 0)
+                return -1;
+            Py_INCREF(slow[i]);
+            cymem_slow[i] = slow[i];
+        }
+        PyType_Modified(type);
+        return 0;
+    }
+    """
+    ctypedef object (*cymem_impl2)(PyObject *, PyObject *, PyObject *)
+    cymem_impl2 cymem_alloc_impl, cymem_free_impl, cymem_realloc_impl
+    int cymem_publish(TypeObject *type, object a, object f, object r) except -1
+
+
+cdef object _alloc_impl(PyObject *self, PyObject *n, PyObject *s):
+    return <size_t>(<Pool>self).alloc(_size(<object>n), _size(<object>s))
+
+cdef object _free_impl(PyObject *self, PyObject *addr, PyObject *unused):
+    if addr == NULL:
+        (<Pool>self).reset()
+    else:
+        _free_one(<Pool>self, <object>addr)
+
+cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
+    return <size_t>(<Pool>self).realloc(<void *>_size(<object>addr), _size(<object>n))
+
+cymem_alloc_impl = _alloc_impl
+cymem_free_impl = _free_impl
+cymem_realloc_impl = _realloc_impl
+cdef _publish(type t):
+    cdef dict d = <dict>(<TypeObject *>t).tp_dict
+    cymem_publish(<TypeObject *>t, d.pop("_py_alloc"), d.pop("_py_free"),
+                  d.pop("_py_realloc"))
+
+_publish(Pool)

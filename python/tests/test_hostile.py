@@ -1,0 +1,137 @@
+"""Hostile input from plain Python: each case runs in its own interpreter,
+so a crash fails that case instead of ending the test run.  Every case
+must raise the given exception, and the pool it used must still work
+(allocate, free, report the right size) afterwards."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import cymem
+
+PKG = os.path.dirname(os.path.dirname(cymem.__file__))
+
+PRELUDE = """
+import sys, gc, pickle, copy
+sys.path.insert(0, %r)
+import cymem.cymem as cm
+from cymem.cymem import Pool, Address, PyMalloc, PyFree, PoolView
+p = Pool()
+a = p.alloc(4, 8)
+"""
+
+# (label, statement, expected exception)
+CASES = [
+    # sizes and addresses: ints in range only
+    ("alloc-float", "p.alloc(1.9, 8)", "TypeError"),
+    ("alloc-float-size", "p.alloc(1, 8.0)", "TypeError"),
+    ("alloc-str", "p.alloc('1', 8)", "TypeError"),
+    ("alloc-none", "p.alloc(None, 8)", "TypeError"),
+    ("alloc-negative", "p.alloc(-1, 8)", "OverflowError"),
+    ("alloc-huge", "p.alloc(2**64, 1)", "OverflowError"),
+    ("alloc-product-overflow", "p.alloc(2**63, 4)", "MemoryError"),
+    ("aligned-float", "p.aligned_alloc(1, 8, 64.0)", "TypeError"),
+    ("aligned-bad", "p.aligned_alloc(1, 8, 3)", "ValueError"),
+    ("aligned-zero", "p.aligned_alloc(1, 8, 0)", "ValueError"),
+    ("aligned-overflow", "p.aligned_alloc(2**62, 2**62)", "MemoryError"),
+    ("realloc-float", "p.realloc(float(a), 64)", "TypeError"),
+    ("realloc-size-float", "p.realloc(a, 64.5)", "TypeError"),
+    ("realloc-zero-addr", "p.realloc(0, 64)", "ValueError"),
+    ("realloc-interior", "p.realloc(a + 8, 64)", "ValueError"),
+    ("realloc-smaller", "p.realloc(a, 8)", "ValueError"),
+    ("realloc-huge", "p.realloc(a, 2**63)", "MemoryError"),
+    # free: only free() frees everything
+    ("free-zero", "p.free(0)", "KeyError"),
+    ("free-none", "p.free(None)", "KeyError"),
+    ("free-negative", "p.free(-8)", "KeyError"),
+    ("free-huge", "p.free(2**70)", "KeyError"),
+    ("free-float", "p.free(float(a))", "TypeError"),
+    ("free-interior", "p.free(a + 1)", "KeyError"),
+    ("free-other-pool", "q = Pool(); p.free(q.alloc(1, 8))", "KeyError"),
+    ("free-twice", "b = p.alloc(1, 8); p.free(b); p.free(b)", "KeyError"),
+    ("block-size-float", "p.block_size(float(a))", "TypeError"),
+    ("block-size-unknown", "p.block_size(a + 1)", "KeyError"),
+    ("contains-float", "float(a) in p", "TypeError"),
+    # view(): bounds in arithmetic that cannot wrap
+    ("view-wrap", "import zlib; v = p.view(a, 2**64 - a + 8); zlib.crc32(v)", "ValueError"),
+    ("view-past-end", "p.view(a + 8, 25)", "ValueError"),
+    ("view-negative", "p.view(a, -1)", "OverflowError"),
+    ("view-zero", "p.view(0, 1)", "KeyError"),
+    ("view-outside", "p.view(a + 4096 * 4096, 1)", "KeyError"),
+    ("view-float", "p.view(a, 8.0)", "TypeError"),
+    ("view-freed-then-read", "v = p.view(a, 8); p.free(a)", "BufferError"),
+    ("view-reset", "v = p.view(a, 8); p.free()", "BufferError"),
+    ("view-realloc", "v = p.view(a, 8); p.realloc(a, 100)", "BufferError"),
+    ("view-numpy-free", "import array; m = memoryview(p.view(a, 32)); del_ = None; p.free(a)",
+     "BufferError"),
+    # objects only the module makes
+    ("poolview-none", "PoolView(None, 0, 0, 0)", "TypeError"),
+    ("poolview-handmade", "PoolView(p, a, 64, a + 1)", "TypeError"),
+    ("poolview-new-buffer", "memoryview(PoolView.__new__(PoolView))", "BufferError"),
+    ("poolview-pickle", "pickle.dumps(p.view(a, 8))", "TypeError"),
+    ("pool-pickle", "pickle.dumps(p)", "TypeError"),
+    ("pool-copy", "copy.copy(p)", "TypeError"),
+    ("pool-setstate", "Pool.__new__(Pool).__setstate_cython__((1, {}, [], None, None))",
+     "AttributeError"),
+    ("addresses-orphan", "d = pickle.loads(pickle.dumps(cm.Pool().addresses)); "
+     "d[1] = 2; del d; cm._Blocks().clear(); Pool()[0]", "TypeError"),
+    # allocators: None or an empty wrapper refused at construction
+    ("pool-none-none", "Pool(None, None)", "TypeError"),
+    ("pool-pymalloc-none", "Pool(pymalloc=None)", "TypeError"),
+    ("pool-pyfree-none", "Pool(pyfree=None)", "TypeError"),
+    ("pool-empty-malloc", "Pool(PyMalloc(), cm.Default_Free)", "ValueError"),
+    ("pool-empty-free", "Pool(cm.Default_Malloc, PyFree())", "ValueError"),
+    ("pool-wrong-type", "Pool(1, 2)", "TypeError"),
+    ("address-none", "Address(1, 8, None, None)", "TypeError"),
+    ("address-four-args", "Address(1, 8, cm.Default_Malloc, cm.Default_Free)", "TypeError"),
+    ("address-empty", "Address(1, 8, PyMalloc(), PyFree())", "ValueError"),
+    ("address-float", "Address(1.5, 8)", "TypeError"),
+    ("address-overflow", "Address(2**62, 8)", "MemoryError"),
+    ("address-reinit", "x = Address(1, 8); x.__init__(1, 8)", "TypeError"),
+    ("address-pickle", "pickle.dumps(Address(1, 8))", "TypeError"),
+    ("pymalloc-pickle", "pickle.dumps(PyMalloc())", "TypeError"),
+    # the Python-level methods check what they are called on
+    ("unbound-alloc", "Pool.alloc(object(), 1, 8)", "TypeError"),
+    ("unbound-free", "Pool.free()", "TypeError"),
+    ("free-keyword", "p.free(adr=a)", "TypeError"),
+    ("alloc-one-arg", "p.alloc(8)", "TypeError"),
+    ("alloc-keywords", "p.alloc(number=1, size=8.0)", "TypeError"),
+    ("realloc-three-args", "p.realloc(a, 64, 1)", "TypeError"),
+    # the pool's attributes are read-only
+    ("size-write", "p.size = 0", "AttributeError"),
+    ("refs-write", "p.refs = None", "AttributeError"),
+    ("addresses-write", "p.addresses = None", "AttributeError"),
+]
+
+CHECK = """
+try:
+    {stmt}
+except {exc}:
+    pass
+else:
+    raise SystemExit("no {exc}")
+gc.collect()
+b = p.alloc(2, 8)
+assert b in p and p.block_size(b) == 16
+p.free(b)
+assert p.size == 32 and a in p, (p.size, a in p)
+Address.__new__(Address, 1, 8)     # never initialised: its dealloc is safe
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("label,stmt,exc", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input(label, stmt, exc):
+    code = PRELUDE % PKG + CHECK.format(stmt=stmt, exc=exc)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=""), timeout=120)
+    assert out.returncode == 0, "%s: status %d\n%s" % (label, out.returncode, out.stderr)
+    assert out.stdout.strip() == "ok"
+
+
+def test_bool_of_an_empty_pool_in_a_subprocess():
+    code = PRELUDE % PKG + "assert bool(Pool()) and bool(p); p.free(); assert p; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=""))
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
