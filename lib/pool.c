@@ -772,29 +772,39 @@ void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
 }
 
 /* cymem_pool_free() for every case but the fast one. */
-static NOINLINE int free_checked(cymem_pool *pool, void *ptr)
+/* cymem_pool_free() and cymem_pool_free_size() for every case but the
+ * fast one; *size (if @size) gets the freed block's size, 0 for NULL. */
+static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
 {
     if (pool == NULL) {
         errno = EINVAL;
         return -1;
     }
-    if (ptr == NULL)
-        return 0;
+    size_t n = 0;
     int rc = 0;
-    pool_lock(pool);
-    cymem__slab *s = cymem__page_find(pool, ptr);
-    uint32_t idx;
-    cymem__direct *d;
-    if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)
-        small_free(pool, s, idx);
-    else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL)
-        direct_free(pool, d);
-    else
-        rc = -1;
-    pool_unlock(pool);
-    if (rc)
+    if (ptr != NULL) {
+        pool_lock(pool);
+        cymem__slab *s = cymem__page_find(pool, ptr);
+        uint32_t idx;
+        cymem__direct *d;
+        if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK) {
+            n = s->bsize - slab_get_slack(s, idx);
+            small_free(pool, s, idx);
+        } else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL) {
+            n = d->size;
+            direct_free(pool, d);
+        } else {
+            rc = -1;
+        }
+        pool_unlock(pool);
+    }
+    if (rc) {
         errno = EINVAL;
-    return rc;
+        return -1;
+    }
+    if (size)
+        *size = n;
+    return 0;
 }
 
 int cymem_pool_free(cymem_pool *pool, void *ptr)
@@ -807,7 +817,25 @@ int cymem_pool_free(cymem_pool *pool, void *ptr)
             return 0;
         }
     }
-    return free_checked(pool, ptr);
+    return free_checked(pool, ptr, NULL);
+}
+
+/* cymem_pool_free() that also says how many bytes the block held, from
+ * the one lookup the free needs (a binding that keeps a byte count would
+ * otherwise ask cymem_pool_block_size() first). */
+int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
+{
+    if (likely(pool != NULL && pool->fast != NULL)) {
+        cymem__slab *s = cymem__page_find(pool, ptr);
+        uint32_t idx;
+        if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+            if (size)
+                *size = s->bsize - slab_get_slack(s, idx);
+            small_release(pool, s, idx, 0);
+            return 0;
+        }
+    }
+    return free_checked(pool, ptr, size);
 }
 
 #ifdef HAVE_MREMAP
@@ -1058,52 +1086,6 @@ int cymem_pool_find(const cymem_pool *pool, const void *addr, void **block, size
     }
     if (block)
         *block = b;
-    if (size)
-        *size = n;
-    return 0;
-}
-
-/* cymem_pool_free() that also says how many bytes the block held, from
- * the one lookup the free needs (a binding that keeps a byte count would
- * otherwise ask cymem_pool_block_size() first). */
-int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
-{
-    size_t n = 0;
-    int rc = 0;
-    if (pool == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (likely(pool->fast != NULL)) {
-        cymem__slab *s = cymem__page_find(pool, ptr);
-        uint32_t idx;
-        if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            n = s->bsize - slab_get_slack(s, idx);
-            small_release(pool, s, idx, 0);
-            goto done;
-        }
-    }
-    if (ptr != NULL) {
-        pool_lock(pool);
-        cymem__slab *s = cymem__page_find(pool, ptr);
-        uint32_t idx;
-        cymem__direct *d;
-        if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK) {
-            n = s->bsize - slab_get_slack(s, idx);
-            small_free(pool, s, idx);
-        } else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL) {
-            n = d->size;
-            direct_free(pool, d);
-        } else {
-            rc = -1;
-        }
-        pool_unlock(pool);
-        if (rc) {
-            errno = EINVAL;
-            return -1;
-        }
-    }
-done:
     if (size)
         *size = n;
     return 0;

@@ -173,6 +173,47 @@ START_TEST(null_on_cleanup)
 }
 END_TEST
 
+/* The block P holds, asked of a NULL pool: refused before anything else,
+ * and the out-arguments are left alone. */
+START_TEST(null_find)
+{
+    void *block = &calls;
+    size_t size = 7;
+    UNCHANGED(P, {
+        errno = 0;
+        ck_assert_int_eq(cymem_pool_find(NULL, blk, &block, &size), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        errno = 0;
+        ck_assert_int_eq(cymem_pool_find(NULL, NULL, NULL, NULL), -1);
+        ck_assert_int_eq(errno, EINVAL);
+    });
+    ck_assert_ptr_eq(block, &calls);
+    ck_assert_uint_eq(size, 7);
+}
+END_TEST
+
+START_TEST(null_free_size)
+{
+    size_t size = 7;
+    UNCHANGED(P, {
+        errno = 0;
+        ck_assert_int_eq(cymem_pool_free_size(NULL, blk, &size), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        errno = 0;
+        ck_assert_int_eq(cymem_pool_free_size(NULL, NULL, &size), -1);
+        ck_assert_int_eq(errno, EINVAL);
+    });
+    ck_assert_uint_eq(size, 7);
+}
+END_TEST
+
+/* cymem_trim() takes no pool: it leaves a live pool's blocks alone. */
+START_TEST(trim_keeps_live_pools)
+{
+    UNCHANGED(P, { (void)cymem_trim(); });
+}
+END_TEST
+
 /* reset and destroy return nothing: they do nothing, errno included. */
 START_TEST(null_reset_destroy)
 {
@@ -202,6 +243,9 @@ int main(void)
     tcase_add_test(tc, null_foreach);
     tcase_add_test(tc, null_on_cleanup);
     tcase_add_test(tc, null_reset_destroy);
+    tcase_add_test(tc, null_find);
+    tcase_add_test(tc, null_free_size);
+    tcase_add_test(tc, trim_keeps_live_pools);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -1,14 +1,10 @@
 /*
- * lookup-api.c - cymem_pool_find() and cymem_pool_free_size(): the block
- * holding an address (start, interior, past the end, freed, other pool,
- * small and large blocks, 0-byte blocks, aligned blocks), and a free that
- * reports the freed size and refuses what cymem_pool_free() refuses.
+ * contract-lookup.c - cymem_pool_find() and cymem_pool_free_size(): the
+ * block holding an address (start, interior, past the end, freed, other
+ * pool, small and large blocks, 0-byte blocks, aligned blocks), and a free
+ * that reports the freed size and refuses what cymem_pool_free() refuses.
  */
-#include <check.h>
-#include <cymem.h>
-#include <errno.h>
-#include <stdint.h>
-#include <stdlib.h>
+#include "harness.h"
 
 static cymem_pool *pools[2];
 
@@ -25,9 +21,10 @@ static void open_pools(int threadsafe)
 
 static void teardown(void)
 {
-    /* (pools the test did not open are NULL: destroy ignores them) */
-    cymem_pool_destroy(pools[0]);
-    cymem_pool_destroy(pools[1]);
+    /* (pools the test did not open are NULL: pool_done ignores them) */
+    pool_done(pools[0]);
+    pool_done(pools[1]);
+    pools[0] = pools[1] = NULL;
 }
 
 /* Sizes from the smallest class to direct blocks of several pages. */
@@ -175,7 +172,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lookup-api");
+    Suite *s = suite_create("lookup");
     TCase *tc = tcase_create("lookup");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_loop_test(tc, find_start_interior_and_end, 0, 2);
@@ -184,9 +181,5 @@ int main(void)
     tcase_add_loop_test(tc, free_size_reports_and_frees, 0, 2);
     tcase_add_loop_test(tc, free_size_refuses_what_free_refuses, 0, 2);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }
