@@ -117,10 +117,14 @@ def main():
         md.append("")
     if cg:
         c = cg[0]
-        md += ["## cymem_pool_alloc fast path", "",
-               "%d instructions over %d calls: %.1f instructions per call (callgrind, "
-               "wrapper included)." % (c["callgrind_ir"], c["calls"], c["callgrind_ir"] / c["calls"]),
-               ""]
+        md += ["## The fast paths", "",
+               "| call | instructions | calls | per call |", "|---|---:|---:|---:|",
+               "| cymem_pool_alloc | %d | %d | %.1f |" % (c["callgrind_ir"], c["calls"],
+                                                       c["callgrind_ir"] / c["calls"])]
+        if "free_ir" in c:
+            md.append("| cymem_pool_free | %d | %d | %.1f |" % (c["free_ir"], c["free_calls"],
+                                                            c["free_ir"] / c["free_calls"]))
+        md += ["", "(callgrind, natively: CYMEM_VALGRIND=0; the caller's wrapper included)", ""]
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(d, "results.json"), "w") as f:
