@@ -838,6 +838,21 @@ int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
     return free_checked(pool, ptr, size);
 }
 
+/* Direct block @d now lives at @p, inside @asked bytes at @orig, with
+ * @new_size bytes: its record and the pool's counts follow.  The removal
+ * leaves room for the insertion. */
+static void *direct_moved(cymem_pool *pool, cymem__direct *d, void *orig, void *p,
+                          size_t asked, size_t new_size)
+{
+    cymem__direct nd = { (uintptr_t)p, orig, asked, new_size, d->align };
+    pool->reserved_bytes = pool->reserved_bytes - d->asked + asked;
+    pool->direct_used = pool->direct_used - d->asked + asked;
+    account_resize(pool, d->size, new_size);
+    cymem__direct_remove(pool, d);
+    cymem__direct_insert(pool, &nd);
+    return p;
+}
+
 #ifdef HAVE_MREMAP
 /* Grow or shrink a direct block of the system allocator by remapping its
  * pages; returns the new block, or NULL (ENOMEM) with nothing changed. */
@@ -870,13 +885,7 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
         if (dirty > d->size)
             memset(p + d->size, 0, dirty - d->size);
     }
-    cymem__direct nd = { (uintptr_t)p, orig, asked, new_size, d->align };
-    pool->reserved_bytes = pool->reserved_bytes - d->asked + asked;
-    pool->direct_used = pool->direct_used - d->asked + asked;
-    account_resize(pool, d->size, new_size);
-    cymem__direct_remove(pool, d);
-    cymem__direct_insert(pool, &nd);
-    return p;
+    return direct_moved(pool, d, orig, p, asked, new_size);
 }
 #endif
 
@@ -896,13 +905,7 @@ static void *direct_realloc_heap(cymem_pool *pool, cymem__direct *d, size_t new_
     TRACK_BLOCK_ALLOC(pool, orig, new_size, new_size);
     if (new_size > d->size)
         memset((char *)orig + d->size, 0, new_size - d->size);
-    cymem__direct nd = { (uintptr_t)orig, orig, new_size, new_size, d->align };
-    pool->reserved_bytes = pool->reserved_bytes - d->asked + new_size;
-    pool->direct_used = pool->direct_used - d->asked + new_size;
-    account_resize(pool, d->size, new_size);
-    cymem__direct_remove(pool, d);
-    cymem__direct_insert(pool, &nd);
-    return orig;
+    return direct_moved(pool, d, orig, orig, new_size, new_size);
 }
 
 static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
