@@ -101,9 +101,9 @@
  * bytes is kept whole for reuse by the thread (pool.c, sysmem.c). */
 #define CYMEM__KEEP_MAX ((size_t)1 << 20)
 
-/* A slab's slack entry for a free (or never handed out) block. */
-#define CYMEM__SLACK_FREE8  0xFFu
-#define CYMEM__SLACK_FREE16 0xFFFFu
+/* The largest slack a narrow (uint8_t) and a wide (uint16_t) entry hold. */
+#define CYMEM__SLACK_MAX8  0xFFu
+#define CYMEM__SLACK_MAX16 0xFFFFu
 /* No block (slab_index() of a pointer that is not a live block). */
 #define CYMEM__NO_BLOCK 0xFFFFFFFFu
 
@@ -128,8 +128,8 @@ typedef struct cymem__slab {
     /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
     uint16_t lvl[CYMEM__FMAP_LEVELS + 1];
     uint64_t *lv[CYMEM__FMAP_LEVELS];   /* fmap + lvl[l], for l < levels */
-    /* Per block below next: bsize - requested, or FREE for a freed block;
-     * entries at or above next are not initialised. */
+    /* Per live block: bsize - requested; the entries of freed blocks are
+     * stale, those at or above next not initialised. */
     void *slack;
     uint64_t *fmap;          /* freed blocks below next, level 0 first */
     struct cymem__slab *next_in_class;
@@ -260,12 +260,14 @@ static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
 
 static inline size_t slab_max_slack(const cymem__slab *s)
 {
-    return s->wide ? CYMEM__SLACK_FREE16 - 1 : CYMEM__SLACK_FREE8 - 1;
+    return s->wide ? CYMEM__SLACK_MAX16 : CYMEM__SLACK_MAX8;
 }
 
+/* Whether block @idx (< next) was freed: its bit in level 0 of the bitmap,
+ * the one record of it (its slack entry is then stale). */
 static inline int slab_is_free(const cymem__slab *s, uint32_t idx)
 {
-    return slab_get_slack(s, idx) == (s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
+    return (int)((s->fmap[idx >> 6] >> (idx & 63)) & 1);
 }
 
 /* The index of the live block of @s that starts at @ptr, or NO_BLOCK. */

@@ -261,10 +261,6 @@ static size_t fmap_layout(cymem__slab *s, uint32_t nblocks)
     return at;
 }
 
-static inline void slab_mark_free(cymem__slab *s, uint32_t idx)
-{
-    slab_set_slack(s, idx, s->wide ? CYMEM__SLACK_FREE16 : CYMEM__SLACK_FREE8);
-}
 
 /* A class's current slab before its first slab exists: never has room, and
  * is never written to. */
@@ -551,7 +547,6 @@ void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int tra
 {
     size_t n = s->bsize - slab_get_slack(s, idx);
     account_free(pool, n);
-    slab_mark_free(s, idx);
     if (track)
         TRACK_BLOCK_FREE(pool, s->base + (size_t)idx * s->bsize, n, s->bsize);
     /* Only out-of-line memory changes: the block itself is not touched. */
