@@ -127,7 +127,9 @@ typedef struct cymem__slab {
     uint8_t levels;          /* levels of fmap in use, 1..FMAP_LEVELS */
     /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
     uint16_t lvl[CYMEM__FMAP_LEVELS + 1];
-    uint64_t *lv[CYMEM__FMAP_LEVELS];   /* fmap + lvl[l], for l < levels */
+    /* fmap + lvl[l], for l < levels: derivable, but with the pointers the
+     * summary update that free inlines needs no register saved. */
+    uint64_t *lv[CYMEM__FMAP_LEVELS];
     /* Per live block: bsize - requested; the entries of freed blocks are
      * stale, those at or above next not initialised. */
     void *slack;

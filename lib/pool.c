@@ -232,7 +232,6 @@ static void fmap_rehint(cymem__slab *s)
     s->hint = w;
 }
 
-
 /* An empty bitmap: no freed block, the hint at word 0. */
 static void fmap_init(cymem__slab *s, size_t level0_words)
 {
@@ -243,24 +242,25 @@ static void fmap_init(cymem__slab *s, size_t level0_words)
     fmap_mark_up(s, 0);
 }
 
-/* Lay out the levels of a slab of @nblocks blocks in @s->lvl; returns the
- * words of fmap. */
-static size_t fmap_layout(cymem__slab *s, uint32_t nblocks)
+/* Lay out the levels of the bitmap of @nblocks blocks: the word offset of
+ * each in lvl[] (lvl[levels] its length), their number in *levels.
+ * Returns the words of the whole bitmap. */
+static size_t fmap_layout(uint16_t lvl[CYMEM__FMAP_LEVELS + 1], uint8_t *levels,
+                          uint32_t nblocks)
 {
     size_t words = ((size_t)nblocks + 63) / 64, at = 0;
     unsigned l = 0;
     for (;;) {
-        s->lvl[l++] = (uint16_t)at;
+        lvl[l++] = (uint16_t)at;
         at += words;
         if (words == 1)
             break;
         words = (words + 63) / 64;
     }
-    s->levels = (uint8_t)l;
-    s->lvl[l] = (uint16_t)at;
+    *levels = (uint8_t)l;
+    lvl[l] = (uint16_t)at;
     return at;
 }
-
 
 /* A class's current slab before its first slab exists: never has room, and
  * is never written to. */
@@ -380,8 +380,9 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
     uint32_t nblocks = (uint32_t)(bytes / bsize);
     int wide = bsize > 2048;
-    cymem__slab shape;
-    size_t words = fmap_layout(&shape, nblocks);
+    uint16_t lvl[CYMEM__FMAP_LEVELS + 1];
+    uint8_t levels;
+    size_t words = fmap_layout(lvl, &levels, nblocks);
     size_t map_at = (sizeof(cymem__slab) + (size_t)nblocks * (wide ? 2 : 1) + 7) & ~(size_t)7;
     size_t meta = map_at + words * sizeof(uint64_t);
     cymem__slab *s = cymem__meta_alloc(pool, meta);
@@ -411,8 +412,8 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->wide = (uint8_t)wide;
     s->slack = s + 1;
     s->fmap = (uint64_t *)((char *)s + map_at);
-    s->levels = shape.levels;
-    memcpy(s->lvl, shape.lvl, sizeof s->lvl);
+    s->levels = levels;
+    memcpy(s->lvl, lvl, sizeof s->lvl);
     for (unsigned l = 0; l < s->levels; l++)
         s->lv[l] = s->fmap + s->lvl[l];
     fmap_init(s, s->lvl[1]);
