@@ -278,10 +278,10 @@ cymem__slab cymem__empty_slab;
 
 /*
  * A slab other than the current one joins its class's avail list once
- * 1/CYMEM__AVAIL_DIVISOR of its blocks are free (at least one).  Switching slabs
- * costs a few cache misses, so a switch should pay for itself with more
- * than a block or two; the blocks a slab holds back meanwhile are at most
- * that fraction of it, and are used as soon as the slab serves again.
+ * 1/CYMEM__AVAIL_DIVISOR of its blocks are free (at least one).  Switching
+ * slabs costs a few cache misses, so a switch should pay for itself with
+ * more than a block or two; the blocks a slab holds back meanwhile are at
+ * most that fraction of it, and are used as soon as the slab serves again.
  */
 
 /* The smallest slab class @bsize may have: a granule, and room for
@@ -767,7 +767,6 @@ void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
     return p;
 }
 
-/* cymem_pool_free() for every case but the fast one. */
 /* cymem_pool_free() and cymem_pool_free_size() for every case but the
  * fast one; *size (if @size) gets the freed block's size, 0 for NULL. */
 static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
@@ -1311,9 +1310,8 @@ void cymem_pool_destroy(cymem_pool *pool)
 {
     if (pool == NULL)
         return;
-    pool_lock(pool);
+    /* No other thread may use a pool being destroyed: no lock needed. */
     debug_verify(pool);
-    pool_unlock(pool);
     cymem_pool *parent = pool->parent;
     if (parent != NULL) {
         pool_lock(parent);
@@ -1352,7 +1350,8 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     } else {
         proto.sys = 1;
     }
-    /* CYMEM_HUGE_PAGES=1 in the environment: huge pages for every pool. */
+    /* The environment, read once: the checkers (TRACK_POOL_NEW below) and
+     * CYMEM_HUGE_PAGES=1, huge pages for every pool. */
     cymem__debug_init();
     proto.flags = opts->flags | (cymem__huge_pages ? CYMEM_POOL_HUGE_PAGES : 0);
     proto.chunk_size = chunk;

@@ -110,8 +110,8 @@ extern int cymem__valgrind;
 #  define AS_UNPOISON(p, n) ((void)0)
 #endif
 
+/* The caller has run cymem__debug_init(): TRACKING is known. */
 #define TRACK_POOL_NEW(pool) do {                                       \
-        cymem__debug_init();                                            \
         if (TRACKING)                                                   \
             VG_POOL_NEW(pool);                                          \
     } while (0)

@@ -104,7 +104,6 @@ START_TEST(null_free)
 }
 END_TEST
 
-/* NULL-pool rule */
 /* The pool is checked before the pointer, so this is an error, unlike
  * cymem_pool_free(pool, NULL). */
 START_TEST(null_free_null)
@@ -115,7 +114,6 @@ START_TEST(null_free_null)
 }
 END_TEST
 
-/* NULL-pool rule */
 /* owns reports 0, as for any pointer it does not own, and sets EINVAL. */
 START_TEST(null_owns)
 {
