@@ -22,6 +22,7 @@
  * hook in track.h that called it hides them again.
  */
 #include "internal.h"
+#include "arena.h"
 #include "track.h"
 
 #include <stdio.h>
@@ -128,8 +129,13 @@ void cymem__debug_reuse(const cymem_pool *pool, void *p, size_t cap)
 static int check_live(void *p, size_t n, void *ctx)
 {
     const cymem_pool *pool = ctx;
-    cymem__slab *s = cymem__page_find(pool, p);
-    cymem__debug_check(pool, p, n, s != NULL ? s->bsize : n);
+    cymem__slab *s = cymem__chunk_find(pool, p);
+    size_t cap = s == NULL ? n
+               : s->cls == CYMEM__ARENA_CLS
+                 ? (size_t)arena_extent(s, (uint32_t)(((char *)p - s->base) >> CYMEM__UNIT_SHIFT))
+                       << CYMEM__UNIT_SHIFT
+                 : s->bsize;
+    cymem__debug_check(pool, p, n, cap);
     return 0;
 }
 

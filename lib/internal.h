@@ -12,9 +12,14 @@
  *  - The page map (addr >> CYMEM__GRANULE_SHIFT -> at most two slabs) finds
  *    the slab of any pointer without touching the pointer's memory, which
  *    makes free() exact for foreign and garbage pointers.
- *  - Large blocks, over-aligned blocks, and a new pool's first few small
- *    blocks ("tiny mode") are "direct": one backing allocation each, found
- *    by exact address in the direct map.
+ *  - A new pool serves small blocks from an arena first (arena.c): bump
+ *    allocation of mixed sizes from one chunk, the keeper, which also holds
+ *    the pool itself, then from further arena chunks.  Which 16-byte units
+ *    start a block and which blocks are live are bitmaps out of line.  A
+ *    pool whose frees leave too much of its arena unused goes on with
+ *    slabs.
+ *  - Large and over-aligned blocks are "direct": one backing allocation
+ *    each, found by exact address in the direct map.
  *  - sysmem.c gets memory from the system and keeps, per thread, a cache
  *    of slabs and of whole destroyed pools for the next pool to reuse.
  */
@@ -77,9 +82,20 @@
 #define CYMEM__REGION_AFTER ((size_t)1 << 20)
 #define CYMEM__HUGE_AFTER ((size_t)8 << 20)
 
-/* Tiny mode ends after this many direct small blocks or bytes. */
-#define CYMEM__TINY_BLOCKS 32
-#define CYMEM__TINY_BYTES  ((size_t)8 << 10)
+/* Arenas (arena.c).  Blocks are whole units of 1 << UNIT_SHIFT bytes.  A
+ * pool's keeper chunk is KEEPER bytes (at most its chunk size) and holds
+ * the pool, the keeper's descriptor and bitmaps, then its units; further
+ * arena chunks start at ARENA_MIN bytes and double up to the chunk size.
+ * A pool leaves arena mode when its freed, unreused arena bytes exceed
+ * ARENA_DEAD_MIN and 1/ARENA_DEAD_DIVISOR of its arena. */
+#define CYMEM__UNIT_SHIFT 4
+#define CYMEM__UNIT ((size_t)1 << CYMEM__UNIT_SHIFT)
+#define CYMEM__KEEPER ((size_t)64 << 10)
+#define CYMEM__ARENA_MIN ((size_t)64 << 10)
+#define CYMEM__ARENA_DEAD_MIN ((size_t)256 << 10)
+#define CYMEM__ARENA_DEAD_DIVISOR 4
+/* The cls of an arena chunk's descriptor. */
+#define CYMEM__ARENA_CLS 0xFFu
 
 /*
  * A slab's freed blocks are a bitmap of FMAP_LEVELS levels at most: level
@@ -107,6 +123,16 @@
 /* No block (slab_index() of a pointer that is not a live block). */
 #define CYMEM__NO_BLOCK 0xFFFFFFFFu
 
+/*
+ * A slab, or an arena chunk (cls == CYMEM__ARENA_CLS).  An arena chunk
+ * uses the fields this way: bsize is CYMEM__UNIT, nblocks its units, next
+ * the bump index (units below it are handed out), dirty_end as for slabs in
+ * units; fmap is one level with a bit per unit, CLEAR exactly where a live
+ * block starts (so slab_index() finds live blocks of both kinds); starts
+ * has a bit per unit set where any block below next starts, live or freed;
+ * slack holds a 4-bit entry per unit, units * UNIT - requested size of the
+ * block starting there; nfree counts live blocks.
+ */
 typedef struct cymem__slab {
     char *base;              /* first block; aligned to CYMEM__SLAB_ALIGN */
     size_t span;             /* nblocks * bsize */
@@ -125,6 +151,7 @@ typedef struct cymem__slab {
     uint8_t list;            /* SLAB_ON_* : which class list holds it */
     uint8_t carved;          /* its memory is part of a region */
     uint8_t levels;          /* levels of fmap in use, 1..FMAP_LEVELS */
+    uint32_t live_units;     /* arena chunks: units of their live blocks */
     /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
     uint16_t lvl[CYMEM__FMAP_LEVELS + 1];
     /* fmap + lvl[l], for l < levels: derivable, but with the pointers the
@@ -134,6 +161,7 @@ typedef struct cymem__slab {
      * stale, those at or above next not initialised. */
     void *slack;
     uint64_t *fmap;          /* freed blocks below next, level 0 first */
+    uint64_t *starts;        /* arena chunks: block starts; NULL for slabs */
     struct cymem__slab *next_in_class;
     struct cymem__slab *lprev, *lnext;  /* links on that list */
     void *mem;               /* the backing allocation of the blocks */
@@ -192,24 +220,48 @@ typedef struct cymem__cleanup {
     struct cymem__cleanup *next;
 } cymem__cleanup;
 
+/* Freed arena blocks of one class wait here to be reused. */
+typedef struct cymem__hole {
+    cymem__slab *chunk;
+    uint32_t idx;            /* first unit */
+    uint32_t units;
+} cymem__hole;
+
+typedef struct cymem__hbin {
+    cymem__hole *v;
+    size_t n, cap;
+} cymem__hbin;
+
 struct cymem_pool {
+    /* The fields the fast paths read come first, on one cache line. */
+    cymem__slab *arena_fast; /* arena, when the fast path may serve */
     cymem__class *fast;      /* classes, when the fast path may serve */
-    cymem__class *classes;   /* NULL in tiny mode */
+    char *kbase;             /* the keeper's units, and their bytes */
+    uint32_t kspan;
+    uint32_t plain;          /* no lock, no checker hooks */
+    /* Live slab blocks are counted per slab (next - nfree), and summed by
+     * cymem_pool_stats(): the hot paths keep only live and peak bytes. */
+    size_t live_bytes, peak_bytes;
+    cymem__map pages;        /* granule -> slabs and arena chunks */
+
+    cymem__slab *arena;      /* serves bump allocations; NULL out of arena mode */
+    cymem__slab *arenas;     /* arena chunks after the keeper, oldest first */
+    cymem__hbin *holes;      /* freed arena blocks by class, or NULL */
+    size_t nholes;           /* holes waiting in them */
+    size_t arena_bytes;      /* span of every arena chunk, keeper included */
+    size_t arena_dead;       /* bytes of freed arena blocks not reused */
+    cymem__class *classes;   /* NULL until a small block needs a slab */
     size_t small_max;        /* largest size served by slabs */
     unsigned flags;
     int sys;                 /* backing allocator is the system one */
     cymem_allocator bk;      /* backing allocator (when !sys) */
     size_t chunk_size;
+    size_t keeper_size;      /* bytes of the pool's own allocation */
 
     /* accounting */
-    /* Live slab blocks are counted per slab (next - nfree), and summed by
-     * cymem_pool_stats(): the hot paths keep only live and peak bytes. */
-    size_t live_bytes, peak_bytes;
     size_t direct_blocks, direct_used;  /* live direct blocks, their bytes */
     size_t reserved_bytes, chunk_count, metadata_bytes;
-    size_t tiny_blocks, tiny_bytes;
 
-    cymem__map pages;        /* granule -> slabs */
     cymem__map direct;       /* pointer -> direct block */
     cymem__region *regions;  /* newest first: slabs are carved from it */
     cymem__cleanup *cleanups;
@@ -272,6 +324,13 @@ static inline int slab_is_free(const cymem__slab *s, uint32_t idx)
     return (int)((s->fmap[idx >> 6] >> (idx & 63)) & 1);
 }
 
+/* The keeper chunk's descriptor: right after the pool in its memory. */
+static inline cymem__slab *pool_keeper(const cymem_pool *pool)
+{
+    return (cymem__slab *)(void *)((char *)(uintptr_t)pool +
+                                   ((sizeof(cymem_pool) + 15) & ~(size_t)15));
+}
+
 /* The index of the live block of @s that starts at @ptr, or NO_BLOCK. */
 static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
 {
@@ -280,6 +339,27 @@ static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
     if ((size_t)idx * s->bsize != off || idx >= s->next || slab_is_free(s, idx))
         return CYMEM__NO_BLOCK;
     return idx;
+}
+
+/* ---- accounting of live bytes (pool.c, arena.c) ---- */
+
+static inline void account_alloc(cymem_pool *pool, size_t n)
+{
+    pool->live_bytes += n;
+    if (pool->live_bytes > pool->peak_bytes)
+        pool->peak_bytes = pool->live_bytes;
+}
+
+static inline void account_free(cymem_pool *pool, size_t n)
+{
+    pool->live_bytes -= n;
+}
+
+static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
+{
+    pool->live_bytes = pool->live_bytes - old + n;
+    if (pool->live_bytes > pool->peak_bytes)
+        pool->peak_bytes = pool->live_bytes;
 }
 
 /* ---- system memory (sysmem.c) ---- */
@@ -321,6 +401,12 @@ int cymem__foreach_unlocked(const cymem_pool *pool,
 /* ---- backing memory (pool.c) ---- */
 void *cymem__meta_alloc(cymem_pool *pool, size_t size);
 void cymem__meta_free(cymem_pool *pool, void *ptr, size_t size);
+/* Memory for a slab or arena chunk: @size bytes, a power of two; *dirty
+ * gets how many leading bytes may be non-zero. */
+void *cymem__chunk_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty);
+void cymem__chunk_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty);
+/* Carve *bytes (at least @min) from the pool's newest region (pool.c). */
+char *cymem__region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *dirty);
 
 /* ---- maps (map.c) ---- */
 static inline size_t cymem__hash(uintptr_t key, unsigned shift)
@@ -328,7 +414,8 @@ static inline size_t cymem__hash(uintptr_t key, unsigned shift)
     return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> shift);
 }
 
-/* The slab of @pool whose blocks span @ptr, or NULL. */
+/* The slab or non-keeper arena chunk of @pool whose blocks span @ptr, or
+ * NULL. */
 static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *ptr)
 {
     const cymem__map *m = &pool->pages;
@@ -349,6 +436,14 @@ static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *
         if (e->key == 0)
             return NULL;
     }
+}
+
+/* The slab or arena chunk of @pool whose blocks span @ptr, or NULL. */
+static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void *ptr)
+{
+    if ((uintptr_t)ptr - (uintptr_t)pool->kbase < pool->kspan)
+        return pool_keeper(pool);
+    return cymem__page_find(pool, ptr);
 }
 
 int cymem__page_insert(cymem_pool *pool, cymem__slab *s);

@@ -32,9 +32,14 @@
  *      when a 1/AVAIL_DIVISOR of it is free, on the fresh list only with
  *      untouched blocks, and on no list only when full; the lists are
  *      well linked;
- *   7. the pool: its fast-path field agrees with its flags and checkers,
+ *   7. the pool: its fast-path fields agree with its flags and checkers,
  *      its children link back to it and to each other, its cleanup list
- *      ends.
+ *      ends;
+ *   8. the arena: each chunk's bitmaps and slack entries describe
+ *      consecutive blocks (arena.h), the ownership lookup finds every live
+ *      arena block and no freed or interior one, never-written units are
+ *      zero, each hole waits once in the bin of its class, and the keeper
+ *      lies in the pool's own allocation, outside the page map.
  *
  * The check reads every block header-free: it never trusts a pointer it
  * has not first found in the pool's own lists.  It takes no lock: the
@@ -48,6 +53,7 @@
  * while the debug mode is on, and aborts if it fails (debug.c).
  */
 #include "internal.h"
+#include "arena.h"
 #include "track.h"
 #include "invariants.h"
 
@@ -82,8 +88,14 @@ _Static_assert(CYMEM__CLASS_MAX <= CYMEM__SLACK_MAX16, "wide slack fits");
  * pools is bounded by KEEP_POOLS * KEEP_MAX, regions having their own. */
 _Static_assert(CYMEM__KEEP_MAX < CYMEM__REGION_AFTER + CYMEM__REGION,
                "kept pools hold no region");
-/* Tiny mode's blocks are small blocks. */
-_Static_assert(CYMEM__TINY_BYTES >= CYMEM__CLASS_MAX, "a tiny pool takes any small block");
+/* An arena block's slack fits its 4-bit entry, its units a uint32_t
+ * index, and the keeper has room for units after the pool and its own
+ * metadata. */
+_Static_assert(CYMEM__UNIT == 16, "arena slack entries are 4 bits");
+_Static_assert(CYMEM_CHUNK_SIZE_MAX / CYMEM__UNIT < (1ull << 32), "unit indices fit");
+_Static_assert(CYMEM__KEEPER <= CYMEM_CHUNK_SIZE_MAX &&
+               CYMEM_CHUNK_SIZE_MIN >= 4 * CYMEM__CLASS_MAX,
+               "a keeper holds the pool and a few of the largest small blocks");
 
 /* ---- Reporting ----------------------------------------------------------- */
 
@@ -473,6 +485,171 @@ static void check_direct(checker *ck, const cymem_pool *pool, sums *t, size_t *n
            m->count);
 }
 
+/* ---- 8: the arena -------------------------------------------------------- */
+
+static void check_chunk(checker *ck, const cymem_pool *pool, const cymem__slab *a, sums *t)
+{
+    EXPECT(ck, 8, a->cls == CYMEM__ARENA_CLS && a->bsize == CYMEM__UNIT &&
+           a->recip == ((uint64_t)1 << 40) >> CYMEM__UNIT_SHIFT &&
+           a->span == (size_t)a->nblocks << CYMEM__UNIT_SHIFT && a->next <= a->nblocks &&
+           a->starts != NULL && a->levels == 1 &&
+           ((uintptr_t)a->base & (CYMEM__SLAB_ALIGN - 1)) == 0,
+           "arena chunk %p: bad shape", (void *)a);
+    if (a->next > a->nblocks || a->starts == NULL)
+        return;
+    uint32_t live = 0, units = 0;
+    EXPECT(ck, 8, a->next == 0 || bit(a->starts, 0),
+           "arena chunk %p: unit 0 starts no block", (void *)a);
+    for (uint32_t i = 0; i < (a->nblocks + 63) / 64 * 64; i++) {
+        int st = bit(a->starts, i), fr = bit(a->fmap, i);
+        char *p = a->base + ((size_t)i << CYMEM__UNIT_SHIFT);
+        if (i >= a->next) {
+            EXPECT(ck, 8, !st && fr, "arena chunk %p: unit %u past next is marked",
+                   (void *)a, i);
+            continue;
+        }
+        EXPECT(ck, 8, !fr || slab_index(a, p) == CYMEM__NO_BLOCK,
+               "arena chunk %p: unit %u, no live block, found live", (void *)a, i);
+        if (!st) {
+            EXPECT(ck, 8, fr, "arena chunk %p: unit %u live but starts no block",
+                   (void *)a, i);
+            continue;
+        }
+        EXPECT(ck, 1, cymem__chunk_find(pool, p) == a,
+               "arena chunk %p: the lookup does not lead to unit %u", (void *)a, i);
+        if (fr)
+            continue;
+        uint32_t u = arena_extent(a, i);
+        size_t n = arena_size(a, i, u);
+        EXPECT(ck, 8, n >= 1 && n <= CYMEM__CLASS_MAX && n > ((size_t)u - 1) * CYMEM__UNIT,
+               "arena chunk %p: block at unit %u has %zu bytes in %u units", (void *)a,
+               i, n, u);
+        EXPECT(ck, 8, slab_index(a, p) == i, "arena chunk %p: live block %u not found",
+               (void *)a, i);
+        live++;
+        units += u;
+        t->live_bytes += n;
+    }
+    EXPECT(ck, 8, live == a->nfree && units == a->live_units,
+           "arena chunk %p: %u live blocks of %u units, counted %u of %u", (void *)a,
+           a->nfree, a->live_units, live, units);
+    /* 3. Never-written units are zero (not read under valgrind). */
+    if (!cymem__valgrind) {
+        uint32_t from = a->next > a->dirty_end ? a->next : a->dirty_end;
+        if (from < a->nblocks) {
+            const unsigned char *z = (const unsigned char *)a->base +
+                                     ((size_t)from << CYMEM__UNIT_SHIFT);
+            size_t n = (size_t)(a->nblocks - from) << CYMEM__UNIT_SHIFT;
+            size_t at = first_nonzero(z, n);
+            EXPECT(ck, 3, at == n, "arena chunk %p: unit %zu, never written, is not zero",
+                   (void *)a, from + (at >> CYMEM__UNIT_SHIFT));
+        }
+    }
+}
+
+static int by_hole(const void *x, const void *y)
+{
+    const cymem__hole *a = x, *b = y;
+    if (a->chunk != b->chunk)
+        return (uintptr_t)a->chunk < (uintptr_t)b->chunk ? -1 : 1;
+    return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* The arena's chunks (the non-keeper ones also go to @slabs, for the page
+ * map check), its holes, and its fields. */
+static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab **slabs,
+                        size_t max_slabs, sums *t)
+{
+    const cymem__slab *k = pool_keeper(pool);
+    EXPECT(ck, 8, k->base == pool->kbase && k->span == pool->kspan &&
+           k->mem == (const void *)pool && k->mem_size == pool->keeper_size &&
+           k->base + k->span <= (const char *)pool + pool->keeper_size &&
+           (const char *)k->slack >= (const char *)(k + 1) && k->meta_size == 0,
+           "the keeper does not lie in the pool's allocation");
+    hold(t, pool->keeper_size, 0);
+    t->metadata += (size_t)(pool->kbase - (const char *)pool);
+    size_t bytes = 0, n = 0;
+    int seen_arena = pool->arena == NULL, after = 0;
+    for (const cymem__slab *a = k; a != NULL;
+         a = a == k ? pool->arenas : a->next_in_class) {
+        if (n++ > max_slabs) {
+            bad(ck, 8, "the arena chunk list does not end");
+            return;
+        }
+        check_chunk(ck, pool, a, t);
+        bytes += a->span;
+        if (after)
+            EXPECT(ck, 8, a->next == 0, "arena chunk %p, after the current one, is used",
+                   (void *)a);
+        if (a == pool->arena)
+            seen_arena = after = 1;
+        if (a != k) {
+            hold(t, a->meta_size, 1);
+            if (!a->carved)
+                hold(t, a->mem_size, 0);
+            slabs[t->nslabs++] = a;
+            EXPECT(ck, 8, a->mem != NULL && a->base >= (char *)a->mem &&
+                   a->base + a->span <= (char *)a->mem + a->mem_size,
+                   "arena chunk %p outside its memory", (void *)a);
+        }
+    }
+    EXPECT(ck, 8, seen_arena, "the current arena chunk is not one of the pool's");
+    EXPECT(ck, 8, bytes == pool->arena_bytes, "arena_bytes %zu, chunks span %zu",
+           pool->arena_bytes, bytes);
+    EXPECT(ck, 8, cymem__page_find(pool, k->base) == NULL,
+           "the keeper is in the page map");
+
+    /* Holes. */
+    size_t nholes = 0, hole_bytes = 0;
+    cymem__hole *all = NULL;
+    if (pool->holes != NULL) {
+        hold(t, CYMEM__NCLASSES * sizeof *pool->holes, 1);
+        for (unsigned c = 0; c < CYMEM__NCLASSES; c++)
+            nholes += pool->holes[c].n;
+        all = malloc((nholes + 1) * sizeof *all);
+        if (all == NULL) {
+            bad(ck, 0, "no memory to check the pool");
+            return;
+        }
+        nholes = 0;
+        for (unsigned c = 0; c < CYMEM__NCLASSES; c++) {
+            const cymem__hbin *b = &pool->holes[c];
+            EXPECT(ck, 8, b->n <= b->cap && (b->cap == 0) == (b->v == NULL),
+                   "hole bin %u: %zu of %zu", c, b->n, b->cap);
+            if (b->v != NULL)
+                hold(t, b->cap * sizeof *b->v, 1);
+            for (size_t i = 0; i < b->n; i++) {
+                const cymem__hole *h = &b->v[i];
+                const cymem__slab *a = h->chunk;
+                int known = a == k;
+                for (size_t j = 0; !known && j < t->nslabs; j++)
+                    known = slabs[j] == a;
+                EXPECT(ck, 8, known, "hole in %p, not an arena chunk of the pool",
+                       (void *)a);
+                if (!known)
+                    continue;
+                EXPECT(ck, 8, h->idx < a->next && bit(a->starts, h->idx) &&
+                       bit(a->fmap, h->idx) && arena_extent(a, h->idx) == h->units &&
+                       class_size(c) <= (size_t)h->units << CYMEM__UNIT_SHIFT &&
+                       (c + 1 == CYMEM__NCLASSES ||
+                        class_size(c + 1) > (size_t)h->units << CYMEM__UNIT_SHIFT),
+                       "hole at unit %u of %p (%u units) in bin %u", h->idx, (void *)a,
+                       h->units, c);
+                hole_bytes += (size_t)h->units << CYMEM__UNIT_SHIFT;
+                all[nholes++] = *h;
+            }
+        }
+        qsort(all, nholes, sizeof *all, by_hole);
+        for (size_t i = 1; i < nholes; i++)
+            EXPECT(ck, 8, by_hole(&all[i - 1], &all[i]) != 0,
+                   "hole at unit %u of %p waits twice", all[i].idx, (void *)all[i].chunk);
+        free(all);
+    }
+    EXPECT(ck, 8, nholes == pool->nholes && hole_bytes <= pool->arena_dead,
+           "%zu holes of %zu bytes; nholes %zu, arena_dead %zu", nholes, hole_bytes,
+           pool->nholes, pool->arena_dead);
+}
+
 /* ---- 5, 7: one pool ------------------------------------------------------ */
 
 static void check_one(checker *ck, const cymem_pool *pool)
@@ -491,28 +668,28 @@ static void check_one(checker *ck, const cymem_pool *pool)
 #else
     int hooks = cymem__track;
 #endif
-    const void *fast = (pool->flags & CYMEM_POOL_THREADSAFE) || hooks ? NULL : pool->classes;
-    EXPECT(ck, 7, pool->fast == fast, "the fast-path field is %p, not %p",
-           (void *)pool->fast, fast);
+    int plain = !(pool->flags & CYMEM_POOL_THREADSAFE) && !hooks;
+    const void *fast = plain ? pool->classes : NULL;
+    const void *arena_fast = plain && pool->nholes == 0 ? pool->arena : NULL;
+    EXPECT(ck, 7, pool->fast == fast && (int)pool->plain == plain &&
+           pool->arena_fast == arena_fast,
+           "the fast-path fields are %p, %u, %p, not %p, %d, %p", (void *)pool->fast,
+           pool->plain, (void *)pool->arena_fast, fast, plain, arena_fast);
 
-    /* 1, 2, 3, 6. Slabs, by class. */
-    hold(&t, sizeof *pool, 1);
+    /* 1, 2, 3, 6, 8. Slabs, by class, and arena chunks. */
     size_t max_slabs = pool->chunk_count;
-    const cymem__slab **slabs = NULL;
+    const cymem__slab **slabs = malloc((max_slabs + 1) * sizeof *slabs);
+    if (slabs == NULL) {
+        bad(ck, 0, "no memory to check the pool");
+        return;
+    }
     if (pool->classes != NULL) {
         hold(&t, CYMEM__NTABLE * sizeof *pool->classes, 1);
-        slabs = malloc((max_slabs + 1) * sizeof *slabs);
-        if (slabs == NULL) {
-            bad(ck, 0, "no memory to check the pool");
-            return;
-        }
         for (unsigned c = 0; c < CYMEM__NTABLE && t.nslabs <= max_slabs; c++)
             check_class(ck, pool, c, slabs, max_slabs, &t);
-    } else {
-        EXPECT(ck, 7, pool->pages.count == 0 && pool->regions == NULL &&
-               pool->tiny_blocks <= CYMEM__TINY_BLOCKS &&
-               pool->tiny_bytes <= CYMEM__TINY_BYTES, "a pool in tiny mode holds slabs");
     }
+    if (t.nslabs <= max_slabs)
+        check_arena(ck, pool, slabs, max_slabs - t.nslabs, &t);
 
     /* Regions: each a descriptor and CYMEM__REGION bytes. */
     size_t nregions = 0;
@@ -528,7 +705,7 @@ static void check_one(checker *ck, const cymem_pool *pool)
         hold(&t, sizeof *r, 1);
         hold(&t, CYMEM__REGION, 0);
     }
-    if (slabs != NULL && t.nslabs <= max_slabs)
+    if (t.nslabs <= max_slabs)
         check_pages(ck, pool, slabs, t.nslabs, pool->regions);
     free(slabs);
     if (pool->pages.tab != NULL)

@@ -8,6 +8,7 @@
  * rarer lives in out-of-line functions.
  */
 #include "internal.h"
+#include "arena.h"
 #include "track.h"
 #include "invariants.h"
 
@@ -118,6 +119,16 @@ static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
         pool->bk.free(p, size, pool->bk.ctx);
 }
 
+void *cymem__chunk_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
+{
+    return slab_mem_alloc(pool, size, dirty);
+}
+
+void cymem__chunk_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
+{
+    slab_mem_free(pool, p, size, dirty);
+}
+
 /* Memory for a direct block of at least @size bytes; *got gets how much. */
 static void *direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *zeroed)
 {
@@ -137,27 +148,6 @@ static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
     }
     released(pool, p, size);
     cymem__sys_big_free(p, size);
-}
-
-/* ---- Accounting and reports -------------------------------------------- */
-
-static inline void account_alloc(cymem_pool *pool, size_t n)
-{
-    pool->live_bytes += n;
-    if (pool->live_bytes > pool->peak_bytes)
-        pool->peak_bytes = pool->live_bytes;
-}
-
-static inline void account_free(cymem_pool *pool, size_t n)
-{
-    pool->live_bytes -= n;
-}
-
-static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
-{
-    pool->live_bytes = pool->live_bytes - old + n;
-    if (pool->live_bytes > pool->peak_bytes)
-        pool->peak_bytes = pool->live_bytes;
 }
 
 /* ---- Slabs ------------------------------------------------------------- */
@@ -312,7 +302,7 @@ static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t 
  * @min, a new region starts and the old one's tail stays unused.  Returns
  * NULL, with nothing changed, when no region can be had.
  */
-static char *region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *dirty)
+char *cymem__region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *dirty)
 {
     cymem__region *r = pool->regions;
     if (r == NULL || CYMEM__REGION - r->used < min) {
@@ -372,7 +362,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
         size_t min = slab_min_bytes(pool, bsize);
         if (bytes > CARVE_MAX)
             bytes = min > CARVE_MAX ? min : CARVE_MAX;
-        mem = region_carve(pool, &bytes, min, &dirty);
+        mem = cymem__region_carve(pool, &bytes, min, &dirty);
         carved = mem != NULL;
     }
     /* The system allocator hands out whole pages; any other may give just
@@ -591,12 +581,16 @@ static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
         errno = ENOMEM;
         return NULL;
     }
-    if (cymem__direct_reserve(pool) != 0)
-        return NULL;
+    /* The memory first: a request the system refuses leaves the pool as
+     * it was, the direct map included. */
     int zeroed;
     char *orig = direct_mem_alloc(pool, asked, &asked, &zeroed);
     if (orig == NULL)
         return NULL;
+    if (cymem__direct_reserve(pool) != 0) {
+        direct_mem_free(pool, orig, asked);
+        return NULL;
+    }
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
     TRACK_BLOCK_ALLOC(pool, p, n, asked - (size_t)(p - orig));
     if (!zeroed)
@@ -621,10 +615,11 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
     direct_mem_free(pool, copy.orig, copy.asked);
 }
 
-/* Let cymem_pool_alloc() take the fast path for @pool when it can: the
- * pool has its class table, takes no lock and runs no checker hooks.  A
- * THREADSAFE pool's field is never written after cymem_pool_new_ex(), as
- * other threads read it without the lock: it stays NULL. */
+/* Let the fast paths serve @pool when they can: the pool takes no lock and
+ * runs no checker hooks (plain); cymem_pool_alloc() then bumps its arena,
+ * or takes from its classes.  A THREADSAFE pool's fields are never written
+ * after cymem_pool_new_ex(), as other threads read them without the lock:
+ * they stay 0. */
 static void pool_set_fast(cymem_pool *pool)
 {
 #ifdef CYMEM_ASAN
@@ -634,10 +629,12 @@ static void pool_set_fast(cymem_pool *pool)
 #endif
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         return;
-    pool->fast = pool->classes != NULL && !hooks ? pool->classes : NULL;
+    pool->plain = !hooks;
+    pool->fast = pool->classes != NULL && pool->plain ? pool->classes : NULL;
+    cymem__arena_set_fast(pool);
 }
 
-/* Leave tiny mode: from now on small blocks come from slabs. */
+/* Small blocks come from slabs from now on: make the class table. */
 static int graduate(cymem_pool *pool)
 {
     cymem__class *classes = cymem__meta_alloc(pool, CYMEM__NTABLE * sizeof *classes);
@@ -658,15 +655,6 @@ static int graduate(cymem_pool *pool)
 static NOINLINE void *alloc_slow(cymem_pool *pool, size_t n)
 {
     if (n <= pool->small_max) {
-        if (pool->tiny_blocks < CYMEM__TINY_BLOCKS &&
-            pool->tiny_bytes + n <= CYMEM__TINY_BYTES) {
-            void *p = direct_alloc(pool, n, CYMEM__MIN_ALIGN);
-            if (p) {
-                pool->tiny_blocks++;
-                pool->tiny_bytes += n;
-            }
-            return p;
-        }
         if (graduate(pool) != 0)
             return NULL;
         return small_alloc(pool, n, size_class(n));
@@ -674,8 +662,17 @@ static NOINLINE void *alloc_slow(cymem_pool *pool, size_t n)
     return direct_alloc(pool, n, CYMEM__MIN_ALIGN);
 }
 
+/* Small blocks: a hole of the arena first, then the arena while the pool
+ * is in arena mode, then slabs. */
 static inline void *alloc_impl(cymem_pool *pool, size_t n)
 {
+    if (likely(n - 1 < CYMEM__CLASS_MAX)) {
+        void *p;
+        if (pool->nholes != 0 && (p = cymem__arena_reuse(pool, n)) != NULL)
+            return p;
+        if (pool->arena != NULL)
+            return cymem__arena_alloc(pool, n);
+    }
     if (likely(n <= pool->small_max && pool->classes != NULL))
         return small_alloc(pool, n, size_class(n));
     return alloc_slow(pool, n);
@@ -743,9 +740,13 @@ static NOINLINE void *alloc_checked(cymem_pool *pool, size_t number, size_t size
 void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
 {
     size_t n;
-    if (likely(pool != NULL && pool->fast != NULL) &&
-        likely(!__builtin_mul_overflow(number, size, &n) && n <= CYMEM__CLASS_MAX))
-        return small_take(pool, n, size_class(n), 0);
+    if (likely(pool != NULL) && likely(!__builtin_mul_overflow(number, size, &n))) {
+        cymem__slab *a = pool->arena_fast;
+        if (likely(a != NULL) && likely(n - 1 < CYMEM__CLASS_MAX))
+            return arena_take(pool, a, n, 0);
+        if (pool->fast != NULL && n <= CYMEM__CLASS_MAX)
+            return small_take(pool, n, size_class(n), 0);
+    }
     return alloc_checked(pool, number, size);
 }
 
@@ -779,12 +780,17 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
     int rc = 0;
     if (ptr != NULL) {
         pool_lock(pool);
-        cymem__slab *s = cymem__page_find(pool, ptr);
+        cymem__slab *s = cymem__chunk_find(pool, ptr);
         uint32_t idx;
         cymem__direct *d;
         if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK) {
-            n = s->bsize - slab_get_slack(s, idx);
-            small_free(pool, s, idx);
+            if (s->cls == CYMEM__ARENA_CLS) {
+                n = arena_size(s, idx, arena_extent(s, idx));
+                arena_release(pool, s, idx, 1);
+            } else {
+                n = s->bsize - slab_get_slack(s, idx);
+                small_free(pool, s, idx);
+            }
         } else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL) {
             n = d->size;
             direct_free(pool, d);
@@ -804,11 +810,14 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
 
 int cymem_pool_free(cymem_pool *pool, void *ptr)
 {
-    if (likely(pool != NULL && pool->fast != NULL)) {
-        cymem__slab *s = cymem__page_find(pool, ptr);
+    if (likely(pool != NULL && pool->plain)) {
+        cymem__slab *s = cymem__chunk_find(pool, ptr);
         uint32_t idx;
         if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            small_release(pool, s, idx, 0);
+            if (s->cls == CYMEM__ARENA_CLS)
+                arena_release(pool, s, idx, 0);
+            else
+                small_release(pool, s, idx, 0);
             return 0;
         }
     }
@@ -820,13 +829,19 @@ int cymem_pool_free(cymem_pool *pool, void *ptr)
  * otherwise ask cymem_pool_block_size() first). */
 int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
 {
-    if (likely(pool != NULL && pool->fast != NULL)) {
-        cymem__slab *s = cymem__page_find(pool, ptr);
+    if (likely(pool != NULL && pool->plain)) {
+        cymem__slab *s = cymem__chunk_find(pool, ptr);
         uint32_t idx;
         if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            if (size)
-                *size = s->bsize - slab_get_slack(s, idx);
-            small_release(pool, s, idx, 0);
+            if (s->cls == CYMEM__ARENA_CLS) {
+                if (size)
+                    *size = arena_size(s, idx, arena_extent(s, idx));
+                arena_release(pool, s, idx, 0);
+            } else {
+                if (size)
+                    *size = s->bsize - slab_get_slack(s, idx);
+                small_release(pool, s, idx, 0);
+            }
             return 0;
         }
     }
@@ -905,9 +920,16 @@ static void *direct_realloc_heap(cymem_pool *pool, cymem__direct *d, size_t new_
 
 static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
 {
-    cymem__slab *s = cymem__page_find(pool, ptr);
+    cymem__slab *s = cymem__chunk_find(pool, ptr);
     size_t old, align = CYMEM__MIN_ALIGN;
-    if (s != NULL) {
+    if (s != NULL && s->cls == CYMEM__ARENA_CLS) {
+        uint32_t idx = slab_index(s, ptr);
+        if (idx == CYMEM__NO_BLOCK)
+            goto invalid;
+        old = arena_size(s, idx, arena_extent(s, idx));
+        if (cymem__arena_resize(pool, s, idx, old, new_size) != NULL)
+            return ptr;
+    } else if (s != NULL) {
         uint32_t idx = slab_index(s, ptr);
         if (idx == CYMEM__NO_BLOCK)
             goto invalid;
@@ -951,7 +973,7 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
 
     /* Move: new block first, so a failure leaves the old one untouched.
      * Blocks of an aligned class keep their alignment. */
-    if (s != NULL && s->cls >= CYMEM__NCLASSES)
+    if (s != NULL && s->cls >= CYMEM__NCLASSES && s->cls != CYMEM__ARENA_CLS)
         align = CYMEM__SLAB_ALIGN;
     /* For a moment both blocks are live; the peak is what the caller
      * could see, before or after the call. */
@@ -961,8 +983,10 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
         return NULL;
     memcpy(q, ptr, old < new_size ? old : new_size);
     /* The allocation may have moved the maps' entries: look up again. */
-    s = cymem__page_find(pool, ptr);
-    if (s != NULL)
+    s = cymem__chunk_find(pool, ptr);
+    if (s != NULL && s->cls == CYMEM__ARENA_CLS)
+        arena_release(pool, s, slab_index(s, ptr), 1);
+    else if (s != NULL)
         small_free(pool, s, slab_index(s, ptr));
     else
         direct_free(pool, cymem__direct_find(pool, ptr));
@@ -991,12 +1015,13 @@ void *cymem_pool_realloc(cymem_pool *pool, void *ptr, size_t new_size)
 /* Find the live block @ptr of @pool; its requested size goes to *size. */
 static int find_block(const cymem_pool *pool, const void *ptr, size_t *size)
 {
-    cymem__slab *s = cymem__page_find(pool, ptr);
+    cymem__slab *s = cymem__chunk_find(pool, ptr);
     if (s != NULL) {
         uint32_t idx = slab_index(s, ptr);
         if (idx == CYMEM__NO_BLOCK)
             return 0;
-        *size = s->bsize - slab_get_slack(s, idx);
+        *size = s->cls == CYMEM__ARENA_CLS ? arena_size(s, idx, arena_extent(s, idx))
+                                           : s->bsize - slab_get_slack(s, idx);
         return 1;
     }
     const cymem__direct *d = cymem__direct_find(pool, ptr);
@@ -1041,7 +1066,9 @@ size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
 static int find_containing(const cymem_pool *pool, const void *addr,
                            void **block, size_t *size)
 {
-    const cymem__slab *s = cymem__page_find(pool, addr);
+    const cymem__slab *s = cymem__chunk_find(pool, addr);
+    if (s != NULL && s->cls == CYMEM__ARENA_CLS)
+        return cymem__arena_containing(s, addr, block, size);
     if (s != NULL) {
         size_t off = (size_t)((const char *)addr - s->base);
         size_t idx = off / s->bsize;
@@ -1105,6 +1132,7 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
             out->used_bytes += (size_t)(s->next - s->nfree) * s->bsize;
         }
     }
+    cymem__arena_count(pool, &out->live_blocks, &out->used_bytes);
     out->peak_bytes = pool->peak_bytes;
     out->reserved_bytes = pool->reserved_bytes;
     out->chunk_count = pool->chunk_count;
@@ -1117,7 +1145,7 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
 int cymem__foreach_unlocked(const cymem_pool *pool,
                             int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
 {
-    int rc = 0;
+    int rc = cymem__arena_foreach(pool, fn, ctx);
     for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE && rc == 0; c++) {
         for (const cymem__slab *s = pool->classes[c].all; s && rc == 0; s = s->next_in_class) {
             for (uint32_t i = 0; i < s->next && rc == 0; i++) {
@@ -1206,10 +1234,11 @@ static void release_direct(cymem_pool *pool)
     pool->direct_blocks = pool->direct_used = 0;
 }
 
-/* Make every slab of @pool as after a reset, in O(slabs). */
+/* Make every slab and arena chunk of @pool as after a reset, in O(chunks). */
 static void reset_slabs(cymem_pool *pool)
 {
     TRACK_POOL_RESET(pool);
+    cymem__arena_reset(pool);
     for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
         cymem__class *sc = &pool->classes[c];
         sc->avail = sc->fresh = NULL;
@@ -1263,15 +1292,15 @@ void cymem_pool_reset(cymem_pool *pool)
 }
 
 /*
- * A destroyed pool of the system allocator that holds at most CYMEM__KEEP_MAX
- * bytes is not taken apart: its slabs are reset and the whole pool goes
- * to a per-thread cache (sysmem.c), from which the next cymem_pool_new()
- * takes it.  A program that makes a pool per request then reuses the same
- * slabs, page map and descriptors every time, as a reset would.
+ * A destroyed pool of the system allocator goes back to what a new pool
+ * is, its keeper with nothing in it, and waits in a per-thread cache
+ * (sysmem.c) for the next cymem_pool_new(): a program that makes a pool
+ * per request then costs no backing request per pool, and the next pool's
+ * statistics are those of a new one.
  */
 
-/* Free everything @pool holds and @pool itself. */
-void cymem__pool_free(cymem_pool *pool)
+/* Give back everything @pool holds but its keeper, which is reset. */
+static void release_all(cymem_pool *pool)
 {
     for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
         cymem__slab *s = pool->classes[c].all, *next;
@@ -1282,12 +1311,25 @@ void cymem__pool_free(cymem_pool *pool)
     }
     if (pool->classes)
         cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
+    pool->classes = NULL;
+    cymem__arena_trim(pool);
     release_regions(pool);
     cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
-    /* The pool's own memory came from its backing allocator too. */
+}
+
+/* Free everything @pool holds and @pool itself. */
+void cymem__pool_free(cymem_pool *pool)
+{
+    release_all(pool);
+    /* The pool's own memory, the keeper, came from its backing allocator
+     * too. */
     cymem_pool self = *pool;
-    bk_free(&self, pool, sizeof *pool);
+    released(&self, pool, self.keeper_size);
+    if (self.sys)
+        cymem__sys_slab_free(pool, self.keeper_size, cymem__keeper_dirty(pool));
+    else
+        self.bk.free(pool, self.keeper_size, self.bk.ctx);
 }
 
 /* Tear down @pool, already unlinked from its parent, and free it. */
@@ -1295,14 +1337,14 @@ static void destroy_tree(cymem_pool *pool)
 {
     run_teardown(pool);
     release_direct(pool);
-    int keep = pool->sys && pool->classes != NULL && pool->reserved_bytes <= CYMEM__KEEP_MAX;
-    if (keep)
-        reset_slabs(pool);
     TRACK_POOL_DELETE(pool);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_destroy(&pool->lock);
-    if (keep && cymem__sys_keep_pool(pool))
-        return;
+    if (pool->sys) {
+        release_all(pool);
+        if (cymem__sys_keep_pool(pool))
+            return;
+    }
     cymem__pool_free(pool);
 }
 
@@ -1357,22 +1399,26 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     proto.chunk_size = chunk;
     proto.small_max = CYMEM__CLASS_MAX;
 
+    proto.keeper_size = chunk < CYMEM__KEEPER ? chunk : CYMEM__KEEPER;
     cymem_pool *pool = proto.sys ? cymem__sys_reuse_pool(chunk) : NULL;
+    size_t dirty;
     if (pool != NULL) {
-        /* A kept pool: its slabs and maps stay, its counts start over. */
-        pool->flags = proto.flags;
-        pool->live_bytes = pool->peak_bytes = 0;
-        pool->cleanups = NULL;
-        pool->parent = pool->first_child = NULL;
-        pool->next_sibling = pool->prev_sibling = NULL;
+        /* A kept pool: only its keeper is left, with nothing in it. */
+        dirty = cymem__keeper_dirty(pool);
+        proto.reserved_bytes = proto.keeper_size;
+        proto.chunk_count = 1;
     } else {
-        int zeroed;
-        pool = bk_alloc(&proto, sizeof *pool, &zeroed);
-        if (pool == NULL)
+        if (proto.sys)
+            pool = cymem__sys_slab_alloc(proto.keeper_size, &dirty);
+        else {
+            pool = proto.bk.malloc(proto.keeper_size, proto.bk.ctx);
+            dirty = proto.keeper_size;
+        }
+        if (held(&proto, pool, proto.keeper_size) == NULL)
             return NULL;
-        proto.metadata_bytes = proto.reserved_bytes;
-        *pool = proto;
     }
+    *pool = proto;
+    pool->metadata_bytes = cymem__keeper_init(pool, pool->keeper_size, dirty);
     if (pool->flags & CYMEM_POOL_THREADSAFE) {
         int err = pthread_mutex_init(&pool->lock, NULL);
         if (err != 0) {

@@ -120,8 +120,10 @@ static int fe_cb(void *p, size_t n, void *ctx)
     for (i = 0; i < f->ip->count; i++)
         if (f->ip->b[i].p == p)
             break;
-    if (i == f->ip->count || f->ip->b[i].n != n)
+    if (i == f->ip->count || f->ip->b[i].n != n) {
+        fprintf(stderr, "DBG %p n=%zu found=%d model n=%zu\n", p, n, i != f->ip->count, i != f->ip->count ? f->ip->b[i].n : 0);
         f->bad = 1;
+    }
     f->seen++;
     return 0;
 }

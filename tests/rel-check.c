@@ -3,7 +3,9 @@
  *
  * A pool is brought into a rich state (slabs of several classes with
  * freed blocks near and far, a slab with summary levels, direct and
- * aligned blocks, a child pool, a cleanup), and cymem__pool_check() must
+ * aligned blocks, a child pool, a cleanup), and so is a second one in
+ * arena mode (several chunks, holes, a block at the top), and
+ * cymem__pool_check() must
  * pass.  Then, one at a time, each kind of damage the checker promises to
  * find is done to the pool's bookkeeping: the check must fail, and pass
  * again once the damage is undone.  Run natively, under memcheck and with
@@ -11,6 +13,7 @@
  * where nothing was ever written) is made only outside valgrind.
  */
 #include "internal.h"
+#include "arena.h"
 #include "track.h"
 #include "invariants.h"
 
@@ -54,12 +57,79 @@ static void poke(unsigned char *p, unsigned char v)
     *(volatile unsigned char *)p = v;
 }
 
+/* 8. Damage to an arena. */
+static void arena_damage(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    if (pool == NULL) {
+        failures++;
+        return;
+    }
+    enum { N = 2000 };
+    static void *q[N];
+    for (int i = 0; i < N; i++)
+        if ((q[i] = cymem_pool_alloc(pool, 1, 1 + (size_t)(i * 37) % 300)) == NULL) {
+            failures++;
+            return;
+        }
+    for (int i = 0; i < N; i += 7)
+        expect(cymem_pool_free(pool, q[i]) == 0, "free in the arena");
+    expect(pool->nholes > 0 && pool->arenas != NULL && pool->arena != NULL,
+           "the arena has no holes or one chunk");
+    expect(cymem__pool_check(pool) == 0, "a busy arena fails the check");
+    if (pool->nholes == 0 || pool->arenas == NULL || pool->arena == NULL) {
+        cymem_pool_destroy(pool);
+        return;
+    }
+    cymem__slab *k = pool_keeper(pool), *a = pool->arenas;
+    uint32_t live = (uint32_t)(((char *)q[1] - k->base) >> CYMEM__UNIT_SHIFT);
+    uint32_t inner = live + 1;
+    uint64_t lbit = (uint64_t)1 << (live % 64), ibit = (uint64_t)1 << (inner % 64);
+    DAMAGE("live block's bit", k->fmap[live / 64] ^= lbit, k->fmap[live / 64] ^= lbit);
+    DAMAGE("start bit", k->starts[live / 64] ^= lbit, k->starts[live / 64] ^= lbit);
+    DAMAGE("interior unit live", k->fmap[inner / 64] ^= ibit, k->fmap[inner / 64] ^= ibit);
+    DAMAGE("live count", k->nfree++, k->nfree--);
+    DAMAGE("live units", a->live_units++, a->live_units--);
+    unsigned sl = arena_get_slack(k, live);
+    DAMAGE("slack", arena_set_slack(k, live, sl ^ 8), arena_set_slack(k, live, sl));
+    uint32_t past = k->next;
+    DAMAGE("bit past next", k->starts[past / 64] ^= (uint64_t)1 << (past % 64),
+           k->starts[past / 64] ^= (uint64_t)1 << (past % 64));
+    DAMAGE("keeper span", pool->kspan -= 64, pool->kspan += 64);
+    DAMAGE("arena bytes", pool->arena_bytes += 16, pool->arena_bytes -= 16);
+    DAMAGE("hole count", pool->nholes++, pool->nholes--);
+    cymem__hbin *bin = NULL;
+    for (unsigned c = 0; c < CYMEM__NCLASSES && bin == NULL; c++)
+        if (pool->holes[c].n > 1)
+            bin = &pool->holes[c];
+    expect(bin != NULL, "no bin with two holes");
+    if (bin != NULL) {
+        cymem__hole h = bin->v[0];
+        DAMAGE("hole twice", bin->v[0] = bin->v[1], bin->v[0] = h);
+        DAMAGE("hole's units", bin->v[0].units++, bin->v[0].units--);
+    }
+    cymem__slab *cur = pool->arena;
+    DAMAGE("fast arena field", pool->arena_fast = cur, pool->arena_fast = NULL);
+    if (!cymem__valgrind && cur->next < cur->nblocks && cur->dirty_end < cur->nblocks) {
+        unsigned char *untouched = (unsigned char *)cur->base + cur->span - 1;
+        DAMAGE("never-written arena memory", poke(untouched, 1), poke(untouched, 0));
+    }
+    cymem_pool_reset(pool);
+    expect(cymem__pool_check(pool) == 0, "a reset arena fails the check");
+    cymem_pool_destroy(pool);
+}
+
 int main(void)
 {
     cymem_pool *pool = cymem_pool_new();
     if (pool == NULL)
         return 99;
     expect(cymem__pool_check(pool) == 0, "a new pool fails the check");
+    arena_damage();
+    /* The rest is about slabs: take the pool out of arena mode, as enough
+     * freed arena memory would. */
+    pool->arena = NULL;
+    cymem__arena_set_fast(pool);
 
     /* Many 16-byte blocks: a slab large enough for two bitmap levels. */
     enum { N = 3000 };

@@ -1,0 +1,439 @@
+/*
+ * arena.c - a pool's arena: bump allocation of mixed sizes, the keeper
+ * chunk, holes, reset.
+ *
+ * A new pool is one piece of backing memory, the keeper: the pool itself,
+ * the keeper's descriptor and bitmaps, then its units.  Small blocks are
+ * bump allocations from the keeper, then from further arena chunks, each
+ * twice the size of the arena so far up to the pool's chunk size.  So a
+ * pool that takes a few hundred blocks and is destroyed or reset costs one
+ * backing request, and a reset keeps every chunk for the next round.
+ *
+ * A freed block at the top of its chunk goes back to the bump index; any
+ * other is a hole, kept (out of line) in the bin of the largest size class
+ * it can hold, and a later request of that class takes it, split if the
+ * rest is a unit or more.  When the bytes of holes not reused pass
+ * CYMEM__ARENA_DEAD_MIN and 1/CYMEM__ARENA_DEAD_DIVISOR of the arena, the
+ * pool's pattern is not one an arena serves well: it leaves arena mode,
+ * and its later small blocks come from slabs (pool.c) until a reset.
+ *
+ * arena.h states the invariants of a chunk; those of the pool's arena:
+ *  - the chunks are the keeper, then pool->arenas in the order they were
+ *    made; pool->arena, when not NULL, is one of them, and every chunk
+ *    after it is empty;
+ *  - arena_bytes is the sum of their spans; arena_dead is at least the
+ *    bytes of the binned holes, and nholes their count;
+ *  - arena_fast is pool->arena exactly when the pool is plain (no lock, no
+ *    checker hooks) and has no hole waiting.
+ */
+#include "arena.h"
+
+#include <errno.h>
+
+/* Recompute the fast path's arena field: see the invariants above. */
+void cymem__arena_set_fast(cymem_pool *pool)
+{
+    pool->arena_fast = pool->plain && pool->nholes == 0 ? pool->arena : NULL;
+}
+
+/* The bytes of a chunk's slack array, 4 bits per unit, in whole words. */
+static size_t slack_bytes(uint32_t units)
+{
+    return (((size_t)units + 1) / 2 + 7) & ~(size_t)7;
+}
+
+/* The bytes of metadata of a chunk of @units units: its slack array, then
+ * its two bitmaps. */
+static size_t meta_bytes(uint32_t units)
+{
+    return slack_bytes(units) + 2 * (((size_t)units + 63) / 64) * sizeof(uint64_t);
+}
+
+/* Set up descriptor @a for @units units at @base, with its slack array and
+ * bitmaps at @meta (meta_bytes(units) bytes); @dirty leading bytes of the
+ * units may hold old data. */
+static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
+                       size_t dirty)
+{
+    size_t words = ((size_t)units + 63) / 64;
+    memset(a, 0, sizeof *a);
+    a->base = base;
+    a->span = (size_t)units << CYMEM__UNIT_SHIFT;
+    a->recip = ((uint64_t)1 << 40) >> CYMEM__UNIT_SHIFT;
+    a->bsize = (uint32_t)CYMEM__UNIT;
+    a->nblocks = units;
+    a->cls = (uint8_t)CYMEM__ARENA_CLS;
+    a->levels = 1;
+    a->slack = meta;
+    a->starts = (uint64_t *)(void *)((char *)meta + slack_bytes(units));
+    a->fmap = a->starts + words;
+    a->lvl[1] = (uint16_t)words;
+    a->lv[0] = a->fmap;
+    memset(a->starts, 0, words * sizeof(uint64_t));
+    memset(a->fmap, 0xFF, words * sizeof(uint64_t));
+    dirty = (dirty + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT;
+    a->dirty_end = (uint32_t)(dirty < units ? dirty : units);
+    TRACK_SLAB_NEW(a->base, a->span);
+}
+
+/*
+ * Lay out the keeper in the @size bytes at @pool, whose first @dirty bytes
+ * may hold old data: the pool (already written), the descriptor, its
+ * metadata, and as many units as fit, aligned to CYMEM__SLAB_ALIGN.
+ * Returns the bytes before the units (metadata).
+ */
+size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
+{
+    cymem__slab *k = pool_keeper(pool);
+    char *mem = (char *)pool;
+    size_t head = (size_t)((char *)(k + 1) - mem);
+    uint32_t units = (uint32_t)((size - head) / (CYMEM__UNIT + 1)) & ~63u;
+    char *base;
+    for (;; units -= 64) {
+        uintptr_t b = (uintptr_t)(mem + head + meta_bytes(units));
+        base = (char *)((b + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
+        if ((size_t)(base - mem) + ((size_t)units << CYMEM__UNIT_SHIFT) <= size)
+            break;
+    }
+    size_t lead = (size_t)(base - mem);
+    chunk_init(k, base, units, k + 1, dirty > lead ? dirty - lead : 0);
+    k->mem = pool;
+    k->mem_size = size;
+    pool->kbase = base;
+    pool->kspan = (uint32_t)k->span;
+    pool->arena = k;
+    pool->arenas = NULL;
+    pool->holes = NULL;
+    pool->nholes = 0;
+    pool->arena_bytes = k->span;
+    pool->arena_dead = 0;
+    cymem__arena_set_fast(pool);
+    return lead;
+}
+
+/* A new arena chunk after @last, the newest, or NULL (ENOMEM).  A large
+ * pool of the system allocator carves its chunks from regions, as it does
+ * its slabs (pool.c). */
+static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
+{
+    size_t bytes = CYMEM__ARENA_MIN;
+    while (bytes < pool->arena_bytes && bytes < pool->chunk_size)
+        bytes *= 2;
+    if (bytes > pool->chunk_size)
+        bytes = pool->chunk_size;
+    size_t dirty = 0, mem_size = 0;
+    char *mem = NULL;
+    int carved = 0;
+    if (pool->sys && bytes <= CYMEM__REGION / 2 &&
+        pool->reserved_bytes >= CYMEM__REGION_AFTER) {
+        mem = cymem__region_carve(pool, &bytes, CYMEM__ARENA_MIN, &dirty);
+        carved = mem != NULL;
+        mem_size = bytes;
+    }
+    uint32_t units = (uint32_t)(bytes >> CYMEM__UNIT_SHIFT);
+    size_t meta = ((sizeof(cymem__slab) + 7) & ~(size_t)7) + meta_bytes(units);
+    cymem__slab *a = cymem__meta_alloc(pool, meta);
+    if (a == NULL) {
+        /* A carved chunk was the last thing taken from its region. */
+        if (carved)
+            pool->regions->used -= bytes;
+        return NULL;
+    }
+    if (!carved) {
+        /* The system allocator hands out whole pages; any other may give
+         * just MIN_ALIGN, so ask for enough to align the base. */
+        mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
+        if ((mem = cymem__chunk_mem_alloc(pool, mem_size, &dirty)) == NULL) {
+            cymem__meta_free(pool, a, meta);
+            return NULL;
+        }
+    }
+    char *base = (char *)(((uintptr_t)mem + CYMEM__SLAB_ALIGN - 1) &
+                          ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
+    size_t lead = (size_t)(base - mem);
+    chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7),
+               dirty > lead ? dirty - lead : 0);
+    a->mem = mem;
+    a->mem_size = mem_size;
+    a->meta_size = meta;
+    a->carved = (uint8_t)carved;
+    if (cymem__page_insert(pool, a) != 0) {
+        if (carved)
+            pool->regions->used -= bytes;
+        else
+            cymem__chunk_mem_free(pool, mem, mem_size, dirty);
+        cymem__meta_free(pool, a, meta);
+        return NULL;
+    }
+    if (last == pool_keeper(pool))
+        pool->arenas = a;
+    else
+        last->next_in_class = a;
+    pool->arena_bytes += a->span;
+    return a;
+}
+
+/* Give chunk @a back (not the keeper); it is already out of the lists. */
+static void chunk_delete(cymem_pool *pool, cymem__slab *a)
+{
+    if (a->carved) {
+        /* Its region goes back whole. */
+        cymem__meta_free(pool, a, a->meta_size);
+        return;
+    }
+    uint32_t used = a->next > a->dirty_end ? a->next : a->dirty_end;
+    size_t dirty = (size_t)(a->base - (char *)a->mem) + ((size_t)used << CYMEM__UNIT_SHIFT);
+    cymem__chunk_mem_free(pool, a->mem, a->mem_size, dirty);
+    cymem__meta_free(pool, a, a->meta_size);
+}
+
+/* The chunk after @a, or NULL. */
+static cymem__slab *chunk_after(const cymem_pool *pool, const cymem__slab *a)
+{
+    return a == pool_keeper(pool) ? pool->arenas : a->next_in_class;
+}
+
+/* Allocate @n bytes (1..CLASS_MAX) from the arena, with the checker hooks
+ * (the fast path inlines arena_take() without them). */
+void *cymem__arena_alloc(cymem_pool *pool, size_t n)
+{
+    return arena_take(pool, pool->arena, n, 1);
+}
+
+/* The current chunk has no room for @n bytes: go on with the next one,
+ * made if need be. */
+void *cymem__arena_refill(cymem_pool *pool, size_t n)
+{
+    cymem__slab *a = pool->arena, *next = chunk_after(pool, a);
+    if (next == NULL && (next = chunk_new(pool, a)) == NULL)
+        return NULL;
+    pool->arena = next;
+    cymem__arena_set_fast(pool);
+    return cymem__arena_alloc(pool, n);
+}
+
+/* The largest class whose blocks a hole of @units units can hold. */
+static unsigned hole_class(uint32_t units)
+{
+    size_t bytes = (size_t)units << CYMEM__UNIT_SHIFT;
+    unsigned c = size_class(bytes);
+    return class_size(c) > bytes ? c - 1 : c;
+}
+
+/* Put a hole in its bin; when there is no memory for that, it stays
+ * unused until a reset (it was counted dead already). */
+static void hole_push(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units)
+{
+    if (pool->holes == NULL) {
+        size_t bytes = CYMEM__NCLASSES * sizeof *pool->holes;
+        pool->holes = cymem__meta_alloc(pool, bytes);
+        if (pool->holes == NULL)
+            return;
+        memset(pool->holes, 0, bytes);
+    }
+    cymem__hbin *bin = &pool->holes[hole_class(units)];
+    if (bin->n == bin->cap) {
+        size_t cap = bin->cap ? bin->cap * 2 : 16;
+        cymem__hole *v = cymem__meta_alloc(pool, cap * sizeof *v);
+        if (v == NULL)
+            return;
+        if (bin->n)
+            memcpy(v, bin->v, bin->n * sizeof *v);
+        if (bin->v)
+            cymem__meta_free(pool, bin->v, bin->cap * sizeof *v);
+        bin->v = v;
+        bin->cap = cap;
+    }
+    bin->v[bin->n++] = (cymem__hole){ a, idx, units };
+    if (pool->nholes++ == 0)
+        cymem__arena_set_fast(pool);
+}
+
+/* Block @idx of @units units in chunk @a was freed and is not at the top. */
+void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units)
+{
+    pool->arena_dead += (size_t)units << CYMEM__UNIT_SHIFT;
+    hole_push(pool, a, idx, units);
+    if (pool->arena != NULL && pool->arena_dead > CYMEM__ARENA_DEAD_MIN &&
+        pool->arena_dead > pool->arena_bytes / CYMEM__ARENA_DEAD_DIVISOR) {
+        pool->arena = NULL;
+        cymem__arena_set_fast(pool);
+    }
+}
+
+/* @n bytes (1..CLASS_MAX) from a hole, or NULL (errno untouched) when no
+ * hole of their class waits. */
+void *cymem__arena_reuse(cymem_pool *pool, size_t n)
+{
+    cymem__hbin *bin = &pool->holes[size_class(n)];
+    if (bin->n == 0)
+        return NULL;
+    cymem__hole h = bin->v[--bin->n];
+    if (--pool->nholes == 0)
+        cymem__arena_set_fast(pool);
+    cymem__slab *a = h.chunk;
+    uint32_t u = arena_units_for(n);
+    char *p = a->base + ((size_t)h.idx << CYMEM__UNIT_SHIFT);
+    TRACK_BLOCK_REUSE(pool, p, (size_t)h.units << CYMEM__UNIT_SHIFT);
+    if (h.units > u) {
+        uint32_t rest = h.idx + u;
+        a->starts[rest >> 6] |= (uint64_t)1 << (rest & 63);
+        hole_push(pool, a, rest, h.units - u);
+    }
+    pool->arena_dead -= (size_t)u << CYMEM__UNIT_SHIFT;
+    a->fmap[h.idx >> 6] &= ~((uint64_t)1 << (h.idx & 63));
+    arena_set_slack(a, h.idx, (u << CYMEM__UNIT_SHIFT) - (unsigned)n);
+    a->nfree++;
+    a->live_units += u;
+    account_alloc(pool, n);
+    TRACK_BLOCK_ALLOC(pool, p, n, (size_t)u << CYMEM__UNIT_SHIFT);
+    return memset(p, 0, n);
+}
+
+/*
+ * Resize the live block at @idx of chunk @a, whose requested size is @old,
+ * to @new_size bytes in place if it can: when its units stay the same, or
+ * when it is the chunk's top block and the chunk has room.  Returns the
+ * block, or NULL with nothing changed.
+ */
+void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t old,
+                          size_t new_size)
+{
+    if (new_size == 0 || new_size > CYMEM__CLASS_MAX)
+        return NULL;
+    uint32_t u = arena_extent(a, idx), nu = arena_units_for(new_size);
+    int top = idx + u == a->next;
+    if (nu != u && !(top && nu <= a->nblocks - idx))
+        return NULL;
+    char *p = a->base + ((size_t)idx << CYMEM__UNIT_SHIFT);
+    uint32_t cap = u > nu ? u : nu;
+    TRACK_BLOCK_RESIZE(pool, p, old, new_size, (size_t)cap << CYMEM__UNIT_SHIFT);
+    if (top) {
+        if (nu < u && a->dirty_end < a->next)
+            a->dirty_end = a->next;
+        a->next = idx + nu;
+    }
+    a->live_units = a->live_units - u + nu;
+    if (new_size > old)
+        memset(p + old, 0, new_size - old);
+    arena_set_slack(a, idx, (nu << CYMEM__UNIT_SHIFT) - (unsigned)new_size);
+    account_resize(pool, old, new_size);
+    return p;
+}
+
+/* Empty chunk @a: every unit below next becomes dirty and unused. */
+static void chunk_reset(cymem__slab *a)
+{
+    size_t words = ((size_t)a->next + 63) / 64;
+    if (a->next > a->dirty_end)
+        a->dirty_end = a->next;
+    memset(a->starts, 0, words * sizeof(uint64_t));
+    memset(a->fmap, 0xFF, words * sizeof(uint64_t));
+    a->next = 0;
+    a->nfree = 0;
+    a->live_units = 0;
+    TRACK_SLAB_RESET(a->base, a->span);
+}
+
+/* Every arena block of @pool is freed, the chunks kept: the keeper serves
+ * again, then the others in their order. */
+void cymem__arena_reset(cymem_pool *pool)
+{
+    for (cymem__slab *a = pool_keeper(pool); a != NULL; a = chunk_after(pool, a))
+        chunk_reset(a);
+    for (unsigned c = 0; pool->holes != NULL && c < CYMEM__NCLASSES; c++)
+        pool->holes[c].n = 0;
+    pool->nholes = 0;
+    pool->arena_dead = 0;
+    pool->arena = pool_keeper(pool);
+    cymem__arena_set_fast(pool);
+}
+
+/* Give back every chunk but the keeper, and the hole bins; the keeper is
+ * reset.  Their page map entries are the caller's to drop. */
+void cymem__arena_trim(cymem_pool *pool)
+{
+    cymem__slab *a = pool->arenas, *next;
+    for (; a != NULL; a = next) {
+        next = a->next_in_class;
+        pool->arena_bytes -= a->span;
+        chunk_delete(pool, a);
+    }
+    pool->arenas = NULL;
+    for (unsigned c = 0; pool->holes != NULL && c < CYMEM__NCLASSES; c++) {
+        if (pool->holes[c].v)
+            cymem__meta_free(pool, pool->holes[c].v,
+                             pool->holes[c].cap * sizeof(cymem__hole));
+    }
+    if (pool->holes)
+        cymem__meta_free(pool, pool->holes, CYMEM__NCLASSES * sizeof *pool->holes);
+    pool->holes = NULL;
+    chunk_reset(pool_keeper(pool));
+    pool->nholes = 0;
+    pool->arena_dead = 0;
+    pool->arena = pool_keeper(pool);
+    cymem__arena_set_fast(pool);
+}
+
+/* The bytes of the keeper's memory that may have been written. */
+size_t cymem__keeper_dirty(const cymem_pool *pool)
+{
+    const cymem__slab *k = pool_keeper(pool);
+    uint32_t used = k->next > k->dirty_end ? k->next : k->dirty_end;
+    return (size_t)(k->base - (const char *)pool) + ((size_t)used << CYMEM__UNIT_SHIFT);
+}
+
+/* Add the live blocks of the arena and the units they use to *blocks and
+ * *bytes. */
+void cymem__arena_count(const cymem_pool *pool, size_t *blocks, size_t *bytes)
+{
+    for (const cymem__slab *a = pool_keeper(pool); a != NULL; a = chunk_after(pool, a)) {
+        *blocks += a->nfree;
+        *bytes += (size_t)a->live_units << CYMEM__UNIT_SHIFT;
+    }
+}
+
+/* Call @fn on every live arena block until it returns non-zero. */
+int cymem__arena_foreach(const cymem_pool *pool,
+                         int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+{
+    int rc = 0;
+    for (const cymem__slab *a = pool_keeper(pool); a && rc == 0; a = chunk_after(pool, a)) {
+        size_t words = ((size_t)a->next + 63) / 64;
+        for (size_t w = 0; w < words && rc == 0; w++) {
+            uint64_t live = a->starts[w] & ~a->fmap[w];
+            while (live != 0 && rc == 0) {
+                uint32_t idx = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(live);
+                live &= live - 1;
+                rc = fn(a->base + ((size_t)idx << CYMEM__UNIT_SHIFT),
+                        arena_size(a, idx, arena_extent(a, idx)), ctx);
+            }
+        }
+    }
+    return rc;
+}
+
+/* The live block of arena chunk @a whose bytes hold @addr: 1 and its start
+ * and size, or 0. */
+int cymem__arena_containing(const cymem__slab *a, const void *addr, void **block,
+                            size_t *size)
+{
+    size_t off = (size_t)((const char *)addr - a->base);
+    uint32_t unit = (uint32_t)(off >> CYMEM__UNIT_SHIFT);
+    if (unit >= a->next)
+        return 0;
+    /* The nearest start at or below the unit. */
+    uint32_t w = unit >> 6;
+    uint64_t bits = a->starts[w] & (~(uint64_t)0 >> (63 - (unit & 63)));
+    while (bits == 0)
+        bits = a->starts[--w];          /* unit 0 always starts a block */
+    uint32_t idx = w * 64 + 63 - (uint32_t)__builtin_clzll(bits);
+    if ((a->fmap[idx >> 6] >> (idx & 63)) & 1)
+        return 0;
+    size_t n = arena_size(a, idx, arena_extent(a, idx));
+    if (off - ((size_t)idx << CYMEM__UNIT_SHIFT) >= n)
+        return 0;
+    *block = a->base + ((size_t)idx << CYMEM__UNIT_SHIFT);
+    *size = n;
+    return 1;
+}
