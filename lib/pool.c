@@ -1206,6 +1206,21 @@ static void release_direct(cymem_pool *pool)
     pool->direct_blocks = pool->direct_used = 0;
 }
 
+/* The debug mode at a reset (TRACK_POOL_RESET): every live block's redzone
+ * is checked, against its slab block's size or, direct, its own. */
+static int debug_check_live(void *p, size_t n, void *ctx)
+{
+    const cymem_pool *pool = ctx;
+    cymem__slab *s = cymem__page_find(pool, p);
+    cymem__debug_check(pool, p, n, s != NULL ? s->bsize : n);
+    return 0;
+}
+
+void cymem__debug_reset(const cymem_pool *pool)
+{
+    cymem__foreach_unlocked(pool, debug_check_live, (void *)pool);
+}
+
 /* Make every slab of @pool as after a reset, in O(slabs). */
 static void reset_slabs(cymem_pool *pool)
 {

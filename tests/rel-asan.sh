@@ -9,8 +9,7 @@ $cc -fsanitize=address "$tmp/t.c" -o "$tmp/t" 2>/dev/null && "$tmp/t" ||
     { echo "SKIP: $cc cannot build with -fsanitize=address"; exit 77; }
 $cc -g -O0 -fsanitize=address -fno-omit-frame-pointer -DCYMEM_NO_VALGRIND \
     -I"$top_builddir" -I"$top_builddir/include" -I"$top_srcdir/include" -I"$top_srcdir/lib" \
-    "$srcdir/rel-bugs.c" "$top_srcdir/lib/pool.c" "$top_srcdir/lib/map.c" \
-    "$top_srcdir/lib/sysmem.c" "$top_srcdir/lib/debug.c" "$top_srcdir/lib/invariants.c" -lpthread -o "$tmp/rel-bugs" ||
+    "$srcdir/rel-bugs.c" "$top_srcdir"/lib/*.c -lpthread -o "$tmp/rel-bugs" ||
     { echo "FAIL: cannot build the ASan program"; exit 1; }
 
 line() { grep -n "$1" "$srcdir/rel-bugs.c" | head -n 1 | cut -d: -f1; }
