@@ -46,10 +46,15 @@
  * test and the fuzz target reach it through the convenience library.  In a
  * library configured with --enable-debug, every reset and destroy runs it
  * while the debug mode is on, and aborts if it fails (debug.c).
+ *
+ * Its layer: called only by pool.c (and the tests); it calls the maps and
+ * options.c below it, and reads pool.c's structures, never its functions.
  */
 #include "internal.h"
 #include "track.h"
 #include "invariants.h"
+#include "pagemap.h"
+#include "ptrmap.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -6,138 +6,26 @@
  * structures.  The hot paths (small_alloc, small_free) touch the pool, the
  * class's current slab and its slack array, and nothing else; everything
  * rarer lives in out-of-line functions.
+ *
+ * The top layer of lib/ (doc/design.md, "Files and layers"): it calls
+ * every layer below (backing.c for memory, pagemap.c and ptrmap.c for the
+ * maps, invariants.c, debug.c and options.c), and nothing below calls it
+ * but tcache.c's whole-pool cache, which is to go.  The invariants it
+ * keeps are those of doc/design.md, checked by invariants.c.
  */
 #include "internal.h"
 #include "track.h"
 #include "invariants.h"
+#include "backing.h"
+#include "os.h"
+#include "pagemap.h"
+#include "ptrmap.h"
+#include "tcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
-#ifdef HAVE_SYS_MMAN_H
-#  include <sys/mman.h>
-#endif
 
 #define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
-
-/* ---- Backing memory ---------------------------------------------------- */
-
-/*
- * Every piece of memory the pool holds comes from held() and goes back
- * through released(), which keep reserved_bytes and chunk_count; memory
- * goes back only after TRACK_MEM_RETURN has made all of it accessible to
- * its next owner again.  raw_alloc()/raw_free() are the one place that
- * chooses between the system and the caller's allocator for plain pieces.
- */
-
-/* Count @size bytes the pool got from its backing memory as one more
- * chunk; @p NULL means the request failed (ENOMEM), and is passed back. */
-static inline void *held(cymem_pool *pool, void *p, size_t size)
-{
-    if (unlikely(p == NULL)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    pool->reserved_bytes += size;
-    pool->chunk_count++;
-    return p;
-}
-
-/* The reverse of held(), before the memory goes back. */
-static inline void released(cymem_pool *pool, void *p, size_t size)
-{
-    TRACK_MEM_RETURN(p, size);
-    pool->reserved_bytes -= size;
-    pool->chunk_count--;
-}
-
-/* @size bytes of the pool's backing allocator; @zero: the system's must be
- * zero (calloc), else plain malloc will do. */
-static void *raw_alloc(const cymem_pool *pool, size_t size, int zero)
-{
-    if (!pool->sys)
-        return pool->bk.malloc(size, pool->bk.ctx);
-    return zero ? cymem__sys_alloc(size) : malloc(size);
-}
-
-static void raw_free(const cymem_pool *pool, void *p, size_t size, int zero)
-{
-    if (!pool->sys)
-        pool->bk.free(p, size, pool->bk.ctx);
-    else if (zero)
-        cymem__sys_free(p, size);
-    else
-        free(p);
-}
-
-/* Get @size bytes from the pool's backing allocator; *zeroed tells whether
- * they are known to be zero. */
-static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
-{
-    *zeroed = pool->sys;
-    return held(pool, raw_alloc(pool, size, 1), size);
-}
-
-static void bk_free(cymem_pool *pool, void *p, size_t size)
-{
-    released(pool, p, size);
-    raw_free(pool, p, size, 1);
-}
-
-/* Bookkeeping memory: not zeroed, every user initialises what it reads. */
-void *cymem__meta_alloc(cymem_pool *pool, size_t size)
-{
-    void *p = held(pool, raw_alloc(pool, size, 0), size);
-    if (p != NULL)
-        pool->metadata_bytes += size;
-    return p;
-}
-
-void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
-{
-    pool->metadata_bytes -= size;
-    released(pool, p, size);
-    raw_free(pool, p, size, 0);
-}
-
-/* Memory for a slab: @size bytes, a power of two.  *dirty gets how many
- * leading bytes may be non-zero; the rest is known to be zero. */
-static void *slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
-{
-    *dirty = size;
-    return held(pool, pool->sys ? cymem__sys_slab_alloc(size, dirty)
-                                : pool->bk.malloc(size, pool->bk.ctx), size);
-}
-
-/* Give back a slab's memory; its first @dirty bytes may have been written. */
-static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
-{
-    released(pool, p, size);
-    if (pool->sys)
-        cymem__sys_slab_free(p, size, dirty);
-    else
-        pool->bk.free(p, size, pool->bk.ctx);
-}
-
-/* Memory for a direct block of at least @size bytes; *got gets how much. */
-static void *direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *zeroed)
-{
-    if (!pool->sys) {
-        *got = size;
-        return bk_alloc(pool, size, zeroed);
-    }
-    void *p = cymem__sys_big_alloc(size, got, zeroed);
-    return held(pool, p, p ? *got : 0);
-}
-
-static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
-{
-    if (!pool->sys) {
-        bk_free(pool, p, size);
-        return;
-    }
-    released(pool, p, size);
-    cymem__sys_big_free(p, size);
-}
 
 /* ---- Accounting and reports -------------------------------------------- */
 
@@ -388,7 +276,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     cymem__slab *s = cymem__meta_alloc(pool, meta);
     if (s == NULL)
         goto fail;
-    if (!carved && (mem = slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
+    if (!carved && (mem = cymem__slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
         cymem__meta_free(pool, s, meta);
         return NULL;
     }
@@ -419,7 +307,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     fmap_init(s, s->lvl[1]);
     if (cymem__page_insert(pool, s) != 0) {
         if (!carved)
-            slab_mem_free(pool, mem, mem_size, dirty);
+            cymem__slab_mem_free(pool, mem, mem_size, dirty);
         cymem__meta_free(pool, s, meta);
         goto fail;
     }
@@ -577,7 +465,7 @@ static void slab_delete(cymem_pool *pool, cymem__slab *s)
      * block, from an earlier life with another block size. */
     size_t dirty = used >= s->nblocks ? s->mem_size
                  : (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
-    slab_mem_free(pool, s->mem, s->mem_size, dirty);
+    cymem__slab_mem_free(pool, s->mem, s->mem_size, dirty);
     cymem__meta_free(pool, s, s->meta_size);
 }
 
@@ -594,7 +482,7 @@ static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
     if (cymem__direct_reserve(pool) != 0)
         return NULL;
     int zeroed;
-    char *orig = direct_mem_alloc(pool, asked, &asked, &zeroed);
+    char *orig = cymem__direct_mem_alloc(pool, asked, &asked, &zeroed);
     if (orig == NULL)
         return NULL;
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
@@ -618,7 +506,7 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
     pool->direct_used -= copy.asked;
     TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size,
                      copy.asked - (copy.key - (uintptr_t)copy.orig));
-    direct_mem_free(pool, copy.orig, copy.asked);
+    cymem__direct_mem_free(pool, copy.orig, copy.asked);
 }
 
 /* Let cymem_pool_alloc() take the fast path for @pool when it can: the
@@ -861,8 +749,8 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
     }
     TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked - off);
     TRACK_MEM_RETURN(d->orig, d->asked);
-    void *orig = mremap(d->orig, d->asked, asked, MREMAP_MAYMOVE);
-    if (orig == MAP_FAILED) {
+    void *orig = cymem__os_remap(d->orig, d->asked, asked);
+    if (orig == NULL) {
         TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked - off);
         errno = ENOMEM;
         return NULL;
@@ -1198,7 +1086,7 @@ static void release_direct(cymem_pool *pool)
         if (tab[i].key != 0) {
             TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].size,
                              tab[i].asked - (tab[i].key - (uintptr_t)tab[i].orig));
-            direct_mem_free(pool, tab[i].orig, tab[i].asked);
+            cymem__direct_mem_free(pool, tab[i].orig, tab[i].asked);
             tab[i].key = 0;
         }
     }
@@ -1280,7 +1168,7 @@ void cymem_pool_reset(cymem_pool *pool)
 /*
  * A destroyed pool of the system allocator that holds at most CYMEM__KEEP_MAX
  * bytes is not taken apart: its slabs are reset and the whole pool goes
- * to a per-thread cache (sysmem.c), from which the next cymem_pool_new()
+ * to a per-thread cache (tcache.c), from which the next cymem_pool_new()
  * takes it.  A program that makes a pool per request then reuses the same
  * slabs, page map and descriptors every time, as a reset would.
  */
@@ -1302,7 +1190,7 @@ void cymem__pool_free(cymem_pool *pool)
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
     /* The pool's own memory came from its backing allocator too. */
     cymem_pool self = *pool;
-    bk_free(&self, pool, sizeof *pool);
+    cymem__bk_free(&self, pool, sizeof *pool);
 }
 
 /* Tear down @pool, already unlinked from its parent, and free it. */
@@ -1382,7 +1270,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
         pool->next_sibling = pool->prev_sibling = NULL;
     } else {
         int zeroed;
-        pool = bk_alloc(&proto, sizeof *pool, &zeroed);
+        pool = cymem__bk_alloc(&proto, sizeof *pool, &zeroed);
         if (pool == NULL)
             return NULL;
         proto.metadata_bytes = proto.reserved_bytes;

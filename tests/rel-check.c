@@ -13,6 +13,8 @@
 #include "internal.h"
 #include "track.h"
 #include "invariants.h"
+#include "pagemap.h"
+#include "ptrmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
