@@ -27,6 +27,8 @@
  *    checker hooks) and has no hole waiting.
  */
 #include "arena.h"
+#include "backing.h"
+#include "region.h"
 
 #include <errno.h>
 
@@ -143,7 +145,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
         /* The system allocator hands out whole pages; any other may give
          * just MIN_ALIGN, so ask for enough to align the base. */
         mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
-        if ((mem = cymem__chunk_mem_alloc(pool, mem_size, &dirty)) == NULL) {
+        if ((mem = cymem__slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
             cymem__meta_free(pool, a, meta);
             return NULL;
         }
@@ -161,7 +163,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
         if (carved)
             pool->regions->used -= bytes;
         else
-            cymem__chunk_mem_free(pool, mem, mem_size, dirty);
+            cymem__slab_mem_free(pool, mem, mem_size, dirty);
         cymem__meta_free(pool, a, meta);
         return NULL;
     }
@@ -183,7 +185,7 @@ static void chunk_delete(cymem_pool *pool, cymem__slab *a)
     }
     uint32_t used = a->next > a->dirty_end ? a->next : a->dirty_end;
     size_t dirty = (size_t)(a->base - (char *)a->mem) + ((size_t)used << CYMEM__UNIT_SHIFT);
-    cymem__chunk_mem_free(pool, a->mem, a->mem_size, dirty);
+    cymem__slab_mem_free(pool, a->mem, a->mem_size, dirty);
     cymem__meta_free(pool, a, a->meta_size);
 }
 

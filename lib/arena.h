@@ -22,7 +22,17 @@
 #define CYMEM_ARENA_H
 
 #include "internal.h"
+#include "pagemap.h"
 #include "track.h"
+
+/* The slab or arena chunk of @pool whose blocks span @ptr, or NULL: the
+ * keeper by its bounds, any other by the page map. */
+static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void *ptr)
+{
+    if ((uintptr_t)ptr - (uintptr_t)pool->kbase < pool->kspan)
+        return pool_keeper(pool);
+    return cymem__page_find(pool, ptr);
+}
 
 /* The units a request of @n bytes (1..CLASS_MAX) takes. */
 static inline uint32_t arena_units_for(size_t n)

@@ -20,8 +20,16 @@
  *    slabs.
  *  - Large and over-aligned blocks are "direct": one backing allocation
  *    each, found by exact address in the direct map.
- *  - sysmem.c gets memory from the system and keeps, per thread, a cache
- *    of slabs and of whole destroyed pools for the next pool to reuse.
+ *  - os.c gets memory from the system, tcache.c keeps it per thread for
+ *    the next pool (slabs, arena chunks, large blocks, regions, and bare
+ *    keepers of destroyed pools), and backing.c is the one interface
+ *    between a pool and its memory, system or custom, with the accounting
+ *    of it.
+ *
+ * doc/design.md, "Files and layers", has the order of the files; each
+ * declares what it offers in its own header (os.h, tcache.h, backing.h,
+ * hashtab.h, pagemap.h, ptrmap.h, region.h, arena.h, options.h, track.h,
+ * invariants.h), and this one the structures they share.
  */
 #ifndef CYMEM_INTERNAL_H
 #define CYMEM_INTERNAL_H
@@ -74,7 +82,7 @@
 #define CYMEM__CHUNK_DEFAULT ((size_t)1 << 20)
 
 /* A pool that holds REGION_AFTER bytes carves its further slabs from
- * regions of CYMEM__REGION bytes (sysmem.c); only the system allocator's
+ * regions of CYMEM__REGION bytes (tcache.c); only the system allocator's
  * pools do, and only slabs of at most half a region.  From HUGE_AFTER
  * bytes on, new regions of a CYMEM_POOL_HUGE_PAGES pool ask for
  * transparent huge pages. */
@@ -112,10 +120,6 @@
  * once 1/AVAIL_DIVISOR of its blocks are free (at least one); pool.c says
  * why. */
 #define CYMEM__AVAIL_DIVISOR 64
-
-/* A destroyed pool of the system allocator that holds at most KEEP_MAX
- * bytes is kept whole for reuse by the thread (pool.c, sysmem.c). */
-#define CYMEM__KEEP_MAX ((size_t)1 << 20)
 
 /* The largest slack a narrow (uint8_t) and a wide (uint16_t) entry hold. */
 #define CYMEM__SLACK_MAX8  0xFFu
@@ -362,96 +366,17 @@ static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
         pool->peak_bytes = pool->live_bytes;
 }
 
-/* ---- system memory (sysmem.c) ---- */
-/* The system's page size, read once (4096 if the system will not say). */
-size_t cymem__page_size(void);
-void *cymem__sys_alloc(size_t size);
-void cymem__sys_free(void *p, size_t size);
-void *cymem__sys_slab_alloc(size_t size, size_t *dirty);
-void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
-/* A direct block of at least @n bytes; *got gets its size, *zeroed
- * whether it is known to be zero. */
-void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed);
-void cymem__sys_big_free(void *p, size_t size);
-
-/* A region of CYMEM__REGION bytes, backed by huge pages if @huge, or
- * NULL; *dirty gets how many leading bytes may hold old data. */
-void *cymem__sys_region_alloc(size_t *dirty, int huge);
-void cymem__sys_region_free(void *p, size_t dirty, int huge);
-
-/* Give the calling thread's cached memory back to the system; returns how
- * many bytes (cymem_trim()). */
-size_t cymem__sys_trim(void);
-
-/* Keep a destroyed pool for reuse by this thread (1), or refuse (0). */
-int cymem__sys_keep_pool(cymem_pool *pool);
-/* A kept pool made with @chunk_size, or NULL. */
-cymem_pool *cymem__sys_reuse_pool(size_t chunk_size);
-/* Free a kept pool for good (pool.c). */
+/* ---- pool.c ---- */
+/* Free a pool for good, with everything it holds. */
 void cymem__pool_free(cymem_pool *pool);
 
-/* Report a failure that leaves no safe way on (@what failed, with errno
- * value @err or 0) on stderr, and abort (debug.c). */
-void cymem__fatal(const char *what, int err);
-
-/* cymem_pool_foreach() without taking the pool's lock (pool.c). */
+/* cymem_pool_foreach() without taking the pool's lock. */
 int cymem__foreach_unlocked(const cymem_pool *pool,
                             int (*fn)(void *ptr, size_t size, void *ctx), void *ctx);
 
-/* ---- backing memory (pool.c) ---- */
-void *cymem__meta_alloc(cymem_pool *pool, size_t size);
-void cymem__meta_free(cymem_pool *pool, void *ptr, size_t size);
-/* Memory for a slab or arena chunk: @size bytes, a power of two; *dirty
- * gets how many leading bytes may be non-zero. */
-void *cymem__chunk_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty);
-void cymem__chunk_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty);
-/* Carve *bytes (at least @min) from the pool's newest region (pool.c). */
-char *cymem__region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *dirty);
-
-/* ---- maps (map.c) ---- */
-static inline size_t cymem__hash(uintptr_t key, unsigned shift)
-{
-    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> shift);
-}
-
-/* The slab or non-keeper arena chunk of @pool whose blocks span @ptr, or
- * NULL. */
-static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *ptr)
-{
-    const cymem__map *m = &pool->pages;
-    uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
-    const cymem__pentry *tab = (const cymem__pentry *)m->tab;
-    if (unlikely(tab == NULL))
-        return NULL;
-    for (size_t i = cymem__hash(key, m->shift);; i = (i + 1) & m->mask) {
-        const cymem__pentry *e = &tab[i];
-        if (e->key == key) {
-            for (int j = 0; j < 2; j++) {
-                cymem__slab *s = e->s[j];
-                if (s && (uintptr_t)ptr - (uintptr_t)s->base < s->span)
-                    return s;
-            }
-            return NULL;
-        }
-        if (e->key == 0)
-            return NULL;
-    }
-}
-
-/* The slab or arena chunk of @pool whose blocks span @ptr, or NULL. */
-static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void *ptr)
-{
-    if ((uintptr_t)ptr - (uintptr_t)pool->kbase < pool->kspan)
-        return pool_keeper(pool);
-    return cymem__page_find(pool, ptr);
-}
-
-int cymem__page_insert(cymem_pool *pool, cymem__slab *s);
-void cymem__map_free(cymem_pool *pool, cymem__map *m, size_t entry_size);
-
-cymem__direct *cymem__direct_find(const cymem_pool *pool, const void *ptr);
-int cymem__direct_reserve(cymem_pool *pool);
-void cymem__direct_insert(cymem_pool *pool, const cymem__direct *d);
-void cymem__direct_remove(cymem_pool *pool, cymem__direct *d);
+/* ---- debug.c ---- */
+/* Report a failure that leaves no safe way on (@what failed, with errno
+ * value @err or 0) on stderr, and abort. */
+void cymem__fatal(const char *what, int err);
 
 #endif /* CYMEM_INTERNAL_H */

@@ -51,11 +51,16 @@
  * test and the fuzz target reach it through the convenience library.  In a
  * library configured with --enable-debug, every reset and destroy runs it
  * while the debug mode is on, and aborts if it fails (debug.c).
+ *
+ * Its layer: called only by pool.c (and the tests); it calls the maps and
+ * options.c below it, and reads pool.c's structures, never its functions.
  */
 #include "internal.h"
 #include "arena.h"
 #include "track.h"
 #include "invariants.h"
+#include "pagemap.h"
+#include "ptrmap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,10 +89,6 @@ _Static_assert(CYMEM_CHUNK_SIZE_MAX / CYMEM__MIN_ALIGN / 64 +
  * than SLAB_ALIGN; the largest block's slack fits a uint16_t. */
 _Static_assert(128 + CYMEM__SLAB_ALIGN <= CYMEM__SLACK_MAX8, "narrow slack fits");
 _Static_assert(CYMEM__CLASS_MAX <= CYMEM__SLACK_MAX16, "wide slack fits");
-/* A pool kept whole for reuse holds no region: the per-thread cache of
- * pools is bounded by KEEP_POOLS * KEEP_MAX, regions having their own. */
-_Static_assert(CYMEM__KEEP_MAX < CYMEM__REGION_AFTER + CYMEM__REGION,
-               "kept pools hold no region");
 /* An arena block's slack fits its 4-bit entry, its units a uint32_t
  * index, and the keeper has room for units after the pool and its own
  * metadata. */

@@ -6,149 +6,28 @@
  * structures.  The hot paths (small_alloc, small_free) touch the pool, the
  * class's current slab and its slack array, and nothing else; everything
  * rarer lives in out-of-line functions.
+ *
+ * The top layer of lib/ (doc/design.md, "Files and layers"): it calls
+ * every layer below (backing.c for memory, pagemap.c and ptrmap.c for the
+ * maps, invariants.c, debug.c and options.c), and nothing below calls it
+ * but tcache.c's whole-pool cache, which is to go.  The invariants it
+ * keeps are those of doc/design.md, checked by invariants.c.
  */
 #include "internal.h"
 #include "arena.h"
 #include "track.h"
 #include "invariants.h"
+#include "backing.h"
+#include "os.h"
+#include "pagemap.h"
+#include "ptrmap.h"
+#include "region.h"
+#include "tcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
-#ifdef HAVE_SYS_MMAN_H
-#  include <sys/mman.h>
-#endif
 
 #define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
-
-/* ---- Backing memory ---------------------------------------------------- */
-
-/*
- * Every piece of memory the pool holds comes from held() and goes back
- * through released(), which keep reserved_bytes and chunk_count; memory
- * goes back only after TRACK_MEM_RETURN has made all of it accessible to
- * its next owner again.  raw_alloc()/raw_free() are the one place that
- * chooses between the system and the caller's allocator for plain pieces.
- */
-
-/* Count @size bytes the pool got from its backing memory as one more
- * chunk; @p NULL means the request failed (ENOMEM), and is passed back. */
-static inline void *held(cymem_pool *pool, void *p, size_t size)
-{
-    if (unlikely(p == NULL)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    pool->reserved_bytes += size;
-    pool->chunk_count++;
-    return p;
-}
-
-/* The reverse of held(), before the memory goes back. */
-static inline void released(cymem_pool *pool, void *p, size_t size)
-{
-    TRACK_MEM_RETURN(p, size);
-    pool->reserved_bytes -= size;
-    pool->chunk_count--;
-}
-
-/* @size bytes of the pool's backing allocator; @zero: the system's must be
- * zero (calloc), else plain malloc will do. */
-static void *raw_alloc(const cymem_pool *pool, size_t size, int zero)
-{
-    if (!pool->sys)
-        return pool->bk.malloc(size, pool->bk.ctx);
-    return zero ? cymem__sys_alloc(size) : malloc(size);
-}
-
-static void raw_free(const cymem_pool *pool, void *p, size_t size, int zero)
-{
-    if (!pool->sys)
-        pool->bk.free(p, size, pool->bk.ctx);
-    else if (zero)
-        cymem__sys_free(p, size);
-    else
-        free(p);
-}
-
-/* Get @size bytes from the pool's backing allocator; *zeroed tells whether
- * they are known to be zero. */
-static void *bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
-{
-    *zeroed = pool->sys;
-    return held(pool, raw_alloc(pool, size, 1), size);
-}
-
-static void bk_free(cymem_pool *pool, void *p, size_t size)
-{
-    released(pool, p, size);
-    raw_free(pool, p, size, 1);
-}
-
-/* Bookkeeping memory: not zeroed, every user initialises what it reads. */
-void *cymem__meta_alloc(cymem_pool *pool, size_t size)
-{
-    void *p = held(pool, raw_alloc(pool, size, 0), size);
-    if (p != NULL)
-        pool->metadata_bytes += size;
-    return p;
-}
-
-void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
-{
-    pool->metadata_bytes -= size;
-    released(pool, p, size);
-    raw_free(pool, p, size, 0);
-}
-
-/* Memory for a slab: @size bytes, a power of two.  *dirty gets how many
- * leading bytes may be non-zero; the rest is known to be zero. */
-static void *slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
-{
-    *dirty = size;
-    return held(pool, pool->sys ? cymem__sys_slab_alloc(size, dirty)
-                                : pool->bk.malloc(size, pool->bk.ctx), size);
-}
-
-/* Give back a slab's memory; its first @dirty bytes may have been written. */
-static void slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
-{
-    released(pool, p, size);
-    if (pool->sys)
-        cymem__sys_slab_free(p, size, dirty);
-    else
-        pool->bk.free(p, size, pool->bk.ctx);
-}
-
-void *cymem__chunk_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
-{
-    return slab_mem_alloc(pool, size, dirty);
-}
-
-void cymem__chunk_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
-{
-    slab_mem_free(pool, p, size, dirty);
-}
-
-/* Memory for a direct block of at least @size bytes; *got gets how much. */
-static void *direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *zeroed)
-{
-    if (!pool->sys) {
-        *got = size;
-        return bk_alloc(pool, size, zeroed);
-    }
-    void *p = cymem__sys_big_alloc(size, got, zeroed);
-    return held(pool, p, p ? *got : 0);
-}
-
-static void direct_mem_free(cymem_pool *pool, void *p, size_t size)
-{
-    if (!pool->sys) {
-        bk_free(pool, p, size);
-        return;
-    }
-    released(pool, p, size);
-    cymem__sys_big_free(p, size);
-}
 
 /* ---- Slabs ------------------------------------------------------------- */
 
@@ -294,57 +173,6 @@ static size_t slab_bytes(const cymem_pool *pool, const cymem__class *sc, size_t 
 
 #define CARVE_MAX ((size_t)128 << 10)
 
-/*
- * Slab memory carved from the pool's newest region: *bytes wanted, at
- * least @min, both powers of two of at least a granule.  When the region
- * has less than *bytes left, the slab shrinks to what is left (a smaller
- * slab only means the class grows less at a time); when it has less than
- * @min, a new region starts and the old one's tail stays unused.  Returns
- * NULL, with nothing changed, when no region can be had.
- */
-char *cymem__region_carve(cymem_pool *pool, size_t *bytes, size_t min, size_t *dirty)
-{
-    cymem__region *r = pool->regions;
-    if (r == NULL || CYMEM__REGION - r->used < min) {
-        r = cymem__meta_alloc(pool, sizeof *r);
-        if (r == NULL)
-            return NULL;
-        size_t old;
-        int huge = (pool->flags & CYMEM_POOL_HUGE_PAGES) &&
-                   pool->reserved_bytes >= CYMEM__HUGE_AFTER;
-        void *mem = held(pool, cymem__sys_region_alloc(&old, huge), CYMEM__REGION);
-        if (mem == NULL) {
-            cymem__meta_free(pool, r, sizeof *r);
-            return NULL;
-        }
-        r->mem = mem;
-        r->used = 0;
-        r->dirty = old;
-        r->huge = huge;
-        r->next = pool->regions;
-        pool->regions = r;
-    }
-    while (*bytes > CYMEM__REGION - r->used)
-        *bytes /= 2;
-    char *p = r->mem + r->used;
-    *dirty = r->dirty <= r->used ? 0
-           : r->dirty - r->used < *bytes ? r->dirty - r->used : *bytes;
-    r->used += *bytes;
-    return p;
-}
-
-/* Give every region back, with how much of it may have been written. */
-static void release_regions(cymem_pool *pool)
-{
-    cymem__region *r;
-    while ((r = pool->regions) != NULL) {
-        pool->regions = r->next;
-        released(pool, r->mem, CYMEM__REGION);
-        cymem__sys_region_free(r->mem, r->used > r->dirty ? r->used : r->dirty, r->huge);
-        cymem__meta_free(pool, r, sizeof *r);
-    }
-}
-
 static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
 {
     cymem__class *sc = &pool->classes[c];
@@ -378,7 +206,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     cymem__slab *s = cymem__meta_alloc(pool, meta);
     if (s == NULL)
         goto fail;
-    if (!carved && (mem = slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
+    if (!carved && (mem = cymem__slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
         cymem__meta_free(pool, s, meta);
         return NULL;
     }
@@ -409,7 +237,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     fmap_init(s, s->lvl[1]);
     if (cymem__page_insert(pool, s) != 0) {
         if (!carved)
-            slab_mem_free(pool, mem, mem_size, dirty);
+            cymem__slab_mem_free(pool, mem, mem_size, dirty);
         cymem__meta_free(pool, s, meta);
         goto fail;
     }
@@ -567,7 +395,7 @@ static void slab_delete(cymem_pool *pool, cymem__slab *s)
      * block, from an earlier life with another block size. */
     size_t dirty = used >= s->nblocks ? s->mem_size
                  : (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
-    slab_mem_free(pool, s->mem, s->mem_size, dirty);
+    cymem__slab_mem_free(pool, s->mem, s->mem_size, dirty);
     cymem__meta_free(pool, s, s->meta_size);
 }
 
@@ -584,11 +412,11 @@ static void *direct_alloc(cymem_pool *pool, size_t n, size_t align)
     /* The memory first: a request the system refuses leaves the pool as
      * it was, the direct map included. */
     int zeroed;
-    char *orig = direct_mem_alloc(pool, asked, &asked, &zeroed);
+    char *orig = cymem__direct_mem_alloc(pool, asked, &asked, &zeroed);
     if (orig == NULL)
         return NULL;
     if (cymem__direct_reserve(pool) != 0) {
-        direct_mem_free(pool, orig, asked);
+        cymem__direct_mem_free(pool, orig, asked);
         return NULL;
     }
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
@@ -612,7 +440,7 @@ static void direct_free(cymem_pool *pool, cymem__direct *d)
     pool->direct_used -= copy.asked;
     TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size,
                      copy.asked - (copy.key - (uintptr_t)copy.orig));
-    direct_mem_free(pool, copy.orig, copy.asked);
+    cymem__direct_mem_free(pool, copy.orig, copy.asked);
 }
 
 /* Let the fast paths serve @pool when they can: the pool takes no lock and
@@ -876,8 +704,8 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
     }
     TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked - off);
     TRACK_MEM_RETURN(d->orig, d->asked);
-    void *orig = mremap(d->orig, d->asked, asked, MREMAP_MAYMOVE);
-    if (orig == MAP_FAILED) {
+    void *orig = cymem__os_remap(d->orig, d->asked, asked);
+    if (orig == NULL) {
         TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked - off);
         errno = ENOMEM;
         return NULL;
@@ -1226,12 +1054,34 @@ static void release_direct(cymem_pool *pool)
         if (tab[i].key != 0) {
             TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].size,
                              tab[i].asked - (tab[i].key - (uintptr_t)tab[i].orig));
-            direct_mem_free(pool, tab[i].orig, tab[i].asked);
+            cymem__direct_mem_free(pool, tab[i].orig, tab[i].asked);
             tab[i].key = 0;
         }
     }
     pool->direct.count = 0;
     pool->direct_blocks = pool->direct_used = 0;
+}
+
+/* The debug mode at a reset (TRACK_POOL_RESET): every live block's redzone
+ * is checked, against its slab block's size, its arena block's units or,
+ * direct, its own size. */
+static int debug_check_live(void *p, size_t n, void *ctx)
+{
+    const cymem_pool *pool = ctx;
+    cymem__slab *s = cymem__chunk_find(pool, p);
+    size_t cap = n;
+    if (s != NULL && s->cls == CYMEM__ARENA_CLS)
+        cap = (size_t)arena_extent(s, (uint32_t)(((char *)p - s->base) >> CYMEM__UNIT_SHIFT))
+              << CYMEM__UNIT_SHIFT;
+    else if (s != NULL)
+        cap = s->bsize;
+    cymem__debug_check(pool, p, n, cap);
+    return 0;
+}
+
+void cymem__debug_reset(const cymem_pool *pool)
+{
+    cymem__foreach_unlocked(pool, debug_check_live, (void *)pool);
 }
 
 /* Make every slab and arena chunk of @pool as after a reset, in O(chunks). */
@@ -1292,11 +1142,11 @@ void cymem_pool_reset(cymem_pool *pool)
 }
 
 /*
- * A destroyed pool of the system allocator goes back to what a new pool
- * is, its keeper with nothing in it, and waits in a per-thread cache
- * (sysmem.c) for the next cymem_pool_new(): a program that makes a pool
- * per request then costs no backing request per pool, and the next pool's
- * statistics are those of a new one.
+ * A destroyed pool gives everything back, its keeper last; the keeper of a
+ * pool of the system allocator is slab-sized memory, which waits in the
+ * thread's cache (tcache.c) for the next cymem_pool_new(): a program that
+ * makes a pool per request then costs no system call per pool, and the
+ * next pool, laid out afresh, is a new pool in every statistic.
  */
 
 /* Give back everything @pool holds but its keeper, which is reset. */
@@ -1313,7 +1163,7 @@ static void release_all(cymem_pool *pool)
         cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
     pool->classes = NULL;
     cymem__arena_trim(pool);
-    release_regions(pool);
+    cymem__region_release_all(pool);
     cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
 }
@@ -1325,11 +1175,8 @@ void cymem__pool_free(cymem_pool *pool)
     /* The pool's own memory, the keeper, came from its backing allocator
      * too. */
     cymem_pool self = *pool;
-    released(&self, pool, self.keeper_size);
-    if (self.sys)
-        cymem__sys_slab_free(pool, self.keeper_size, cymem__keeper_dirty(pool));
-    else
-        self.bk.free(pool, self.keeper_size, self.bk.ctx);
+    size_t dirty = cymem__keeper_dirty(pool);
+    cymem__slab_mem_free(&self, pool, self.keeper_size, dirty);
 }
 
 /* Tear down @pool, already unlinked from its parent, and free it. */
@@ -1340,11 +1187,6 @@ static void destroy_tree(cymem_pool *pool)
     TRACK_POOL_DELETE(pool);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_destroy(&pool->lock);
-    if (pool->sys) {
-        release_all(pool);
-        if (cymem__sys_keep_pool(pool))
-            return;
-    }
     cymem__pool_free(pool);
 }
 
@@ -1400,23 +1242,10 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     proto.small_max = CYMEM__CLASS_MAX;
 
     proto.keeper_size = chunk < CYMEM__KEEPER ? chunk : CYMEM__KEEPER;
-    cymem_pool *pool = proto.sys ? cymem__sys_reuse_pool(chunk) : NULL;
     size_t dirty;
-    if (pool != NULL) {
-        /* A kept pool: only its keeper is left, with nothing in it. */
-        dirty = cymem__keeper_dirty(pool);
-        proto.reserved_bytes = proto.keeper_size;
-        proto.chunk_count = 1;
-    } else {
-        if (proto.sys)
-            pool = cymem__sys_slab_alloc(proto.keeper_size, &dirty);
-        else {
-            pool = proto.bk.malloc(proto.keeper_size, proto.bk.ctx);
-            dirty = proto.keeper_size;
-        }
-        if (held(&proto, pool, proto.keeper_size) == NULL)
-            return NULL;
-    }
+    cymem_pool *pool = cymem__slab_mem_alloc(&proto, proto.keeper_size, &dirty);
+    if (pool == NULL)
+        return NULL;
     *pool = proto;
     pool->metadata_bytes = cymem__keeper_init(pool, pool->keeper_size, dirty);
     if (pool->flags & CYMEM_POOL_THREADSAFE) {

@@ -12,7 +12,8 @@
  *  - AddressSanitizer (built with -fsanitize=address): the same regions
  *    are poisoned, to ASan's 8-byte granularity (a block's end is exact,
  *    because blocks start 16-aligned and ASan encodes partial granules).
- *  - The debug mode (debug.c; CYMEM_DEBUG=1, or configure --enable-debug):
+ *  - The debug mode (debug.c; CYMEM_DEBUG=1, or configure --enable-debug,
+ *    read by options.c):
  *    the bytes between a block's requested end and its block end are a
  *    redzone checked when the block is freed or its pool reset, and freed
  *    blocks are filled with a pattern checked when they are handed out
@@ -49,29 +50,25 @@
 
 #include <stddef.h>
 
+#include "options.h"
+
 /* ---- the debug mode (debug.c) ---- */
-extern int cymem__debug;
-void cymem__debug_init(void);
 void cymem__debug_alloc(void *p, size_t n, size_t cap);
 void cymem__debug_reuse(const cymem_pool *pool, void *p, size_t cap);
 void cymem__debug_check(const cymem_pool *pool, const void *p, size_t n, size_t cap);
 void cymem__debug_free(const cymem_pool *pool, void *p, size_t n, size_t cap);
+/* Check every live block of a pool about to be reset: pool.c walks the
+ * blocks and calls cymem__debug_check() on each, so that debug.c need
+ * not call back into the engine. */
 void cymem__debug_reset(const cymem_pool *pool);
 
-/* CYMEM_HUGE_PAGES=1: every pool behaves as if made with
- * CYMEM_POOL_HUGE_PAGES (read with the debug mode's environment). */
-extern int cymem__huge_pages;
-
-/* Set when the debug mode or valgrind is on: the one test the hooks make
- * on the fast paths. */
-extern int cymem__track;
 #define DEBUG_ON (cymem__debug)
 #define TRACKING unlikely(cymem__track)
 
 /* ---- valgrind ---- */
 /* Each client request costs a dozen instructions even outside valgrind, so
- * they run only when cymem__valgrind says the program runs under it. */
-extern int cymem__valgrind;
+ * they run only when cymem__valgrind (options.h) says the program runs
+ * under it. */
 #if defined(HAVE_VALGRIND_MEMCHECK_H) && !defined(CYMEM_NO_VALGRIND)
 #  include <valgrind/memcheck.h>
 #  define VG_IF(stmt) do { if (cymem__valgrind) { stmt; } } while (0)

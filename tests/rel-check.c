@@ -16,6 +16,8 @@
 #include "arena.h"
 #include "track.h"
 #include "invariants.h"
+#include "pagemap.h"
+#include "ptrmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,39 +1,45 @@
 /*
- * sysmem.c - memory from the system for pools without a custom allocator.
+ * tcache.c - per-thread caches of system memory: slabs, large direct
+ * blocks and regions, for the pools of the system allocator.
  *
- * Slabs, and anything of CYMEM__MMAP_MIN bytes or more, come from fresh
- * anonymous pages; smaller direct blocks and metadata from calloc, which
- * reuses and coalesces freed memory well.  Both are zero.  Slab memory (a
- * power of two between one granule and CYMEM_CHUNK_SIZE_MAX) goes through
- * a small per-thread
- * cache on its way back to the system, so that a program that makes and
- * destroys a pool per request does not pay an mmap and a munmap for every
- * slab of every request.  A cached slab remembers how many of its leading
- * bytes were ever written, so the next pool still knows the rest is zero.
+ * Slab memory (a power of two between one granule and
+ * CYMEM_CHUNK_SIZE_MAX) goes through a small per-thread cache on its way
+ * back to the system, so that a program that makes and destroys a pool per
+ * request does not pay an mmap and a munmap for every slab of every
+ * request.  A cached slab remembers how many of its leading bytes were
+ * ever written, so the next pool still knows the rest is zero.  Direct
+ * blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN wait in buckets for
+ * the next request of their size, and up to REGION_KEEP regions
+ * (CYMEM__REGION bytes aligned to a huge page, from which a large pool
+ * carves its slabs) wait for the next large pool.  The regions of a very
+ * large CYMEM_POOL_HUGE_PAGES pool are advised to use transparent huge
+ * pages where the system has them.
  *
- * The cache holds at most CACHE_BYTES per thread and is emptied when the
- * thread exits.  It is never shared: a slab freed on one thread is reused
- * by pools of that thread.
+ * Below: os.c, for pages and zeroed memory.  Above: backing.c (and
+ * region.c), which does the pool's accounting; this file keeps none of it
+ * and knows no pool.  A destroyed pool's keeper is slab-sized memory like
+ * any other: it waits here for the next pool of the thread.
  *
- * A pool that has grown large carves its slabs from regions instead
- * (pool.c): CYMEM__REGION bytes aligned to a huge page.  The regions of a
- * very large CYMEM_POOL_HUGE_PAGES pool are advised to use transparent
- * huge pages where the system has them, so that the kernel faults them in
- * and frees them a huge page at a time.  Up to REGION_KEEP regions per
- * thread wait here for the next large pool.
+ * Invariants:
+ *  - a cache is private to its thread: no locking, and memory freed on
+ *    one thread is reused by pools of that thread only;
+ *  - it holds at most CACHE_BYTES of slabs, BIG_BYTES of large blocks and
+ *    REGION_KEEP regions; cymem_trim() and the thread's exit give all of
+ *    it back to the system;
+ *  - a cached piece's dirty length covers every byte ever written in it:
+ *    the bytes after it are zero;
+ *  - the cache's life on a thread goes none -> live -> gone, never back:
+ *    once the thread's key destructor has freed it, the thread's pools use
+ *    the system directly (see tcache below).
  */
 #include "internal.h"
+#include "os.h"
+#include "tcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #ifdef HAVE_MALLOC_TRIM
 #  include <malloc.h>
-#endif
-#ifdef HAVE_UNISTD_H
-#  include <unistd.h>
-#endif
-#ifdef HAVE_SYS_MMAN_H
-#  include <sys/mman.h>
 #endif
 
 #define CACHE_BYTES   ((size_t)4 << 20)
@@ -46,7 +52,6 @@ typedef struct cached {
     size_t dirty;                        /* leading bytes ever written */
 } cached;
 
-#define KEEP_POOLS    4
 
 /* Regions kept per thread, and the alignment they are mapped at. */
 #define REGION_KEEP   4
@@ -63,8 +68,6 @@ typedef struct cached {
 
 typedef struct slab_cache {
     int closing;                         /* the thread is exiting */
-    unsigned npools;
-    cymem_pool *pools[KEEP_POOLS];       /* destroyed pools kept whole */
     size_t bytes;
     unsigned count[CACHE_BUCKETS];
     cached slot[CACHE_BUCKETS][CACHE_DEPTH];
@@ -76,70 +79,9 @@ typedef struct slab_cache {
     unsigned char region_huge[REGION_KEEP];
 } slab_cache;
 
-static void *pages_alloc(size_t size)
-{
-#ifdef HAVE_SYS_MMAN_H
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-#else
-    return calloc(1, size);
-#endif
-}
-
-size_t cymem__page_size(void)
-{
-    static size_t page;
-    size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
-    if (p == 0) {
-        long v = -1;
-#ifdef HAVE_UNISTD_H
-        v = sysconf(_SC_PAGESIZE);
-#endif
-        /* Threads racing here all store the same value. */
-        p = v > 0 ? (size_t)v : 4096;
-        __atomic_store_n(&page, p, __ATOMIC_RELAXED);
-    }
-    return p;
-}
-
-/* munmap() fails only for a bad range or when splitting a mapping would
- * pass the system's limit on mappings; either way the pages stay mapped
- * (address space lost, nothing corrupted), and there is nothing better
- * to do with them, so the result is not used. */
-static void pages_free(void *p, size_t size)
-{
-#ifdef HAVE_SYS_MMAN_H
-    (void)munmap(p, size);
-#else
-    (void)size;
-    free(p);
-#endif
-}
-
-void *cymem__sys_alloc(size_t size)
-{
-    void *p = size >= CYMEM__MMAP_MIN ? pages_alloc(size) : calloc(1, size);
-    if (p == NULL)
-        errno = ENOMEM;
-    return p;
-}
-
-void cymem__sys_free(void *p, size_t size)
-{
-    if (size >= CYMEM__MMAP_MIN)
-        pages_free(p, size);
-    else
-        free(p);
-}
-
 /* ---- the per-thread slab cache ----------------------------------------- */
 
-#if defined(HAVE_SYS_MMAN_H)
-#  define USE_CACHE 1
-#else
-#  define USE_CACHE 0
-#endif
+#define USE_CACHE CYMEM__OS_PAGES
 
 #if USE_CACHE
 /*
@@ -160,15 +102,6 @@ static int tcache_key_ok;
 static size_t cache_empty(slab_cache *c)
 {
     size_t bytes = 0;
-    /* Freeing a kept pool gives its slabs back through this cache; with
-     * closing set they go straight to the system. */
-    int closing = c->closing;
-    c->closing = 1;
-    while (c->npools > 0) {
-        cymem_pool *pool = c->pools[--c->npools];
-        bytes += pool->reserved_bytes;
-        cymem__pool_free(pool);
-    }
     for (unsigned b = 0; b < BIG_BUCKETS; b++) {
         for (unsigned i = 0; i < c->big_count[b]; i++)
             free(c->big[b][i].mem);
@@ -176,14 +109,13 @@ static size_t cache_empty(slab_cache *c)
     }
     for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
         for (unsigned i = 0; i < c->count[b]; i++)
-            pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
+            cymem__os_pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
         c->count[b] = 0;
     }
     bytes += c->big_bytes + c->bytes + (size_t)c->nregions * CYMEM__REGION;
     c->big_bytes = c->bytes = 0;
     while (c->nregions > 0)
-        pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
-    c->closing = closing;
+        cymem__os_pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
     return bytes;
 }
 
@@ -264,7 +196,7 @@ void *cymem__sys_slab_alloc(size_t size, size_t *dirty)
     }
 #endif
     *dirty = 0;
-    void *p = pages_alloc(size);
+    void *p = cymem__os_pages_alloc(size);
     if (p == NULL)
         errno = ENOMEM;
     return p;
@@ -285,7 +217,7 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
 #else
     (void)dirty;
 #endif
-    pages_free(mem, size);
+    cymem__os_pages_free(mem, size);
 }
 
 /* ---- regions ------------------------------------------------------------ */
@@ -294,27 +226,13 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
 /* Ask for transparent huge pages over a region, or stop asking. */
 static void region_advise(void *r, int huge)
 {
-#  if defined(HAVE_MADVISE) && defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
-    /* Advice only: where the kernel refuses it (no transparent huge
-     * pages), the region works the same with small pages. */
-    (void)madvise(r, CYMEM__REGION, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-#  else
-    (void)r;
-    (void)huge;
-#  endif
+    cymem__os_advise_huge(r, CYMEM__REGION, huge);
 }
 
-/* CYMEM__REGION fresh bytes aligned to HUGE_PAGE: map more and trim. */
+/* CYMEM__REGION fresh bytes aligned to HUGE_PAGE. */
 static void *region_map(void)
 {
-    char *m = pages_alloc(CYMEM__REGION + HUGE_PAGE);
-    if (m == NULL)
-        return NULL;
-    char *r = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    if (r > m)
-        pages_free(m, (size_t)(r - m));
-    pages_free(r + CYMEM__REGION, (size_t)(m + HUGE_PAGE - r));
-    return r;
+    return cymem__os_pages_alloc_aligned(CYMEM__REGION, HUGE_PAGE);
 }
 #endif
 
@@ -354,7 +272,7 @@ void cymem__sys_region_free(void *mem, size_t dirty, int huge)
         c->nregions++;
         return;
     }
-    pages_free(mem, CYMEM__REGION);
+    cymem__os_pages_free(mem, CYMEM__REGION);
 #else
     (void)mem;
     (void)dirty;
@@ -375,32 +293,6 @@ size_t cymem__sys_trim(void)
     malloc_trim(0);
 #endif
     return bytes;
-}
-
-int cymem__sys_keep_pool(cymem_pool *pool)
-{
-#if USE_CACHE
-    slab_cache *c = tcache_get();
-    if (c != NULL && !c->closing && c->npools < KEEP_POOLS) {
-        c->pools[c->npools++] = pool;
-        return 1;
-    }
-#else
-    (void)pool;
-#endif
-    return 0;
-}
-
-cymem_pool *cymem__sys_reuse_pool(size_t chunk_size)
-{
-#if USE_CACHE
-    slab_cache *c = tcache;
-    if (c != NULL && c->npools > 0 && c->pools[c->npools - 1]->chunk_size == chunk_size)
-        return c->pools[--c->npools];
-#else
-    (void)chunk_size;
-#endif
-    return NULL;
 }
 
 /* ---- large direct blocks ------------------------------------------------ */

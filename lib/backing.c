@@ -1,0 +1,119 @@
+/*
+ * backing.c - the one interface between a pool and where its memory comes
+ * from: the system (os.c, through the per-thread caches of tcache.c) or
+ * the caller's cymem_allocator.
+ *
+ * Every piece of memory a pool holds (the pool itself, its class table,
+ * maps, slab descriptors and memory, regions, cleanup records, direct
+ * blocks) comes through here or through held(), and goes back through
+ * here or released() (backing.h).  Above: pool.c and the maps.  Below:
+ * tcache.c and os.c.  Nothing here knows slabs or blocks: only sizes.
+ *
+ * Invariants:
+ *  - reserved_bytes and chunk_count are the sums over the pieces the pool
+ *    holds, metadata_bytes over its bookkeeping pieces (invariant 5 of
+ *    doc/design.md): held() counts a piece when it arrives, released()
+ *    before it leaves, and nothing else changes them but direct_moved()
+ *    in pool.c, for a block that realloc or mremap moved;
+ *  - memory goes back only after TRACK_MEM_RETURN has made all of it
+ *    accessible to its next owner again;
+ *  - a piece goes back the way it came, with the size it was asked for:
+ *    raw_alloc()/raw_free() are the one place that chooses between the
+ *    system and the caller's allocator for plain pieces;
+ *  - memory said to be zero (*zeroed, or past *dirty) is zero.
+ */
+#include "internal.h"
+#include "backing.h"
+#include "os.h"
+#include "tcache.h"
+
+#include <stdlib.h>
+
+/* @size bytes of the pool's backing allocator; @zero: the system's must be
+ * zero (calloc), else plain malloc will do. */
+static void *raw_alloc(const cymem_pool *pool, size_t size, int zero)
+{
+    if (!pool->sys)
+        return pool->bk.malloc(size, pool->bk.ctx);
+    return zero ? cymem__sys_alloc(size) : malloc(size);
+}
+
+static void raw_free(const cymem_pool *pool, void *p, size_t size, int zero)
+{
+    if (!pool->sys)
+        pool->bk.free(p, size, pool->bk.ctx);
+    else if (zero)
+        cymem__sys_free(p, size);
+    else
+        free(p);
+}
+
+/* Get @size bytes from the pool's backing allocator; *zeroed tells whether
+ * they are known to be zero. */
+void *cymem__bk_alloc(cymem_pool *pool, size_t size, int *zeroed)
+{
+    *zeroed = pool->sys;
+    return held(pool, raw_alloc(pool, size, 1), size);
+}
+
+void cymem__bk_free(cymem_pool *pool, void *p, size_t size)
+{
+    released(pool, p, size);
+    raw_free(pool, p, size, 1);
+}
+
+/* Bookkeeping memory: not zeroed, every user initialises what it reads. */
+void *cymem__meta_alloc(cymem_pool *pool, size_t size)
+{
+    void *p = held(pool, raw_alloc(pool, size, 0), size);
+    if (p != NULL)
+        pool->metadata_bytes += size;
+    return p;
+}
+
+void cymem__meta_free(cymem_pool *pool, void *p, size_t size)
+{
+    pool->metadata_bytes -= size;
+    released(pool, p, size);
+    raw_free(pool, p, size, 0);
+}
+
+/* Memory for a slab: @size bytes, a power of two.  *dirty gets how many
+ * leading bytes may be non-zero; the rest is known to be zero. */
+void *cymem__slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
+{
+    *dirty = size;
+    return held(pool, pool->sys ? cymem__sys_slab_alloc(size, dirty)
+                                : pool->bk.malloc(size, pool->bk.ctx), size);
+}
+
+/* Give back a slab's memory; its first @dirty bytes may have been written. */
+void cymem__slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
+{
+    released(pool, p, size);
+    if (pool->sys)
+        cymem__sys_slab_free(p, size, dirty);
+    else
+        pool->bk.free(p, size, pool->bk.ctx);
+}
+
+/* Memory for a direct block of at least @size bytes; *got gets how much. */
+void *cymem__direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *zeroed)
+{
+    if (!pool->sys) {
+        *got = size;
+        return cymem__bk_alloc(pool, size, zeroed);
+    }
+    void *p = cymem__sys_big_alloc(size, got, zeroed);
+    return held(pool, p, p ? *got : 0);
+}
+
+void cymem__direct_mem_free(cymem_pool *pool, void *p, size_t size)
+{
+    if (!pool->sys) {
+        cymem__bk_free(pool, p, size);
+        return;
+    }
+    released(pool, p, size);
+    cymem__sys_big_free(p, size);
+}

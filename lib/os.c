@@ -1,0 +1,125 @@
+/*
+ * os.c - the bottom layer: memory from the system.
+ *
+ * Pages come from anonymous mappings (mmap, munmap, mremap, madvise: this
+ * is the one file that includes <sys/mman.h>); smaller zeroed pieces from
+ * calloc, which reuses and coalesces freed memory well.  os.c knows
+ * nothing of pools, caches or accounting, and calls nothing else in lib/.
+ *
+ * Invariants:
+ *  - memory handed out here is zero, and goes back with the size it was
+ *    asked for: cymem__sys_free(p, n) after cymem__sys_alloc(n) takes the
+ *    same path (pages or calloc) because the size decides it;
+ *  - the page size is read from the system once, and the same value is
+ *    returned from then on, on every thread;
+ *  - a failed call changes nothing: a mapping that could not be made,
+ *    moved or advised leaves the old one as it was.
+ */
+#include "internal.h"
+#include "os.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#ifdef HAVE_UNISTD_H
+#  include <unistd.h>
+#endif
+#ifdef HAVE_SYS_MMAN_H
+#  include <sys/mman.h>
+#endif
+
+void *cymem__os_pages_alloc(size_t size)
+{
+#ifdef HAVE_SYS_MMAN_H
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#else
+    return calloc(1, size);
+#endif
+}
+
+size_t cymem__page_size(void)
+{
+    static size_t page;
+    size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (p == 0) {
+        long v = -1;
+#ifdef HAVE_UNISTD_H
+        v = sysconf(_SC_PAGESIZE);
+#endif
+        /* Threads racing here all store the same value. */
+        p = v > 0 ? (size_t)v : 4096;
+        __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+/* munmap() fails only for a bad range or when splitting a mapping would
+ * pass the system's limit on mappings; either way the pages stay mapped
+ * (address space lost, nothing corrupted), and there is nothing better
+ * to do with them, so the result is not used. */
+void cymem__os_pages_free(void *p, size_t size)
+{
+#ifdef HAVE_SYS_MMAN_H
+    (void)munmap(p, size);
+#else
+    (void)size;
+    free(p);
+#endif
+}
+
+/* Map @align more than asked and trim both ends. */
+void *cymem__os_pages_alloc_aligned(size_t size, size_t align)
+{
+#ifdef HAVE_SYS_MMAN_H
+    char *m = cymem__os_pages_alloc(size + align);
+    if (m == NULL)
+        return NULL;
+    char *r = (char *)(((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1));
+    if (r > m)
+        cymem__os_pages_free(m, (size_t)(r - m));
+    cymem__os_pages_free(r + size, (size_t)(m + align - r));
+    return r;
+#else
+    (void)size;
+    (void)align;
+    return NULL;
+#endif
+}
+
+void cymem__os_advise_huge(void *p, size_t size, int huge)
+{
+#if defined(HAVE_MADVISE) && defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    /* Advice only: where the kernel refuses it (no transparent huge
+     * pages), the memory works the same with small pages. */
+    (void)madvise(p, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+    (void)huge;
+#endif
+}
+
+#ifdef HAVE_MREMAP
+void *cymem__os_remap(void *p, size_t old_size, size_t new_size)
+{
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+#endif
+
+void *cymem__sys_alloc(size_t size)
+{
+    void *p = size >= CYMEM__MMAP_MIN ? cymem__os_pages_alloc(size) : calloc(1, size);
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
+}
+
+void cymem__sys_free(void *p, size_t size)
+{
+    if (size >= CYMEM__MMAP_MIN)
+        cymem__os_pages_free(p, size);
+    else
+        free(p);
+}

@@ -1,0 +1,31 @@
+/*
+ * tcache.h - the system allocator's per-thread caches (tcache.c).
+ *
+ * Only backing.c and pool.c's region carving call these; pools with a
+ * custom allocator never reach them.
+ */
+#ifndef CYMEM_TCACHE_H
+#define CYMEM_TCACHE_H
+
+#include <stddef.h>
+#include <cymem.h>
+
+/* Slab memory of @size bytes (a power of two); *dirty gets how many
+ * leading bytes may hold old data, the rest is zero. */
+void *cymem__sys_slab_alloc(size_t size, size_t *dirty);
+void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
+/* A direct block of at least @n bytes; *got gets its size, *zeroed
+ * whether it is known to be zero. */
+void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed);
+void cymem__sys_big_free(void *p, size_t size);
+
+/* A region of CYMEM__REGION bytes, backed by huge pages if @huge, or
+ * NULL; *dirty gets how many leading bytes may hold old data. */
+void *cymem__sys_region_alloc(size_t *dirty, int huge);
+void cymem__sys_region_free(void *p, size_t dirty, int huge);
+
+/* Give the calling thread's cached memory back to the system; returns how
+ * many bytes (cymem_trim()). */
+size_t cymem__sys_trim(void);
+
+#endif /* CYMEM_TCACHE_H */
