@@ -3,11 +3,15 @@
  * chunk, holes, reset.
  *
  * A new pool is one piece of backing memory, the keeper: the pool itself,
- * the keeper's descriptor and bitmaps, then its units.  Small blocks are
+ * the keeper's descriptor and marks, then its units.  Small blocks are
  * bump allocations from the keeper, then from further arena chunks, each
- * twice the size of the arena so far up to the pool's chunk size.  So a
- * pool that takes a few hundred blocks and is destroyed or reset costs one
- * backing request, and a reset keeps every chunk for the next round.
+ * the size of the arena so far up to the pool's chunk size, for the first
+ * CYMEM__ARENA_BUDGET bytes; slabs (pool.c) serve the rest.  So a pool
+ * that takes a few hundred blocks and is destroyed or reset costs one
+ * backing request, and a reset keeps every chunk for the next round.  A
+ * reset that finds no block freed individually since the last one has
+ * seen a pool that is only ever emptied whole: pool.c then makes its slabs
+ * arena chunks (cymem__arena_adopt()) and lifts the budget.
  *
  * A freed block at the top of its chunk goes back to the bump index; any
  * other is a hole, kept (out of line) in the bin of the largest size class
@@ -21,7 +25,8 @@
  *  - the chunks are the keeper, then pool->arenas in the order they were
  *    made; pool->arena, when not NULL, is one of them, and every chunk
  *    after it is empty;
- *  - arena_bytes is the sum of their spans; arena_dead is at least the
+ *  - arena_bytes is the sum of their spans, at most arena_budget unless
+ *    the budget was lifted; arena_dead is at least the
  *    bytes of the binned holes, and nholes their count;
  *  - arena_fast is pool->arena exactly when the pool is plain (no lock, no
  *    checker hooks) and has no hole waiting.
@@ -38,26 +43,19 @@ void cymem__arena_set_fast(cymem_pool *pool)
     pool->arena_fast = pool->plain && pool->nholes == 0 ? pool->arena : NULL;
 }
 
-/* The bytes of a chunk's slack array, 4 bits per unit, in whole words. */
-static size_t slack_bytes(uint32_t units)
-{
-    return (((size_t)units + 1) / 2 + 7) & ~(size_t)7;
-}
-
-/* The bytes of metadata of a chunk of @units units: its slack array, then
- * its two bitmaps. */
+/* The bytes of the marks of a chunk of @units units: a byte per unit, and
+ * eight of padding for arena_extent(), in whole words. */
 static size_t meta_bytes(uint32_t units)
 {
-    return slack_bytes(units) + 2 * (((size_t)units + 63) / 64) * sizeof(uint64_t);
+    return ((size_t)units + 8 + 7) & ~(size_t)7;
 }
 
-/* Set up descriptor @a for @units units at @base, with its slack array and
- * bitmaps at @meta (meta_bytes(units) bytes); @dirty leading bytes of the
- * units may hold old data. */
+/* Set up descriptor @a for @units units at @base, with its marks at @meta
+ * (meta_bytes(units) bytes); @dirty leading bytes of the units may hold
+ * old data. */
 static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
                        size_t dirty)
 {
-    size_t words = ((size_t)units + 63) / 64;
     memset(a, 0, sizeof *a);
     a->base = base;
     a->span = (size_t)units << CYMEM__UNIT_SHIFT;
@@ -65,14 +63,8 @@ static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
     a->bsize = (uint32_t)CYMEM__UNIT;
     a->nblocks = units;
     a->cls = (uint8_t)CYMEM__ARENA_CLS;
-    a->levels = 1;
-    a->slack = meta;
-    a->starts = (uint64_t *)(void *)((char *)meta + slack_bytes(units));
-    a->fmap = a->starts + words;
-    a->lvl[1] = (uint16_t)words;
-    a->lv[0] = a->fmap;
-    memset(a->starts, 0, words * sizeof(uint64_t));
-    memset(a->fmap, 0xFF, words * sizeof(uint64_t));
+    a->marks = meta;
+    memset(a->marks, 0, meta_bytes(units));
     dirty = (dirty + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT;
     a->dirty_end = (uint32_t)(dirty < units ? dirty : units);
     TRACK_SLAB_NEW(a->base, a->span);
@@ -108,6 +100,7 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     pool->holes = NULL;
     pool->nholes = 0;
     pool->arena_bytes = k->span;
+    pool->arena_budget = CYMEM__ARENA_BUDGET;
     pool->arena_dead = 0;
     cymem__arena_set_fast(pool);
     return lead;
@@ -195,29 +188,68 @@ static cymem__slab *chunk_after(const cymem_pool *pool, const cymem__slab *a)
     return a == pool_keeper(pool) ? pool->arenas : a->next_in_class;
 }
 
-/* Allocate @n bytes (1..CLASS_MAX) from the arena, with the checker hooks
- * (the fast path inlines arena_take() without them). */
-void *cymem__arena_alloc(cymem_pool *pool, size_t n)
-{
-    return arena_take(pool, pool->arena, n, 1);
-}
-
-/* The current chunk has no room for @n bytes: go on with the next one,
- * made if need be. */
-void *cymem__arena_refill(cymem_pool *pool, size_t n)
+/* The current chunk is full: make the next chunk the current one, made if
+ * need be.  Returns 0, or 1 when the pool's budget allows no new chunk
+ * (the pool leaves arena mode), or -1 (ENOMEM). */
+int cymem__arena_next(cymem_pool *pool)
 {
     cymem__slab *a = pool->arena, *next = chunk_after(pool, a);
-    if (next == NULL && (next = chunk_new(pool, a)) == NULL)
-        return NULL;
+    if (next == NULL) {
+        if (pool->arena_bytes + CYMEM__ARENA_MIN > pool->arena_budget) {
+            pool->arena = NULL;
+            cymem__arena_set_fast(pool);
+            return 1;
+        }
+        if ((next = chunk_new(pool, a)) == NULL)
+            return -1;
+    }
     pool->arena = next;
     cymem__arena_set_fast(pool);
-    return cymem__arena_alloc(pool, n);
+    return 0;
+}
+
+/* The pool's last arena chunk. */
+cymem__slab *cymem__arena_last(const cymem_pool *pool)
+{
+    cymem__slab *a = pool_keeper(pool), *next;
+    while ((next = chunk_after(pool, a)) != NULL)
+        a = next;
+    return a;
+}
+
+/*
+ * Make @units units at @base, memory the pool already holds (a slab's,
+ * @mem_size bytes at @mem, @carved from a region), an empty arena chunk
+ * after @last; its first @dirty bytes may hold old data.  The caller
+ * points the page map at it.  Returns it, or NULL (ENOMEM).
+ */
+cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
+                                uint32_t units, void *mem, size_t mem_size, int carved,
+                                size_t dirty)
+{
+    size_t meta = ((sizeof(cymem__slab) + 7) & ~(size_t)7) + meta_bytes(units);
+    cymem__slab *a = cymem__meta_alloc(pool, meta);
+    if (a == NULL)
+        return NULL;
+    chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7), dirty);
+    a->mem = mem;
+    a->mem_size = mem_size;
+    a->meta_size = meta;
+    a->carved = (uint8_t)carved;
+    if (last == pool_keeper(pool))
+        pool->arenas = a;
+    else
+        last->next_in_class = a;
+    pool->arena_bytes += a->span;
+    return a;
 }
 
 /* The largest class whose blocks a hole of @units units can hold. */
 static unsigned hole_class(uint32_t units)
 {
     size_t bytes = (size_t)units << CYMEM__UNIT_SHIFT;
+    if (bytes >= CYMEM__CLASS_MAX)
+        return CYMEM__NCLASSES - 1;
     unsigned c = size_class(bytes);
     return class_size(c) > bytes ? c - 1 : c;
 }
@@ -278,13 +310,11 @@ void *cymem__arena_reuse(cymem_pool *pool, size_t n)
     char *p = a->base + ((size_t)h.idx << CYMEM__UNIT_SHIFT);
     TRACK_BLOCK_REUSE(pool, p, (size_t)h.units << CYMEM__UNIT_SHIFT);
     if (h.units > u) {
-        uint32_t rest = h.idx + u;
-        a->starts[rest >> 6] |= (uint64_t)1 << (rest & 63);
-        hole_push(pool, a, rest, h.units - u);
+        a->marks[h.idx + u] = ARENA_FREED;
+        hole_push(pool, a, h.idx + u, h.units - u);
     }
     pool->arena_dead -= (size_t)u << CYMEM__UNIT_SHIFT;
-    a->fmap[h.idx >> 6] &= ~((uint64_t)1 << (h.idx & 63));
-    arena_set_slack(a, h.idx, (u << CYMEM__UNIT_SHIFT) - (unsigned)n);
+    a->marks[h.idx] = (uint8_t)((u << CYMEM__UNIT_SHIFT) - n + 1);
     a->nfree++;
     a->live_units += u;
     account_alloc(pool, n);
@@ -301,7 +331,7 @@ void *cymem__arena_reuse(cymem_pool *pool, size_t n)
 void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t old,
                           size_t new_size)
 {
-    if (new_size == 0 || new_size > CYMEM__CLASS_MAX)
+    if (new_size == 0 || new_size > CYMEM__ARENA_MAX)
         return NULL;
     uint32_t u = arena_extent(a, idx), nu = arena_units_for(new_size);
     int top = idx + u == a->next;
@@ -318,7 +348,7 @@ void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t
     a->live_units = a->live_units - u + nu;
     if (new_size > old)
         memset(p + old, 0, new_size - old);
-    arena_set_slack(a, idx, (nu << CYMEM__UNIT_SHIFT) - (unsigned)new_size);
+    a->marks[idx] = (uint8_t)((nu << CYMEM__UNIT_SHIFT) - new_size + 1);
     account_resize(pool, old, new_size);
     return p;
 }
@@ -326,11 +356,9 @@ void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t
 /* Empty chunk @a: every unit below next becomes dirty and unused. */
 static void chunk_reset(cymem__slab *a)
 {
-    size_t words = ((size_t)a->next + 63) / 64;
     if (a->next > a->dirty_end)
         a->dirty_end = a->next;
-    memset(a->starts, 0, words * sizeof(uint64_t));
-    memset(a->fmap, 0xFF, words * sizeof(uint64_t));
+    memset(a->marks, 0, a->next);
     a->next = 0;
     a->nfree = 0;
     a->live_units = 0;
@@ -401,15 +429,12 @@ int cymem__arena_foreach(const cymem_pool *pool,
 {
     int rc = 0;
     for (const cymem__slab *a = pool_keeper(pool); a && rc == 0; a = chunk_after(pool, a)) {
-        size_t words = ((size_t)a->next + 63) / 64;
-        for (size_t w = 0; w < words && rc == 0; w++) {
-            uint64_t live = a->starts[w] & ~a->fmap[w];
-            while (live != 0 && rc == 0) {
-                uint32_t idx = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(live);
-                live &= live - 1;
-                rc = fn(a->base + ((size_t)idx << CYMEM__UNIT_SHIFT),
-                        arena_size(a, idx, arena_extent(a, idx)), ctx);
-            }
+        for (uint32_t idx = 0; idx < a->next && rc == 0;) {
+            uint32_t u = arena_extent(a, idx);
+            if (arena_live(a->marks[idx]))
+                rc = fn(a->base + ((size_t)idx << CYMEM__UNIT_SHIFT), arena_size(a, idx, u),
+                        ctx);
+            idx += u;
         }
     }
     return rc;
@@ -421,16 +446,12 @@ int cymem__arena_containing(const cymem__slab *a, const void *addr, void **block
                             size_t *size)
 {
     size_t off = (size_t)((const char *)addr - a->base);
-    uint32_t unit = (uint32_t)(off >> CYMEM__UNIT_SHIFT);
-    if (unit >= a->next)
+    uint32_t idx = (uint32_t)(off >> CYMEM__UNIT_SHIFT);
+    if (idx >= a->next)
         return 0;
-    /* The nearest start at or below the unit. */
-    uint32_t w = unit >> 6;
-    uint64_t bits = a->starts[w] & (~(uint64_t)0 >> (63 - (unit & 63)));
-    while (bits == 0)
-        bits = a->starts[--w];          /* unit 0 always starts a block */
-    uint32_t idx = w * 64 + 63 - (uint32_t)__builtin_clzll(bits);
-    if ((a->fmap[idx >> 6] >> (idx & 63)) & 1)
+    while (a->marks[idx] == 0)          /* unit 0 always starts a block */
+        idx--;
+    if (!arena_live(a->marks[idx]))
         return 0;
     size_t n = arena_size(a, idx, arena_extent(a, idx));
     if (off - ((size_t)idx << CYMEM__UNIT_SHIFT) >= n)

@@ -3,17 +3,18 @@
  *
  * An arena chunk hands out blocks of mixed sizes, in whole units of
  * CYMEM__UNIT bytes, by bumping its index `next`.  Nothing is written into
- * the blocks: which units start a block (`starts`), which of those blocks
- * are live (a clear bit in `fmap`) and each block's slack (4 bits per
- * unit) live out of line, in the chunk's descriptor (internal.h).
+ * the blocks: a byte per unit, out of line (`marks`), says what starts
+ * there: 0 nothing, 1 + slack a live block whose requested size is its
+ * units times UNIT minus the slack (0..15), ARENA_FREED a freed block.
  *
  * Invariants kept here, checked by invariants.c (group 8 of
  * doc/design.md):
  *  - below `next`, units are covered by consecutive blocks: unit 0 starts
- *    a block, and a block's extent runs to the next start bit, or to next;
- *    no start bit is set at or above `next`, and every fmap bit there is set;
- *  - a live block's requested size is extent * UNIT - slack, 1 to
- *    CYMEM__CLASS_MAX bytes; nfree counts live blocks, live_units their units;
+ *    a block, and a block's extent runs to the next non-zero mark, or to
+ *    next; every mark at or above `next`, and the 8 bytes of padding after
+ *    the last, is 0;
+ *  - a live block's requested size is 1 to CYMEM__ARENA_MAX bytes; nfree
+ *    counts live blocks, live_units their units;
  *  - units at or above max(next, dirty_end) are zero;
  *  - a freed block below next, unless the pool gave up on it, waits in the
  *    hole bin of the largest class it can hold, once.
@@ -34,50 +35,69 @@ static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void 
     return cymem__page_find(pool, ptr);
 }
 
-/* The units a request of @n bytes (1..CLASS_MAX) takes. */
+/* The units a request of @n bytes (1..ARENA_MAX) takes. */
 static inline uint32_t arena_units_for(size_t n)
 {
     return (uint32_t)((n + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT);
 }
 
-static inline unsigned arena_get_slack(const cymem__slab *a, uint32_t idx)
+#define ARENA_FREED 0x80u
+
+/* Whether mark @m starts a live block. */
+static inline int arena_live(uint8_t m)
 {
-    return (((const uint8_t *)a->slack)[idx >> 1] >> ((idx & 1) * 4)) & 0xFu;
+    return (uint8_t)(m - 1) < CYMEM__UNIT;
 }
 
-static inline void arena_set_slack(cymem__slab *a, uint32_t idx, unsigned v)
+/* The index of the live block of arena chunk @a (which spans @ptr) that
+ * starts at @ptr, or NO_BLOCK. */
+static inline uint32_t arena_index(const cymem__slab *a, const void *ptr)
 {
-    uint8_t *b = (uint8_t *)a->slack + (idx >> 1);
-    unsigned sh = (idx & 1) * 4;
-    *b = (uint8_t)((*b & ~(0xFu << sh)) | (v << sh));
+    size_t off = (size_t)((const char *)ptr - a->base);
+    uint32_t idx = (uint32_t)(off >> CYMEM__UNIT_SHIFT);
+    if ((off & (CYMEM__UNIT - 1)) != 0 || idx >= a->next || !arena_live(a->marks[idx]))
+        return CYMEM__NO_BLOCK;
+    return idx;
 }
 
-/* The units of the block starting at unit @idx (< next). */
+/* The same for a slab or an arena chunk. */
+static inline uint32_t chunk_index(const cymem__slab *s, const void *ptr)
+{
+    return s->cls == CYMEM__ARENA_CLS ? arena_index(s, ptr) : slab_index(s, ptr);
+}
+
+/* The units of the block starting at unit @idx (< next): up to the next
+ * mark, eight at a time (the marks from next on are 0, padding
+ * included). */
 static inline uint32_t arena_extent(const cymem__slab *a, uint32_t idx)
 {
-    uint32_t w = idx >> 6;
-    uint64_t bits = a->starts[w] & ((~(uint64_t)0 << (idx & 63)) << 1);
-    uint32_t end = (a->next + 63) >> 6;
-    while (bits == 0) {
-        if (++w >= end)
+    uint32_t i = idx + 1;
+    for (;;) {
+        uint64_t w;
+        memcpy(&w, a->marks + i, sizeof w);
+        if (w != 0)
+            return i + (uint32_t)(__builtin_ctzll(w) >> 3) - idx;
+        i += 8;
+        if (i >= a->next)
             return a->next - idx;
-        bits = a->starts[w];
     }
-    return w * 64 + (uint32_t)__builtin_ctzll(bits) - idx;
 }
 
-/* The requested size of the block of @units units at @idx. */
+/* The requested size of the live block of @units units at @idx. */
 static inline size_t arena_size(const cymem__slab *a, uint32_t idx, uint32_t units)
 {
-    return ((size_t)units << CYMEM__UNIT_SHIFT) - arena_get_slack(a, idx);
+    return ((size_t)units << CYMEM__UNIT_SHIFT) - (size_t)(a->marks[idx] - 1);
 }
 
 /* ---- arena.c ---- */
 void cymem__arena_set_fast(cymem_pool *pool);
 size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty);
 size_t cymem__keeper_dirty(const cymem_pool *pool);
-void *cymem__arena_alloc(cymem_pool *pool, size_t n);
-void *cymem__arena_refill(cymem_pool *pool, size_t n);
+int cymem__arena_next(cymem_pool *pool);
+cymem__slab *cymem__arena_last(const cymem_pool *pool);
+cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
+                                uint32_t units, void *mem, size_t mem_size, int carved,
+                                size_t dirty);
 void *cymem__arena_reuse(cymem_pool *pool, size_t n);
 void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units);
 void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t old,
@@ -90,10 +110,15 @@ int cymem__arena_foreach(const cymem_pool *pool,
 int cymem__arena_containing(const cymem__slab *a, const void *addr, void **block,
                             size_t *size);
 
+/* The arena's current chunk has no room for @n bytes: go on with the next
+ * chunk, or with slabs (pool.c, the one file that instantiates
+ * arena_take()). */
+void *cymem__alloc_refill(cymem_pool *pool, size_t n);
+
 /*
- * Bump-allocate @n bytes (1..CLASS_MAX) from arena chunk @a; @track is a
- * constant, as for small_take() in pool.c.  When @a is full, finding the
- * next chunk is a tail call.
+ * Bump-allocate @n bytes (1..ARENA_MAX) from arena chunk @a; @track is a
+ * constant, as for small_take() in pool.c.  When @a is full, what comes
+ * next is a tail call.
  */
 static inline __attribute__((always_inline))
 void *arena_take(cymem_pool *pool, cymem__slab *a, size_t n, const int track)
@@ -101,12 +126,9 @@ void *arena_take(cymem_pool *pool, cymem__slab *a, size_t n, const int track)
     uint32_t u = arena_units_for(n);
     uint32_t idx = a->next;
     if (unlikely(u > a->nblocks - idx))
-        return cymem__arena_refill(pool, n);
+        return cymem__alloc_refill(pool, n);
     a->next = idx + u;
-    uint64_t bit = (uint64_t)1 << (idx & 63);
-    a->starts[idx >> 6] |= bit;
-    a->fmap[idx >> 6] &= ~bit;
-    arena_set_slack(a, idx, (u << CYMEM__UNIT_SHIFT) - (unsigned)n);
+    a->marks[idx] = (uint8_t)((u << CYMEM__UNIT_SHIFT) - n + 1);
     a->nfree++;
     a->live_units += u;
     account_alloc(pool, n);
@@ -130,8 +152,6 @@ void arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int tra
     if (track)
         TRACK_BLOCK_FREE(pool, a->base + ((size_t)idx << CYMEM__UNIT_SHIFT), n,
                          (size_t)u << CYMEM__UNIT_SHIFT);
-    uint64_t bit = (uint64_t)1 << (idx & 63);
-    a->fmap[idx >> 6] |= bit;
     a->nfree--;
     a->live_units -= u;
     /* (The debug mode makes every freed block a hole, so that a write
@@ -140,10 +160,11 @@ void arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int tra
         /* Written units stay dirty for the next block that takes them. */
         if (a->dirty_end < a->next)
             a->dirty_end = a->next;
-        a->starts[idx >> 6] &= ~bit;
+        a->marks[idx] = 0;
         a->next = idx;
         return;
     }
+    a->marks[idx] = ARENA_FREED;
     cymem__arena_hole(pool, a, idx, u);
 }
 

@@ -101,6 +101,14 @@
 #define CYMEM__KEEPER ((size_t)64 << 10)
 #define CYMEM__ARENA_MIN ((size_t)64 << 10)
 #define CYMEM__ARENA_DEAD_MIN ((size_t)256 << 10)
+/* The largest block an arena serves: above CYMEM__CLASS_MAX, only from the
+ * room its current chunk has left. */
+#define CYMEM__ARENA_MAX ((size_t)32 << 10)
+/* A pool makes arena chunks for its first ARENA_BUDGET bytes; its further
+ * small blocks come from slabs, until a reset finds that the pool freed no
+ * block individually: its slabs then become arena chunks, and the arena
+ * grows without bound (arena.c). */
+#define CYMEM__ARENA_BUDGET ((size_t)1 << 20)
 #define CYMEM__ARENA_DEAD_DIVISOR 4
 /* The cls of an arena chunk's descriptor. */
 #define CYMEM__ARENA_CLS 0xFFu
@@ -131,11 +139,9 @@
  * A slab, or an arena chunk (cls == CYMEM__ARENA_CLS).  An arena chunk
  * uses the fields this way: bsize is CYMEM__UNIT, nblocks its units, next
  * the bump index (units below it are handed out), dirty_end as for slabs in
- * units; fmap is one level with a bit per unit, CLEAR exactly where a live
- * block starts (so slab_index() finds live blocks of both kinds); starts
- * has a bit per unit set where any block below next starts, live or freed;
- * slack holds a 4-bit entry per unit, units * UNIT - requested size of the
- * block starting there; nfree counts live blocks.
+ * units; marks has a byte per unit (arena.h says what it holds); nfree
+ * counts its live blocks and live_units their units.  slack and fmap are
+ * not used.
  */
 typedef struct cymem__slab {
     char *base;              /* first block; aligned to CYMEM__SLAB_ALIGN */
@@ -165,7 +171,7 @@ typedef struct cymem__slab {
      * stale, those at or above next not initialised. */
     void *slack;
     uint64_t *fmap;          /* freed blocks below next, level 0 first */
-    uint64_t *starts;        /* arena chunks: block starts; NULL for slabs */
+    uint8_t *marks;          /* arena chunks: a byte per unit; NULL for slabs */
     struct cymem__slab *next_in_class;
     struct cymem__slab *lprev, *lnext;  /* links on that list */
     void *mem;               /* the backing allocation of the blocks */
@@ -253,6 +259,7 @@ struct cymem_pool {
     cymem__hbin *holes;      /* freed arena blocks by class, or NULL */
     size_t nholes;           /* holes waiting in them */
     size_t arena_bytes;      /* span of every arena chunk, keeper included */
+    size_t arena_budget;     /* arena_bytes may grow up to this */
     size_t arena_dead;       /* bytes of freed arena blocks not reused */
     cymem__class *classes;   /* NULL until a small block needs a slab */
     size_t small_max;        /* largest size served by slabs */

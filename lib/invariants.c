@@ -92,7 +92,10 @@ _Static_assert(CYMEM__CLASS_MAX <= CYMEM__SLACK_MAX16, "wide slack fits");
 /* An arena block's slack fits its 4-bit entry, its units a uint32_t
  * index, and the keeper has room for units after the pool and its own
  * metadata. */
-_Static_assert(CYMEM__UNIT == 16, "arena slack entries are 4 bits");
+_Static_assert(CYMEM__UNIT == 16 && CYMEM__UNIT < ARENA_FREED,
+               "arena marks hold 1 + slack, or ARENA_FREED");
+_Static_assert(CYMEM__ARENA_MAX >= CYMEM__CLASS_MAX &&
+               CYMEM__ARENA_MAX <= CYMEM__ARENA_MIN / 2, "an arena chunk holds large blocks");
 _Static_assert(CYMEM_CHUNK_SIZE_MAX / CYMEM__UNIT < (1ull << 32), "unit indices fit");
 _Static_assert(CYMEM__KEEPER <= CYMEM_CHUNK_SIZE_MAX &&
                CYMEM_CHUNK_SIZE_MIN >= 4 * CYMEM__CLASS_MAX,
@@ -491,42 +494,36 @@ static void check_direct(checker *ck, const cymem_pool *pool, sums *t, size_t *n
 static void check_chunk(checker *ck, const cymem_pool *pool, const cymem__slab *a, sums *t)
 {
     EXPECT(ck, 8, a->cls == CYMEM__ARENA_CLS && a->bsize == CYMEM__UNIT &&
-           a->recip == ((uint64_t)1 << 40) >> CYMEM__UNIT_SHIFT &&
            a->span == (size_t)a->nblocks << CYMEM__UNIT_SHIFT && a->next <= a->nblocks &&
-           a->starts != NULL && a->levels == 1 &&
-           ((uintptr_t)a->base & (CYMEM__SLAB_ALIGN - 1)) == 0,
+           a->marks != NULL && ((uintptr_t)a->base & (CYMEM__SLAB_ALIGN - 1)) == 0,
            "arena chunk %p: bad shape", (void *)a);
-    if (a->next > a->nblocks || a->starts == NULL)
+    if (a->next > a->nblocks || a->marks == NULL)
         return;
     uint32_t live = 0, units = 0;
-    EXPECT(ck, 8, a->next == 0 || bit(a->starts, 0),
+    EXPECT(ck, 8, a->next == 0 || a->marks[0] != 0,
            "arena chunk %p: unit 0 starts no block", (void *)a);
-    for (uint32_t i = 0; i < (a->nblocks + 63) / 64 * 64; i++) {
-        int st = bit(a->starts, i), fr = bit(a->fmap, i);
+    for (uint32_t i = a->next; i < a->nblocks + 8; i++)
+        EXPECT(ck, 8, a->marks[i] == 0, "arena chunk %p: unit %u past next is marked",
+               (void *)a, i);
+    for (uint32_t i = 0; i < a->next; i++) {
+        uint8_t m = a->marks[i];
         char *p = a->base + ((size_t)i << CYMEM__UNIT_SHIFT);
-        if (i >= a->next) {
-            EXPECT(ck, 8, !st && fr, "arena chunk %p: unit %u past next is marked",
-                   (void *)a, i);
+        EXPECT(ck, 8, m == 0 || m == ARENA_FREED || arena_live(m),
+               "arena chunk %p: unit %u has mark %#x", (void *)a, i, m);
+        EXPECT(ck, 8, arena_index(a, p) == (arena_live(m) ? i : CYMEM__NO_BLOCK) &&
+               arena_index(a, p + 1) == CYMEM__NO_BLOCK,
+               "arena chunk %p: the lookup of unit %u is wrong", (void *)a, i);
+        if (m == 0)
             continue;
-        }
-        EXPECT(ck, 8, !fr || slab_index(a, p) == CYMEM__NO_BLOCK,
-               "arena chunk %p: unit %u, no live block, found live", (void *)a, i);
-        if (!st) {
-            EXPECT(ck, 8, fr, "arena chunk %p: unit %u live but starts no block",
-                   (void *)a, i);
-            continue;
-        }
         EXPECT(ck, 1, cymem__chunk_find(pool, p) == a,
                "arena chunk %p: the lookup does not lead to unit %u", (void *)a, i);
-        if (fr)
+        if (!arena_live(m))
             continue;
         uint32_t u = arena_extent(a, i);
         size_t n = arena_size(a, i, u);
-        EXPECT(ck, 8, n >= 1 && n <= CYMEM__CLASS_MAX && n > ((size_t)u - 1) * CYMEM__UNIT,
+        EXPECT(ck, 8, n >= 1 && n <= CYMEM__ARENA_MAX,
                "arena chunk %p: block at unit %u has %zu bytes in %u units", (void *)a,
                i, n, u);
-        EXPECT(ck, 8, slab_index(a, p) == i, "arena chunk %p: live block %u not found",
-               (void *)a, i);
         live++;
         units += u;
         t->live_bytes += n;
@@ -565,7 +562,7 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
     EXPECT(ck, 8, k->base == pool->kbase && k->span == pool->kspan &&
            k->mem == (const void *)pool && k->mem_size == pool->keeper_size &&
            k->base + k->span <= (const char *)pool + pool->keeper_size &&
-           (const char *)k->slack >= (const char *)(k + 1) && k->meta_size == 0,
+           (const char *)k->marks >= (const char *)(k + 1) && k->meta_size == 0,
            "the keeper does not lie in the pool's allocation");
     hold(t, pool->keeper_size, 0);
     t->metadata += (size_t)(pool->kbase - (const char *)pool);
@@ -595,8 +592,9 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
         }
     }
     EXPECT(ck, 8, seen_arena, "the current arena chunk is not one of the pool's");
-    EXPECT(ck, 8, bytes == pool->arena_bytes, "arena_bytes %zu, chunks span %zu",
-           pool->arena_bytes, bytes);
+    EXPECT(ck, 8, bytes == pool->arena_bytes && bytes <= pool->arena_budget,
+           "arena_bytes %zu, chunks span %zu, budget %zu", pool->arena_bytes, bytes,
+           pool->arena_budget);
     EXPECT(ck, 8, cymem__page_find(pool, k->base) == NULL,
            "the keeper is in the page map");
 
@@ -629,8 +627,8 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
                        (void *)a);
                 if (!known)
                     continue;
-                EXPECT(ck, 8, h->idx < a->next && bit(a->starts, h->idx) &&
-                       bit(a->fmap, h->idx) && arena_extent(a, h->idx) == h->units &&
+                EXPECT(ck, 8, h->idx < a->next && a->marks[h->idx] == ARENA_FREED &&
+                       arena_extent(a, h->idx) == h->units &&
                        class_size(c) <= (size_t)h->units << CYMEM__UNIT_SHIFT &&
                        (c + 1 == CYMEM__NCLASSES ||
                         class_size(c + 1) > (size_t)h->units << CYMEM__UNIT_SHIFT),

@@ -46,3 +46,17 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
     }
     return 0;
 }
+
+void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to)
+{
+    cymem__map *m = &pool->pages;
+    uintptr_t first = (uintptr_t)from->base >> CYMEM__GRANULE_SHIFT;
+    uintptr_t last = ((uintptr_t)from->base + from->span - 1) >> CYMEM__GRANULE_SHIFT;
+    cymem__pentry *tab = m->tab;
+    for (uintptr_t key = first; key <= last; key++) {
+        size_t i = cymem__hash(key, m->shift);
+        while (tab[i].key != key)
+            i = (i + 1) & m->mask;
+        tab[i].s[tab[i].s[0] != from] = to;
+    }
+}

@@ -490,16 +490,38 @@ static NOINLINE void *alloc_slow(cymem_pool *pool, size_t n)
     return direct_alloc(pool, n, CYMEM__MIN_ALIGN);
 }
 
+/* arena_take() with the checker hooks (the fast path inlines it
+ * without). */
+static NOINLINE void *arena_alloc(cymem_pool *pool, size_t n)
+{
+    return arena_take(pool, pool->arena, n, 1);
+}
+
+static inline void *alloc_impl(cymem_pool *pool, size_t n);
+
+void *cymem__alloc_refill(cymem_pool *pool, size_t n)
+{
+    /* A block above the largest class takes only what the chunk has left:
+     * a new chunk for it could waste most of the old one. */
+    if (n > CYMEM__CLASS_MAX)
+        return direct_alloc(pool, n, CYMEM__MIN_ALIGN);
+    int r = cymem__arena_next(pool);
+    if (r < 0)
+        return NULL;
+    return r == 0 ? arena_alloc(pool, n) : alloc_impl(pool, n);
+}
+
 /* Small blocks: a hole of the arena first, then the arena while the pool
  * is in arena mode, then slabs. */
 static inline void *alloc_impl(cymem_pool *pool, size_t n)
 {
-    if (likely(n - 1 < CYMEM__CLASS_MAX)) {
+    if (likely(n - 1 < CYMEM__ARENA_MAX)) {
         void *p;
-        if (pool->nholes != 0 && (p = cymem__arena_reuse(pool, n)) != NULL)
+        if (pool->nholes != 0 && n <= CYMEM__CLASS_MAX &&
+            (p = cymem__arena_reuse(pool, n)) != NULL)
             return p;
         if (pool->arena != NULL)
-            return cymem__arena_alloc(pool, n);
+            return arena_alloc(pool, n);
     }
     if (likely(n <= pool->small_max && pool->classes != NULL))
         return small_alloc(pool, n, size_class(n));
@@ -570,7 +592,7 @@ void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
     size_t n;
     if (likely(pool != NULL) && likely(!__builtin_mul_overflow(number, size, &n))) {
         cymem__slab *a = pool->arena_fast;
-        if (likely(a != NULL) && likely(n - 1 < CYMEM__CLASS_MAX))
+        if (likely(a != NULL) && likely(n - 1 < CYMEM__ARENA_MAX))
             return arena_take(pool, a, n, 0);
         if (pool->fast != NULL && n <= CYMEM__CLASS_MAX)
             return small_take(pool, n, size_class(n), 0);
@@ -611,7 +633,7 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
         cymem__slab *s = cymem__chunk_find(pool, ptr);
         uint32_t idx;
         cymem__direct *d;
-        if (s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK) {
+        if (s != NULL && (idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
             if (s->cls == CYMEM__ARENA_CLS) {
                 n = arena_size(s, idx, arena_extent(s, idx));
                 arena_release(pool, s, idx, 1);
@@ -641,12 +663,16 @@ int cymem_pool_free(cymem_pool *pool, void *ptr)
     if (likely(pool != NULL && pool->plain)) {
         cymem__slab *s = cymem__chunk_find(pool, ptr);
         uint32_t idx;
-        if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            if (s->cls == CYMEM__ARENA_CLS)
-                arena_release(pool, s, idx, 0);
-            else
+        if (likely(s != NULL)) {
+            if (s->cls == CYMEM__ARENA_CLS) {
+                if (likely((idx = arena_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+                    arena_release(pool, s, idx, 0);
+                    return 0;
+                }
+            } else if (likely((idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
                 small_release(pool, s, idx, 0);
-            return 0;
+                return 0;
+            }
         }
     }
     return free_checked(pool, ptr, NULL);
@@ -660,7 +686,7 @@ int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
     if (likely(pool != NULL && pool->plain)) {
         cymem__slab *s = cymem__chunk_find(pool, ptr);
         uint32_t idx;
-        if (likely(s != NULL && (idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+        if (likely(s != NULL && (idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK)) {
             if (s->cls == CYMEM__ARENA_CLS) {
                 if (size)
                     *size = arena_size(s, idx, arena_extent(s, idx));
@@ -751,7 +777,7 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
     cymem__slab *s = cymem__chunk_find(pool, ptr);
     size_t old, align = CYMEM__MIN_ALIGN;
     if (s != NULL && s->cls == CYMEM__ARENA_CLS) {
-        uint32_t idx = slab_index(s, ptr);
+        uint32_t idx = arena_index(s, ptr);
         if (idx == CYMEM__NO_BLOCK)
             goto invalid;
         old = arena_size(s, idx, arena_extent(s, idx));
@@ -813,7 +839,7 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
     /* The allocation may have moved the maps' entries: look up again. */
     s = cymem__chunk_find(pool, ptr);
     if (s != NULL && s->cls == CYMEM__ARENA_CLS)
-        arena_release(pool, s, slab_index(s, ptr), 1);
+        arena_release(pool, s, arena_index(s, ptr), 1);
     else if (s != NULL)
         small_free(pool, s, slab_index(s, ptr));
     else
@@ -845,7 +871,7 @@ static int find_block(const cymem_pool *pool, const void *ptr, size_t *size)
 {
     cymem__slab *s = cymem__chunk_find(pool, ptr);
     if (s != NULL) {
-        uint32_t idx = slab_index(s, ptr);
+        uint32_t idx = chunk_index(s, ptr);
         if (idx == CYMEM__NO_BLOCK)
             return 0;
         *size = s->cls == CYMEM__ARENA_CLS ? arena_size(s, idx, arena_extent(s, idx))
@@ -1084,11 +1110,115 @@ void cymem__debug_reset(const cymem_pool *pool)
     cymem__foreach_unlocked(pool, debug_check_live, (void *)pool);
 }
 
-/* Make every slab and arena chunk of @pool as after a reset, in O(chunks). */
+/* Whether @pool freed no block individually since its last reset (or
+ * since it was made), as far as what it holds shows: no hole in its arena,
+ * no freed block in a slab. */
+static int freed_nothing(const cymem_pool *pool)
+{
+    if (pool->nholes != 0 || pool->arena_dead != 0)
+        return 0;
+    for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++)
+        for (const cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
+            if (s->nfree != 0)
+                return 0;
+    return 1;
+}
+
+static int by_address(const void *x, const void *y)
+{
+    const cymem__slab *a = *(const cymem__slab *const *)x;
+    const cymem__slab *b = *(const cymem__slab *const *)y;
+    return (a->base > b->base) - (a->base < b->base);
+}
+
+/*
+ * Make the slabs of @pool arena chunks after its last one, in address
+ * order, and lift its budget.  Slabs carved one after the other from a
+ * region become one chunk, so that the arena does not leave a tail unused
+ * at the end of each.  Nothing changes when there is no memory for the
+ * descriptors.
+ */
+static void slabs_to_arena(cymem_pool *pool)
+{
+    size_t n = 0, k = 0;
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
+        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
+            n++;
+    cymem__slab **v = cymem__meta_alloc(pool, n * sizeof *v);
+    if (v == NULL)
+        return;
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
+        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
+            v[k++] = s;
+    qsort(v, n, sizeof *v, by_address);
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
+        pool->classes[c].all = NULL;
+    cymem__slab *last = cymem__arena_last(pool);
+    size_t i = 0;
+    while (i < n) {
+        /* v[i..j) is one run: a slab, or carved slabs end to end. */
+        size_t j = i + 1;
+        char *end = (char *)v[i]->mem + v[i]->mem_size;
+        while (v[i]->carved && j < n && v[j]->carved && (char *)v[j]->mem == end &&
+               (size_t)(end - v[i]->base) < CYMEM__REGION) {
+            end += v[j]->mem_size;
+            j++;
+        }
+        size_t span = v[i]->carved ? (size_t)(end - v[i]->base) : v[i]->span;
+        size_t dirty = 0;
+        for (size_t x = i; x < j; x++) {
+            uint32_t used = v[x]->next > v[x]->dirty_end ? v[x]->next : v[x]->dirty_end;
+            size_t d = (size_t)(v[x]->base - v[i]->base) + (size_t)used * v[x]->bsize;
+            if (used != 0 && d > dirty)
+                dirty = d;
+        }
+        cymem__slab *a = cymem__arena_adopt(pool, last, v[i]->base,
+                                            (uint32_t)(span >> CYMEM__UNIT_SHIFT), v[i]->mem,
+                                            v[i]->carved ? span : v[i]->mem_size,
+                                            v[i]->carved, dirty);
+        if (a == NULL)
+            break;
+        for (size_t x = i; x < j; x++) {
+            cymem__slab *s = v[x];
+            cymem__page_replace(pool, s, a);
+            cymem__meta_free(pool, s, s->meta_size);
+        }
+        last = a;
+        i = j;
+    }
+    /* Slabs left for want of memory stay slabs. */
+    for (; i < n; i++) {
+        cymem__class *sc = &pool->classes[v[i]->cls];
+        v[i]->next_in_class = sc->all;
+        sc->all = v[i];
+    }
+    cymem__meta_free(pool, v, n * sizeof *v);
+    int all = 1;
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++) {
+        cymem__class *sc = &pool->classes[c];
+        sc->cur = &cymem__empty_slab;
+        if (sc->all == NULL)
+            sc->bytes = 0;
+        else
+            all = 0;
+    }
+    if (all) {
+        cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
+        pool->classes = NULL;
+        pool_set_fast(pool);
+    }
+    pool->arena_budget = SIZE_MAX;
+}
+
+/* Make every slab and arena chunk of @pool as after a reset, in O(chunks);
+ * a pool that freed nothing individually goes on with an arena only. */
 static void reset_slabs(cymem_pool *pool)
 {
     TRACK_POOL_RESET(pool);
+    int whole = freed_nothing(pool);
     cymem__arena_reset(pool);
+    if (whole && pool->classes != NULL)
+        slabs_to_arena(pool);
     for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
         cymem__class *sc = &pool->classes[c];
         sc->avail = sc->fresh = NULL;
@@ -1176,6 +1306,7 @@ void cymem__pool_free(cymem_pool *pool)
      * too. */
     cymem_pool self = *pool;
     size_t dirty = cymem__keeper_dirty(pool);
+    TRACK_KEEPER_DELETE(pool);
     cymem__slab_mem_free(&self, pool, self.keeper_size, dirty);
 }
 
@@ -1246,6 +1377,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     cymem_pool *pool = cymem__slab_mem_alloc(&proto, proto.keeper_size, &dirty);
     if (pool == NULL)
         return NULL;
+    TRACK_KEEPER_NEW(pool, proto.keeper_size);
     *pool = proto;
     pool->metadata_bytes = cymem__keeper_init(pool, pool->keeper_size, dirty);
     if (pool->flags & CYMEM_POOL_THREADSAFE) {

@@ -80,6 +80,8 @@ void cymem__debug_reset(const cymem_pool *pool);
 #  define VG_ALLOC(pool, p, n)          VG_IF(VALGRIND_MEMPOOL_ALLOC((pool), (p), (n)))
 #  define VG_FREE(pool, p)              VG_IF(VALGRIND_MEMPOOL_FREE((pool), (p)))
 #  define VG_CHANGE(pool, p, n)         VG_IF(VALGRIND_MEMPOOL_CHANGE((pool), (p), (p), (n)))
+#  define VG_MALLOCLIKE(p, n)           VG_IF(VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, 1))
+#  define VG_FREELIKE(p)                VG_IF(VALGRIND_FREELIKE_BLOCK((p), 0))
 #else
 #  define VG_POOL_NEW(pool)             ((void)(pool))
 #  define VG_POOL_DELETE(pool)          ((void)(pool))
@@ -88,6 +90,8 @@ void cymem__debug_reset(const cymem_pool *pool);
 #  define VG_ALLOC(pool, p, n)          ((void)0)
 #  define VG_FREE(pool, p)              ((void)0)
 #  define VG_CHANGE(pool, p, n)         ((void)0)
+#  define VG_MALLOCLIKE(p, n)           ((void)0)
+#  define VG_FREELIKE(p)                ((void)0)
 #endif
 
 /* ---- AddressSanitizer ---- */
@@ -106,6 +110,12 @@ void cymem__debug_reset(const cymem_pool *pool);
 #  define AS_POISON(p, n)   ((void)0)
 #  define AS_UNPOISON(p, n) ((void)0)
 #endif
+
+/* A pool's own memory, its keeper, is a heap block to memcheck (its blocks
+ * are the chunks of a mempool inside it): a pool never destroyed shows as
+ * a leak. */
+#define TRACK_KEEPER_NEW(p, n) do { if (TRACKING) VG_MALLOCLIKE((p), (n)); } while (0)
+#define TRACK_KEEPER_DELETE(p) do { if (TRACKING) VG_FREELIKE(p); } while (0)
 
 /* The caller has run cymem__debug_init(): TRACKING is known. */
 #define TRACK_POOL_NEW(pool) do {                                       \

@@ -85,18 +85,16 @@ static void arena_damage(void)
     }
     cymem__slab *k = pool_keeper(pool), *a = pool->arenas;
     uint32_t live = (uint32_t)(((char *)q[1] - k->base) >> CYMEM__UNIT_SHIFT);
-    uint32_t inner = live + 1;
-    uint64_t lbit = (uint64_t)1 << (live % 64), ibit = (uint64_t)1 << (inner % 64);
-    DAMAGE("live block's bit", k->fmap[live / 64] ^= lbit, k->fmap[live / 64] ^= lbit);
-    DAMAGE("start bit", k->starts[live / 64] ^= lbit, k->starts[live / 64] ^= lbit);
-    DAMAGE("interior unit live", k->fmap[inner / 64] ^= ibit, k->fmap[inner / 64] ^= ibit);
+    uint8_t m = k->marks[live];
+    DAMAGE("live block marked freed", k->marks[live] = ARENA_FREED, k->marks[live] = m);
+    DAMAGE("block start lost", k->marks[live] = 0, k->marks[live] = m);
+    DAMAGE("interior unit marked", k->marks[live + 1] = 1, k->marks[live + 1] = 0);
+    DAMAGE("mark out of range", k->marks[live] = 0x40, k->marks[live] = m);
     DAMAGE("live count", k->nfree++, k->nfree--);
     DAMAGE("live units", a->live_units++, a->live_units--);
-    unsigned sl = arena_get_slack(k, live);
-    DAMAGE("slack", arena_set_slack(k, live, sl ^ 8), arena_set_slack(k, live, sl));
+    DAMAGE("slack", k->marks[live] = (uint8_t)(m == 1 ? 2 : m - 1), k->marks[live] = m);
     uint32_t past = k->next;
-    DAMAGE("bit past next", k->starts[past / 64] ^= (uint64_t)1 << (past % 64),
-           k->starts[past / 64] ^= (uint64_t)1 << (past % 64));
+    DAMAGE("mark past next", k->marks[past] = 1, k->marks[past] = 0);
     DAMAGE("keeper span", pool->kspan -= 64, pool->kspan += 64);
     DAMAGE("arena bytes", pool->arena_bytes += 16, pool->arena_bytes -= 16);
     DAMAGE("hole count", pool->nholes++, pool->nholes--);
