@@ -24,8 +24,8 @@ for key in ("program", "version", "library_version", "seed", "scale",
 check(a["program"] == "cymem-stat", "program name")
 check(a["seed"] == 7 and a["repeat"] == 2 and a["threads"] == 2, "options echoed")
 names = [w["name"] for w in a["workloads"]]
-check(names == ["prealloc", "floats", "threads", "server", "small", "churn",
-                "realloc", "aligned"], "default set: %s" % names)
+check(names == ["small", "small-free", "prealloc", "churn", "server", "realloc",
+                "threads", "floats", "aligned"], "default set: %s" % names)
 
 wfields = ("name", "source", "count", "threads", "failed", "error", "allocs",
            "frees", "reallocs", "speedup", "speedup_min", "speedup_max",

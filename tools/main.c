@@ -16,9 +16,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -83,18 +80,6 @@ static void print_help(void)
            progname, progname, progname, PACKAGE_BUGREPORT);
 }
 
-/* "glibc 2.36", or what is known of another C library. */
-const char *libc_version(void)
-{
-#ifdef __GLIBC__
-    static char buf[64];
-    snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
-    return buf;
-#else
-    return "not glibc (version unknown)";
-#endif
-}
-
 static void print_version(void)
 {
     printf("cymem-stat (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -106,9 +91,9 @@ static void print_list(const struct params *pr)
 {
     for (size_t i = 0; i < nworkloads; i++) {
         const struct workload *w = &workloads[i];
-        printf("%-9s %s\n", w->name, w->summary);
+        printf("%-10s %s\n", w->name, w->summary);
         if (w->build)
-            printf("%-9s count %llu %s%s\n", "",
+            printf("%-10s count %llu %s%s\n", "",
                    (unsigned long long)workload_count(w, pr), w->count_means,
                    w->in_default_set ? "" : " (not in the default set)");
     }
@@ -517,6 +502,10 @@ int main(int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        /* Not in --help: every run writes the operations it executes to
+         * FILE, one a line, as the benchmark's --trace does (the tests
+         * compare the two). */
+        { "trace", required_argument, NULL, 'T' + 256 },
         { NULL, 0, NULL, 0 }
     };
     struct params pr = { 1.0, 0, 0, 1 };
@@ -555,6 +544,7 @@ int main(int argc, char **argv)
         case 'o': output = optarg; break;
         case 'h': print_help(); return finish_stdout();
         case 'V': print_version(); return finish_stdout();
+        case 'T' + 256: setenv(TRACE_ENV, optarg, 1); break;
         case ':': usage_error("option '%s' requires an argument", argv[optind - 1]);
         default:
             if (optopt)
