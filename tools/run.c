@@ -104,12 +104,17 @@ struct run_exec {
     uint64_t peak_reserved;         /* highest reserved bytes seen */
     double peek_ns;                 /* time spent in peek(), not counted */
     double peek_clocked_ns;         /* the part of it after the OP_CLOCK */
+    double start_ns;                /* when the run started */
 };
 
 /* Reserved memory has its own peak, which need not be where the live bytes
  * peak (a pool keeps its slabs after frees; malloc trims its heap):
- * every EXEC_PEEK_EVERY operations, and before every free-all, each run
- * looks at what its backend holds. */
+ * every EXEC_PEEK_EVERY operations, before every free-all and at the end,
+ * each run looks at what its backend holds.  mallinfo2() walks every free
+ * chunk of the heap, which can take milliseconds: the looks are skipped
+ * while they have taken more than PEEK_SHARE of the run's time so far
+ * (the last one never is). */
+#define PEEK_SHARE (1.0 / 16)
 static void peek(struct exec *x);
 
 /* ---- one run, in the child ------------------------------------------------------ */
@@ -199,6 +204,8 @@ static __attribute__((noinline)) void peek(struct exec *ex)
     double t0 = now_ns();
     uint64_t r = 0;
     unsigned char was = prof_op;
+    if (was != PROF_IDLE && x->peek_ns > (t0 - x->start_ns) * PEEK_SHARE)
+        return;
     prof_op = OP_SAMPLE;   /* not an operation's time */
     if (!ex->a->memory_is_global) {
         for (int k = 0; k < PLAN_SCOPES; k++) {
@@ -294,6 +301,8 @@ static int child_run(struct child *c)
     usage_now(&u0);
     prof_start();
 
+    for (unsigned i = 0; i < n; i++)
+        x[i].start_ns = now_ns();
     if (n == 1) {
         double t0 = now_ns();
         rc = exec_run(&x[0].x, &c->plans[0]);
