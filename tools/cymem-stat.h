@@ -122,7 +122,13 @@ struct sample {
     uint64_t metadata;       /* pool bookkeeping (0 for malloc) */
     int have_memory;         /* 0: used bytes unknown (no malloc_usable_size) */
     int have_reserved;       /* 0: reserved unknown (not glibc's heap) */
-    char identity[96];       /* allocator_identify() of the run's process */
+    /* From /proc/self/smaps, the same for every backend, at the snapshot
+     * against just before the run: the growth of the process's writable
+     * anonymous mappings, and the part of it never touched (neither
+     * resident nor swapped out). */
+    uint64_t mapped, untouched;
+    int have_mapped;         /* 0: no /proc/self/smaps */
+    char identity[96];       /* the malloc adapter's identify() in the run */
     uint64_t prof[PROF_KINDS];   /* SIGPROF samples by kind of operation */
     struct usage usage;      /* page faults, user and system time of the run */
 };
@@ -156,8 +162,9 @@ struct backend_result {
     struct stat3 time_ns;
     double ns_per_op, ops_per_sec;
     uint64_t peak_rss, requested, used, reserved, peak_reserved, metadata;
+    uint64_t mapped, untouched;
     double internal_frag, external_frag;
-    int have_memory, have_reserved;
+    int have_memory, have_reserved, have_mapped;
     struct stat3 speedup;    /* the first allocator's time / this one's */
     uint64_t prof[PROF_KINDS];   /* summed over the runs */
     struct usage usage;      /* medians over the runs */

@@ -209,6 +209,8 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->reserved = median_field(s, n, offsetof(struct sample, reserved));
     br->metadata = median_field(s, n, offsetof(struct sample, metadata));
     br->peak_reserved = median_field(s, n, offsetof(struct sample, peak_reserved));
+    br->mapped = median_field(s, n, offsetof(struct sample, mapped));
+    br->untouched = median_field(s, n, offsetof(struct sample, untouched));
     double f[n], u[n], sy[n], mj[n];
     struct stat3 st;
     memset(br->prof, 0, sizeof br->prof);
@@ -230,6 +232,7 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->usage.stime_ns = st.median;
     br->have_memory = s[0].have_memory;
     br->have_reserved = s[0].have_memory && s[0].have_reserved;
+    br->have_mapped = s[0].have_mapped;
     derive_fragmentation(br);
 }
 
@@ -407,7 +410,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
     t->source = set;
     t->threads = 1;
     for (unsigned b = 0; b < rep->nalloc; b++) {
-        t->be[b].have_memory = t->be[b].have_reserved = 1;
+        t->be[b].have_memory = t->be[b].have_reserved = t->be[b].have_mapped = 1;
         t->be[b].runs = UINT_MAX;
     }
     for (const struct result *r = first; r < end; r++) {
@@ -434,6 +437,8 @@ static void total_of(struct result *t, const struct result *first, const struct 
             tb->used += rb->used;
             tb->reserved += rb->reserved;
             tb->peak_reserved += rb->peak_reserved;
+            tb->mapped += rb->mapped;
+            tb->untouched += rb->untouched;
             tb->metadata += rb->metadata;
             for (int k = 0; k < PROF_KINDS; k++)
                 tb->prof[k] += rb->prof[k];
@@ -443,6 +448,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
             tb->usage.stime_ns += rb->usage.stime_ns;
             tb->have_memory &= rb->have_memory;
             tb->have_reserved &= rb->have_reserved;
+            tb->have_mapped &= rb->have_mapped;
         }
     }
     if (t->processes == 0) {

@@ -66,6 +66,65 @@ static uint64_t proc_status_kb(const char *key)
     return kb * 1024;
 }
 
+/* The writable anonymous mappings of this process: their size and what of
+ * them is resident or swapped out (touched), in bytes; -1 without
+ * /proc/self/smaps.  The heap counts; the main stack, the plans (a mapped
+ * file) and reservations without access (glibc's arenas beyond their
+ * top) do not. */
+static int anon_mappings(uint64_t *size, uint64_t *touched)
+{
+    char line[512];
+    int counted = 0;
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (f == NULL)
+        return -1;
+    *size = *touched = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long kb;
+        char perms[8], path[256] = "";
+        unsigned long inode;
+        if (line[0] >= 'A' && line[0] <= 'Z') {
+            if (!counted)
+                continue;
+            if (sscanf(line, "Size: %llu kB", &kb) == 1)
+                *size += kb * 1024;
+            else if (sscanf(line, "Rss: %llu kB", &kb) == 1 ||
+                     sscanf(line, "Swap: %llu kB", &kb) == 1)
+                *touched += kb * 1024;
+            continue;
+        }
+        /* A mapping's first line: range perms offset dev inode [path]. */
+        if (sscanf(line, "%*x-%*x %7s %*x %*s %lu %255s", perms, &inode, path) < 2) {
+            counted = 0;
+            continue;
+        }
+        counted = perms[0] == 'r' && perms[1] == 'w' && perms[3] == 'p' && inode == 0 &&
+                  (path[0] == '\0' || strcmp(path, "[heap]") == 0);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The mappings just before the run. */
+static uint64_t mapped0, touched0;
+static int have_mapped0;
+
+static void mapped_baseline(void)
+{
+    have_mapped0 = anon_mappings(&mapped0, &touched0) == 0;
+}
+
+static void mapped_snapshot(struct sample *s)
+{
+    uint64_t size, touched;
+    s->have_mapped = have_mapped0 && anon_mappings(&size, &touched) == 0;
+    if (!s->have_mapped)
+        return;
+    s->mapped = size > mapped0 ? size - mapped0 : 0;
+    uint64_t grown = touched > touched0 ? touched - touched0 : 0;
+    s->untouched = s->mapped > grown ? s->mapped - grown : 0;
+}
+
 /* ---- memory snapshots ---------------------------------------------------------- */
 
 /* What mallinfo2() says of the GNU C library's heap (the malloc adapter's
@@ -151,6 +210,7 @@ static uint64_t malloc_live_used(const struct child *c)
 static void snapshot(struct child *c)
 {
     struct sample *s = c->out;
+    mapped_snapshot(s);
     s->requested = 0;
     for (unsigned i = 0; i < c->nplans; i++)
         s->requested += c->plans[i].sample_bytes;
@@ -304,6 +364,7 @@ static int child_run(struct child *c)
     for (unsigned i = 0; i < n; i++)
         x[i].start_ns = now_ns();
     if (n == 1) {
+        mapped_baseline();
         double t0 = now_ns();
         rc = exec_run(&x[0].x, &c->plans[0]);
         double t1 = now_ns();
@@ -330,6 +391,8 @@ static int child_run(struct child *c)
                 _exit(3);
             }
         }
+        /* The threads' stacks are there now: not the run's memory. */
+        mapped_baseline();
         pthread_barrier_wait(&c->start);
         double t0 = now_ns();
         pthread_barrier_wait(&c->mid);
