@@ -2,7 +2,7 @@
  * adapt-apr.c - Apache Portable Runtime pools: apr_pcalloc, apr_pool_clear,
  * apr_pool_destroy.  APR has no free of one block and no resize.
  */
-#include "bench.h"
+#include "adapter.h"
 
 #include <apr_pools.h>
 #include <pthread.h>
@@ -36,5 +36,9 @@ static void a_reset(void *pool) { apr_pool_clear(pool); }
 static void *a_zalloc(void *pool, size_t n) { return apr_pcalloc(pool, n ? n : 1); }
 
 const struct adapter bench_apr = {
-    "apr", a_create, a_destroy, a_reset, a_zalloc, NULL, NULL, 0,
+    .name = "apr",
+    .create = a_create,
+    .destroy = a_destroy,
+    .reset = a_reset,
+    .zalloc = a_zalloc,
 };

@@ -6,7 +6,7 @@
  * arenas take first, as APR's allocator does.  It cannot free or resize
  * single blocks.
  */
-#include "bench.h"
+#include "adapter.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -118,5 +118,9 @@ static void *b_zalloc(void *arena, size_t n)
 }
 
 const struct adapter bench_bump = {
-    "bump", b_create, b_destroy, b_reset, b_zalloc, NULL, NULL, 0,
+    .name = "bump",
+    .create = b_create,
+    .destroy = b_destroy,
+    .reset = b_reset,
+    .zalloc = b_zalloc,
 };

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include "bench.h"
+#include "adapter.h"
 
 #ifdef HAVE_OBSTACK_H
 #include <obstack.h>
@@ -52,6 +52,10 @@ static void *o_zalloc(void *arena, size_t n)
 }
 
 const struct adapter bench_obstack = {
-    "obstack", o_create, o_destroy, o_reset, o_zalloc, NULL, NULL, 0,
+    .name = "obstack",
+    .create = o_create,
+    .destroy = o_destroy,
+    .reset = o_reset,
+    .zalloc = o_zalloc,
 };
 #endif /* HAVE_OBSTACK_H */

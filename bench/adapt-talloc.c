@@ -1,5 +1,5 @@
 /* adapt-talloc.c - Samba's talloc: a context per arena, children freed with it. */
-#include "bench.h"
+#include "adapter.h"
 
 #include <string.h>
 #include <talloc.h>
@@ -8,7 +8,7 @@ static void *t_create(void) { return talloc_new(NULL); }
 static void t_destroy(void *ctx) { talloc_free(ctx); }
 static void t_reset(void *ctx) { talloc_free_children(ctx); }
 static void *t_zalloc(void *ctx, size_t n) { return talloc_zero_size(ctx, n); }
-static void t_release(void *ctx, void *p, size_t n) { (void)ctx; (void)n; talloc_free(p); }
+static int t_release(void *ctx, void *p, size_t n) { (void)ctx; (void)n; return talloc_free(p); }
 
 static void *t_resize(void *ctx, void *p, size_t old, size_t n)
 {
@@ -19,5 +19,11 @@ static void *t_resize(void *ctx, void *p, size_t old, size_t n)
 }
 
 const struct adapter bench_talloc = {
-    "talloc", t_create, t_destroy, t_reset, t_zalloc, t_release, t_resize, 0,
+    .name = "talloc",
+    .create = t_create,
+    .destroy = t_destroy,
+    .reset = t_reset,
+    .zalloc = t_zalloc,
+    .release = t_release,
+    .resize = t_resize,
 };

@@ -9,27 +9,31 @@
 
 #include <stddef.h>
 
-extern const struct adapter bench_malloc, bench_cymem, bench_bump, bench_obstack,
-    bench_talloc, bench_apr, bench_mimalloc;
+#ifndef BENCH_MALLOC_NAME
+#  define BENCH_MALLOC_NAME "glibc"
+#endif
 
-const struct adapter *const bench_adapters[] = {
+extern const struct adapter bench_bump, bench_obstack, bench_talloc, bench_apr,
+    bench_mimalloc;
+
+const struct bench_entry bench_adapters[] = {
 #if defined(BENCH_MIMALLOC)
-    &bench_mimalloc,
-#elif defined(BENCH_MALLOC_NAME)
-    &bench_malloc,
+    { "mimalloc-heap", &bench_mimalloc },
 #else
-    &bench_malloc,
-    &bench_cymem,
-    &bench_bump,
-#  ifdef HAVE_OBSTACK_H
-    &bench_obstack,
-#  endif
-#  ifdef BENCH_TALLOC
-    &bench_talloc,
-#  endif
-#  ifdef BENCH_APR
-    &bench_apr,
+    { BENCH_MALLOC_NAME, &adapter_malloc },
+#  if !defined(BENCH_MALLOC_ONLY)
+    { "libcymem", &adapter_cymem },
+    { "bump", &bench_bump },
+#    ifdef HAVE_OBSTACK_H
+    { "obstack", &bench_obstack },
+#    endif
+#    ifdef BENCH_TALLOC
+    { "talloc", &bench_talloc },
+#    endif
+#    ifdef BENCH_APR
+    { "apr", &bench_apr },
+#    endif
 #  endif
 #endif
-    NULL,
+    { NULL, NULL },
 };

@@ -17,12 +17,13 @@ grep -q "^library: libcymem [0-9]" "$scratch/out" || fail "--version: no library
 expect_status 0 "$CYMEM_STAT" -V
 
 expect_status 0 "$CYMEM_STAT" --list
-for w in prealloc floats threads server small churn realloc aligned replay; do
+for w in small small-free prealloc churn server realloc threads destroy floats aligned \
+         replay; do
     grep -q "^$w " "$scratch/out" || fail "--list does not name $w"
 done
 # --scale shows in the counts --list prints.
 expect_status 0 "$CYMEM_STAT" --list --scale 0.5
-grep -q "count 500000 allocations" "$scratch/out" || fail "--list --scale"
+grep -A1 "^small " "$scratch/out" | grep -q "count 500000 blocks$" || fail "--list --scale"
 
 # Output that cannot be written is a failure, even for --help.
 if test -w /dev/full; then

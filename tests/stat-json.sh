@@ -24,8 +24,8 @@ for key in ("program", "version", "library_version", "seed", "scale",
 check(a["program"] == "cymem-stat", "program name")
 check(a["seed"] == 7 and a["repeat"] == 2 and a["threads"] == 2, "options echoed")
 names = [w["name"] for w in a["workloads"]]
-check(names == ["prealloc", "floats", "threads", "server", "small", "churn",
-                "realloc", "aligned"], "default set: %s" % names)
+check(names == ["small", "small-free", "prealloc", "churn", "server", "realloc",
+                "threads", "floats", "aligned"], "default set: %s" % names)
 
 wfields = ("name", "source", "count", "threads", "failed", "error", "allocs",
            "frees", "reallocs", "speedup", "speedup_min", "speedup_max",
@@ -34,7 +34,8 @@ bfields = ("runs", "ops", "time_ns", "time_ns_min", "time_ns_max", "ns_per_op",
            "ops_per_sec", "peak_rss_bytes", "requested_bytes", "used_bytes",
            "reserved_bytes", "metadata_bytes", "memory_measured",
            "internal_fragmentation", "external_fragmentation", "reserved_measured",
-           "peak_reserved_bytes", "speedup", "minor_faults", "time_split")
+           "peak_reserved_bytes", "mapped_bytes", "untouched_bytes", "speedup",
+           "minor_faults", "time_split")
 for w, w2 in zip(a["workloads"], b["workloads"]):
     n = w["name"]
     for f in wfields:

@@ -44,9 +44,9 @@ PY
 cp "$DATA/stat-basic.mtrace" "$scratch/second.mtrace"
 expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay "$DATA/stat-basic.mtrace" \
     "$scratch/second.mtrace"
-# Three tables (time, memory, where the time went), a malloc row of each
-# replay in each.
-test "$(grep -c '^replay[12]  *malloc' "$scratch/out")" -eq 6 || fail "two replays: $(cat "$scratch/out")"
+# Four tables (time, memory, mapped memory, where the time went), a malloc
+# row of each replay in each.
+test "$(grep -c '^replay[12]  *malloc' "$scratch/out")" -eq 8 || fail "two replays: $(cat "$scratch/out")"
 grep -q "^replay1: .*stat-basic.mtrace" "$scratch/out" || fail "replay1 file: $(cat "$scratch/out")"
 grep -q "^replay2: .*second.mtrace" "$scratch/out" || fail "replay2 file: $(cat "$scratch/out")"
 grep -q "zero-fills" "$scratch/out" && fail "--quiet printed the notes"

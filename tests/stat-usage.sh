@@ -31,9 +31,9 @@ usage_error --repeat +2
 
 # Numbers are decimal: a leading zero is no octal prefix.
 expect_status 0 "$CYMEM_STAT" --list --iterations 010
-grep -A1 "^small " "$scratch/out" | grep -q "count 10 allocations$" || fail "-n 010: $(cat "$scratch/out")"
+grep -A1 "^small " "$scratch/out" | grep -q "count 10 blocks$" || fail "-n 010: $(cat "$scratch/out")"
 expect_status 0 "$CYMEM_STAT" --list -n 09
-grep -A1 "^small " "$scratch/out" | grep -q "count 9 allocations$" || fail "-n 09: $(cat "$scratch/out")"
+grep -A1 "^small " "$scratch/out" | grep -q "count 9 blocks$" || fail "-n 09: $(cat "$scratch/out")"
 usage_error frobnicate
 usage_error replay
 usage_error record

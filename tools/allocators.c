@@ -6,8 +6,8 @@
  * malloc side again with that library preloaded into the run's fresh
  * process (runproc.c), found at run time under its Debian name; "pool" is
  * libcymem.  Each run says which library its malloc came from and its
- * version (allocator_identify), so a report never calls a preloaded
- * jemalloc "the system malloc".
+ * version (the malloc adapter's identify), so a report never calls a
+ * preloaded jemalloc "the system malloc".
  */
 #include "config.h"
 
@@ -149,43 +149,4 @@ int allocators_parse(const char *list, struct allocator *out, unsigned *n, char 
         return -1;
     }
     return 0;
-}
-
-/* ---- in the run's process ------------------------------------------------------ */
-
-typedef int mallctl_fn(const char *, void *, size_t *, void *, size_t);
-typedef const char *tc_version_fn(int *, int *, const char **);
-typedef int mi_version_fn(void);
-
-void allocator_identify(char *buf, size_t len, int *is_glibc)
-{
-    Dl_info info;
-    const char *lib = "?";
-    void *sym = dlsym(RTLD_DEFAULT, "malloc");
-    char version[48] = "";
-    if (sym != NULL && dladdr(sym, &info) && info.dli_fname) {
-        lib = strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
-    }
-    void *f;
-    if ((f = dlsym(RTLD_DEFAULT, "mallctl")) != NULL) {
-        const char *v = NULL;
-        size_t sz = sizeof v;
-        if (((mallctl_fn *)f)("version", &v, &sz, NULL, 0) == 0 && v)
-            snprintf(version, sizeof version, "jemalloc %.*s", (int)strcspn(v, "-"), v);
-    } else if ((f = dlsym(RTLD_DEFAULT, "tc_version")) != NULL) {
-        int major = 0, minor = 0;
-        const char *patch = NULL;
-        const char *v = ((tc_version_fn *)f)(&major, &minor, &patch);
-        snprintf(version, sizeof version, "%.40s", v ? v : "tcmalloc");
-    } else if ((f = dlsym(RTLD_DEFAULT, "mi_version")) != NULL) {
-        int v = ((mi_version_fn *)f)();
-        snprintf(version, sizeof version, "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
-    }
-    *is_glibc = strncmp(lib, "libc.so", 7) == 0;
-    if (*is_glibc)
-        snprintf(version, sizeof version, "%.40s", libc_version());
-    else if (version[0] == '\0')
-        snprintf(version, sizeof version, "%s", strstr(lib, "musl") ? "musl libc" :
-                 "version unknown");
-    snprintf(buf, len, "%s (malloc from %s)", version, lib);
 }

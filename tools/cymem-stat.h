@@ -6,8 +6,6 @@
  * time, memory and fragmentation side by side.  The pieces:
  *
  *   main.c       options, sub-commands, the order of runs
- *   plan.c       operation sequences ("plans") and how they are stored
- *   workloads.c  the named workloads: each one builds a plan from a seed
  *   run.c        executes a plan on one backend and measures it
  *   runproc.c    gives each run a fresh process image (fork, then exec)
  *   allocators.c the allocators of --allocators, and which malloc a run has
@@ -20,122 +18,20 @@
  *   inputs.c     replay's arguments: trace files and recordings
  *
  * Every allocator executes the same plan: the operations are generated
- * once, before any timing, and only then handed to each of them.
+ * once, before any timing, and only then handed to each of them.  The
+ * plans, the named workloads, the executor and the adapters of malloc and
+ * libcymem are the workloads/ library's, shared with the benchmark.
  */
 #ifndef CYMEM_STAT_H
 #define CYMEM_STAT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-/* ---- Plans ---------------------------------------------------------------- */
+#include "workload.h"
 
-enum op_kind {
-    OP_ALLOC,    /* slots[slot] = block of size bytes (the pool's is zeroed) */
-    OP_ALIGNED,  /* the same, aligned to 1 << align_shift */
-    OP_REALLOC,  /* resize slots[slot] from aux to size bytes */
-    OP_FREE,     /* free slots[slot] */
-    OP_FREEALL,  /* free every live block of slots [slot, aux) of the scope */
-    OP_FILL,     /* write size bytes into slots[slot] (the workload's use) */
-    OP_FLOATS,   /* size float operations over the float array slots[slot] */
-    OP_SAMPLE    /* take the memory snapshot here (not timed) */
-};
-
-/* One operation; 24 bytes, so a million of them take 24 MiB.  Sizes are
- * 64 bits wide: a traced program may ask for more than 4 GiB. */
-struct op {
-    uint8_t kind;
-    uint8_t scope;       /* 0: the main pool; 1: the per-request pool */
-    uint8_t align_shift;
-    uint8_t pad;
-    uint32_t slot;
-    uint64_t size;
-    uint64_t aux;
-};
-
-#define PLAN_SCOPES 2
-
-struct plan {
-    struct op *ops;      /* anonymous mapping, not malloc: keeps the heap clean */
-    size_t nops, cap;
-    uint32_t nslots;
-
-    /* What the plan does, counted while it is built; identical for both
-     * backends because both execute the same plan. */
-    uint64_t allocs, frees, reallocs, other_ops;
-    uint64_t live_bytes, live_blocks;     /* running, while building */
-    uint64_t sample_bytes, sample_blocks; /* live at the OP_SAMPLE */
-    uint64_t peak_bytes;
-    size_t sample_at;                     /* op index of the peak */
-
-    /* Of a replayed trace: its runs ("= Start" ... "= End" with events in
-     * between) and the allocations that failed in the traced program. */
-    uint64_t trace_runs, failed_allocs;
-};
-
-int plan_init(struct plan *p);
-void plan_free(struct plan *p);
-int plan_push(struct plan *p, const struct op *op);
-int plan_alloc(struct plan *p, unsigned scope, uint32_t slot, uint64_t size);
-int plan_aligned(struct plan *p, unsigned scope, uint32_t slot, uint64_t size,
-                 unsigned align_shift);
-int plan_realloc(struct plan *p, unsigned scope, uint32_t slot,
-                 uint64_t old_size, uint64_t size);
-int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size);
-int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
-                  uint64_t blocks, uint64_t bytes);
-/* plan_free_all() of every block still live in the plan. */
-int plan_free_rest(struct plan *p, unsigned scope, uint32_t first, uint32_t end);
-int plan_other(struct plan *p, enum op_kind kind, uint32_t slot, uint32_t size,
-               uint64_t count);
-/* Insert the OP_SAMPLE at the point where the live bytes peaked. */
-int plan_finish(struct plan *p);
-uint64_t plan_ops(const struct plan *p);
-
-/* ---- Random numbers --------------------------------------------------------- */
-
-/* splitmix64: small, fast, and the same sequence on every platform. */
-static inline uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [lo, hi]. */
-static inline uint32_t rng_range(uint64_t *state, uint32_t lo, uint32_t hi)
-{
-    return lo + (uint32_t)(rng_next(state) % ((uint64_t)hi - lo + 1));
-}
-
-/* ---- Workloads -------------------------------------------------------------- */
-
-struct params {
-    double scale;        /* multiplies each workload's count */
-    uint64_t iterations; /* when not 0: the count itself */
-    unsigned threads;    /* for `threads' */
-    uint64_t seed;
-};
-
-struct workload {
-    const char *name;
-    const char *summary;
-    uint64_t default_count;
-    const char *count_means;  /* what the count counts, for --list */
-    int in_default_set;
-    /* Fill plans[0..*nplans) (one per thread); return 0 or -1 with a
-     * message in err. */
-    int (*build)(const struct workload *w, const struct params *pr,
-                 struct plan *plans, unsigned *nplans, char *err, size_t errlen);
-};
-
-#define MAX_THREADS 256
-
-extern const struct workload workloads[];
-extern const size_t nworkloads;
-const struct workload *workload_find(const char *name);
-uint64_t workload_count(const struct workload *w, const struct params *pr);
+/* ---- Replayed traces -------------------------------------------------------- */
 
 /* Build a plan from an mtrace log (replay.c); 0, or -1 with a message
  * naming the file and line in err (a malformed trace: bad input), or
@@ -174,10 +70,10 @@ void profile_free(struct trace_profile *p);
 /* Categories of operations: alloc (and aligned), realloc, free, free-all,
  * use of the memory. */
 #define PROF_KINDS 5
-#define PROF_IDLE 255        /* prof_op outside any operation */
+#define PROF_IDLE EXEC_IDLE   /* prof_op outside any operation */
 extern const char *const prof_names[PROF_KINDS];
 /* The op_kind the calling thread is executing, or PROF_IDLE. */
-extern __thread volatile unsigned char prof_op;
+#define prof_op exec_op
 void prof_start(void);
 void prof_stop(uint64_t counts[PROF_KINDS]);
 
@@ -193,6 +89,8 @@ void usage_now(struct usage *u);
  * them in the run's process), or libcymem pools. */
 enum backend { BACKEND_MALLOC, BACKEND_POOL, NBACKENDS };
 extern const char *const backend_names[NBACKENDS];
+/* The adapter of each backend: adapter_malloc, adapter_cymem. */
+extern const struct adapter *const backend_adapters[NBACKENDS];
 
 /* An allocator of --allocators (allocators.c). */
 #define MAX_ALLOCATORS 5
@@ -207,9 +105,6 @@ struct allocator {
  * -1 with a message for a bad list.  Missing libraries are marked. */
 int allocators_parse(const char *list, struct allocator *out, unsigned *n, char *err,
                      size_t errlen);
-/* In a run's process: which library malloc comes from, and its version;
- * whether it is the GNU C library's. */
-void allocator_identify(char *buf, size_t len, int *is_glibc);
 /* Whether the dynamic loader can load @name (tried in a child). */
 int loadable(const char *name);
 
@@ -227,16 +122,23 @@ struct sample {
     uint64_t metadata;       /* pool bookkeeping (0 for malloc) */
     int have_memory;         /* 0: used bytes unknown (no malloc_usable_size) */
     int have_reserved;       /* 0: reserved unknown (not glibc's heap) */
-    char identity[96];       /* allocator_identify() of the run's process */
+    /* From /proc/self/smaps, the same for every backend, at the snapshot
+     * against just before the run: the growth of the process's writable
+     * anonymous mappings, and the part of it never touched (neither
+     * resident nor swapped out). */
+    uint64_t mapped, untouched;
+    int have_mapped;         /* 0: no /proc/self/smaps */
+    char identity[96];       /* the malloc adapter's identify() in the run */
     uint64_t prof[PROF_KINDS];   /* SIGPROF samples by kind of operation */
     struct usage usage;      /* page faults, user and system time of the run */
 };
 
 /* The bytes malloc keeps in front of each block, for the used bytes. */
 void run_set_malloc_header(size_t bytes);
-/* Execute @plans on backend @b in this process and measure (run.c). */
+/* Execute @plans on backend @b in this process and measure (run.c);
+ * with @trace, write each operation there as it is executed. */
 void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
-                 struct sample *out);
+                 FILE *trace, struct sample *out);
 
 /* The plans of one workload, in a file the runs map (runproc.c). */
 struct plan_set {
@@ -260,8 +162,9 @@ struct backend_result {
     struct stat3 time_ns;
     double ns_per_op, ops_per_sec;
     uint64_t peak_rss, requested, used, reserved, peak_reserved, metadata;
+    uint64_t mapped, untouched;
     double internal_frag, external_frag;
-    int have_memory, have_reserved;
+    int have_memory, have_reserved, have_mapped;
     struct stat3 speedup;    /* the first allocator's time / this one's */
     uint64_t prof[PROF_KINDS];   /* summed over the runs */
     struct usage usage;      /* medians over the runs */
@@ -338,6 +241,8 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
 void inputs_free(struct input *in, size_t n);
 
 extern const char *progname;
-const char *libc_version(void);
+/* The file of --trace (hidden, for the tests), passed to the runs as
+ * CYMEM_STAT_TRACE. */
+#define TRACE_ENV "CYMEM_STAT_TRACE"
 
 #endif /* CYMEM_STAT_H */

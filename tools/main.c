@@ -16,9 +16,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -83,18 +80,6 @@ static void print_help(void)
            progname, progname, progname, PACKAGE_BUGREPORT);
 }
 
-/* "glibc 2.36", or what is known of another C library. */
-const char *libc_version(void)
-{
-#ifdef __GLIBC__
-    static char buf[64];
-    snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
-    return buf;
-#else
-    return "not glibc (version unknown)";
-#endif
-}
-
 static void print_version(void)
 {
     printf("cymem-stat (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -106,9 +91,9 @@ static void print_list(const struct params *pr)
 {
     for (size_t i = 0; i < nworkloads; i++) {
         const struct workload *w = &workloads[i];
-        printf("%-9s %s\n", w->name, w->summary);
+        printf("%-10s %s\n", w->name, w->summary);
         if (w->build)
-            printf("%-9s count %llu %s%s\n", "",
+            printf("%-10s count %llu %s%s\n", "",
                    (unsigned long long)workload_count(w, pr), w->count_means,
                    w->in_default_set ? "" : " (not in the default set)");
     }
@@ -224,6 +209,8 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->reserved = median_field(s, n, offsetof(struct sample, reserved));
     br->metadata = median_field(s, n, offsetof(struct sample, metadata));
     br->peak_reserved = median_field(s, n, offsetof(struct sample, peak_reserved));
+    br->mapped = median_field(s, n, offsetof(struct sample, mapped));
+    br->untouched = median_field(s, n, offsetof(struct sample, untouched));
     double f[n], u[n], sy[n], mj[n];
     struct stat3 st;
     memset(br->prof, 0, sizeof br->prof);
@@ -245,6 +232,7 @@ static void summarise(struct backend_result *br, const struct sample *s, unsigne
     br->usage.stime_ns = st.median;
     br->have_memory = s[0].have_memory;
     br->have_reserved = s[0].have_memory && s[0].have_reserved;
+    br->have_mapped = s[0].have_mapped;
     derive_fragmentation(br);
 }
 
@@ -422,7 +410,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
     t->source = set;
     t->threads = 1;
     for (unsigned b = 0; b < rep->nalloc; b++) {
-        t->be[b].have_memory = t->be[b].have_reserved = 1;
+        t->be[b].have_memory = t->be[b].have_reserved = t->be[b].have_mapped = 1;
         t->be[b].runs = UINT_MAX;
     }
     for (const struct result *r = first; r < end; r++) {
@@ -449,6 +437,8 @@ static void total_of(struct result *t, const struct result *first, const struct 
             tb->used += rb->used;
             tb->reserved += rb->reserved;
             tb->peak_reserved += rb->peak_reserved;
+            tb->mapped += rb->mapped;
+            tb->untouched += rb->untouched;
             tb->metadata += rb->metadata;
             for (int k = 0; k < PROF_KINDS; k++)
                 tb->prof[k] += rb->prof[k];
@@ -458,6 +448,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
             tb->usage.stime_ns += rb->usage.stime_ns;
             tb->have_memory &= rb->have_memory;
             tb->have_reserved &= rb->have_reserved;
+            tb->have_mapped &= rb->have_mapped;
         }
     }
     if (t->processes == 0) {
@@ -517,6 +508,10 @@ int main(int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        /* Not in --help: every run writes the operations it executes to
+         * FILE, one a line, as the benchmark's --trace does (the tests
+         * compare the two). */
+        { "trace", required_argument, NULL, 'T' + 256 },
         { NULL, 0, NULL, 0 }
     };
     struct params pr = { 1.0, 0, 0, 1 };
@@ -555,6 +550,7 @@ int main(int argc, char **argv)
         case 'o': output = optarg; break;
         case 'h': print_help(); return finish_stdout();
         case 'V': print_version(); return finish_stdout();
+        case 'T' + 256: setenv(TRACE_ENV, optarg, 1); break;
         case ':': usage_error("option '%s' requires an argument", argv[optind - 1]);
         default:
             if (optopt)

@@ -163,11 +163,12 @@ static void print_claims(const struct report *r)
         return;
     const unsigned t = r->target;
     printf("\nthe brief's claims against this run:\n");
+    /* prealloc's count is its rounds of 10,000 allocations. */
     if (pre != NULL)
         printf("  10,000 allocations 19x faster than malloc (38 ms against 2 ms):\n"
-               "    prealloc here: %.2fx (malloc %.3f ms, pool %.3f ms)\n",
-               pre->speedup.median, pre->be[0].time_ns.median / 1e6,
-               pre->be[t].time_ns.median / 1e6);
+               "    prealloc here: %.2fx (malloc %.3f ms, pool %.3f ms a round)\n",
+               pre->speedup.median, pre->be[0].time_ns.median / 1e6 / (double)pre->count,
+               pre->be[t].time_ns.median / 1e6 / (double)pre->count);
     if (srv != NULL && srv->be[0].peak_rss > 0) {
         double d = ((double)srv->be[t].peak_rss / (double)srv->be[0].peak_rss - 1) * 100;
         printf("  40%% less memory for a long-running service:\n"
@@ -193,6 +194,28 @@ static uint64_t prof_total(const struct backend_result *br)
 
 /* Where the time went: the split of the sampled CPU time between the
  * kinds of operations, page faults, user and system time. */
+/* What the run mapped and never touched, measured alike for every
+ * backend (cymem-stat(1): "mapped" and "untouched"). */
+static void print_mapped(const struct report *r)
+{
+    char lab[32], a[16], b[16], c[16];
+    printf("\n%-9s %-8s %9s %9s %9s\n", "workload", "backend", "mapped", "touched",
+           "untouched");
+    for (size_t i = 0; i < r->nresults; i++) {
+        const struct result *res = &r->results[i];
+        if (!has_figures(res))
+            continue;
+        for (unsigned k = 0; k < r->nalloc; k++) {
+            const struct backend_result *br = &res->be[k];
+            int have = br->have_mapped;
+            printf("%-9s %-8s %9s %9s %9s\n", k ? "" : row_label(r, i, lab, sizeof lab),
+                   r->alloc[k].name, have ? fmt_bytes(a, sizeof a, br->mapped) : "n/a",
+                   have ? fmt_bytes(b, sizeof b, br->mapped - br->untouched) : "n/a",
+                   have ? fmt_bytes(c, sizeof c, br->untouched) : "n/a");
+        }
+    }
+}
+
 static void print_time_split(const struct report *r)
 {
     char lab[32];
@@ -342,6 +365,7 @@ static void print_table(const struct report *r, int quiet)
                    fmt_pct(f2, sizeof f2, br->external_frag, br->have_reserved));
         }
     }
+    print_mapped(r);
     print_time_split(r);
     if (quiet)
         return;
@@ -379,7 +403,9 @@ static void print_table(const struct report *r, int quiet)
     }
     printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
            "requested, reserved, frag: at the peak of live bytes; peak res, peak RSS:\n"
-           "each at its own peak over the run (cymem-stat(1)).\n");
+           "each at its own peak over the run.  mapped: writable anonymous memory the\n"
+           "run added, at the peak of live bytes, and the part of it never touched\n"
+           "(/proc/self/smaps, alike for every backend; cymem-stat(1)).\n");
     print_claims(r);
 }
 
@@ -452,6 +478,10 @@ static void json_backend(const struct backend_result *br)
     json_count(br->peak_reserved, br->have_reserved);
     fputs(", \"metadata_bytes\": ", stdout);
     json_count(br->metadata, br->have_memory);
+    fputs(", \"mapped_bytes\": ", stdout);
+    json_count(br->mapped, br->have_mapped);
+    fputs(", \"untouched_bytes\": ", stdout);
+    json_count(br->untouched, br->have_mapped);
     fputs(", \"internal_fragmentation\": ", stdout);
     json_number(br->have_memory ? br->internal_frag : NAN);
     fputs(", \"external_fragmentation\": ", stdout);
@@ -676,7 +706,8 @@ static void print_csv(const struct report *r)
 {
     puts("workload,source,backend,runs,ops,time_ns,time_ns_min,time_ns_max,ns_per_op,"
          "ops_per_sec,speedup,peak_rss_bytes,requested_bytes,used_bytes,reserved_bytes,"
-         "metadata_bytes,internal_fragmentation,external_fragmentation,peak_reserved_bytes");
+         "metadata_bytes,internal_fragmentation,external_fragmentation,peak_reserved_bytes,"
+         "mapped_bytes,untouched_bytes");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         if (!has_figures(res))
@@ -700,8 +731,10 @@ static void print_csv(const struct report *r)
             if (br->have_reserved)
                 printf("%.6f", br->external_frag);
             putchar(',');
-            if (br->have_reserved)
-                printf("%llu", (unsigned long long)br->peak_reserved);
+            csv_count(br->peak_reserved, br->have_reserved);
+            csv_count(br->mapped, br->have_mapped);
+            if (br->have_mapped)
+                printf("%llu", (unsigned long long)br->untouched);
             putchar('\n');
         }
     }

@@ -25,8 +25,6 @@
 
 #define PROF_INTERVAL_US 250
 
-__thread volatile unsigned char prof_op = PROF_IDLE;
-
 const char *const prof_names[PROF_KINDS] = { "alloc", "realloc", "free", "free_all", "use" };
 
 static uint64_t counts[PROF_KINDS];
@@ -37,6 +35,7 @@ static int timer_live;
 static const unsigned char category[] = {
     [OP_ALLOC] = 0, [OP_ALIGNED] = 0, [OP_REALLOC] = 1, [OP_FREE] = 2,
     [OP_FREEALL] = 3, [OP_FILL] = 4, [OP_FLOATS] = 4, [OP_SAMPLE] = PROF_KINDS,
+    [OP_KEEP] = 0, [OP_REPEAT] = PROF_KINDS, [OP_CLOCK] = PROF_KINDS,
 };
 
 static void on_sigprof(int sig)

@@ -6,22 +6,21 @@
  * hide in the high-water mark of an earlier one, and a crash is reported
  * as a failed workload instead of ending the program.
  *
- * The malloc backend does what a program without pools does for the same
+ * The operations are those of the executor the benchmark uses too
+ * (workloads/exec.c), through the adapters of malloc and libcymem.  The
+ * malloc backend does what a program without pools does for the same
  * operations: malloc, realloc, aligned_alloc, free per block.  It does not
  * zero its blocks: a pool zero-fills by contract and pays for it in its
  * time, and a program replaying its own mallocs would not pay for calloc.
  * A free-all frees every block of its range one by one; the pool backend
- * resets the pool.
+ * resets the pool (or destroys it, where the workload drops its arena).
  */
 #include "config.h"
 
 #include "cymem-stat.h"
 
-#include <cymem.h>
-
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +29,9 @@
 #include <unistd.h>
 
 const char *const backend_names[NBACKENDS] = { "malloc", "pool" };
+const struct adapter *const backend_adapters[NBACKENDS] = { &adapter_malloc, &adapter_cymem };
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+#define now_ns exec_now_ns
 
 /* ---- /proc/self: resident set ---------------------------------------------- */
 
@@ -71,8 +66,69 @@ static uint64_t proc_status_kb(const char *key)
     return kb * 1024;
 }
 
+/* The writable anonymous mappings of this process: their size and what of
+ * them is resident or swapped out (touched), in bytes; -1 without
+ * /proc/self/smaps.  The heap counts; the main stack, the plans (a mapped
+ * file) and reservations without access (glibc's arenas beyond their
+ * top) do not. */
+static int anon_mappings(uint64_t *size, uint64_t *touched)
+{
+    char line[512];
+    int counted = 0;
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (f == NULL)
+        return -1;
+    *size = *touched = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long kb;
+        char perms[8], path[256] = "";
+        unsigned long inode;
+        if (line[0] >= 'A' && line[0] <= 'Z') {
+            if (!counted)
+                continue;
+            if (sscanf(line, "Size: %llu kB", &kb) == 1)
+                *size += kb * 1024;
+            else if (sscanf(line, "Rss: %llu kB", &kb) == 1 ||
+                     sscanf(line, "Swap: %llu kB", &kb) == 1)
+                *touched += kb * 1024;
+            continue;
+        }
+        /* A mapping's first line: range perms offset dev inode [path]. */
+        if (sscanf(line, "%*x-%*x %7s %*x %*s %lu %255s", perms, &inode, path) < 2) {
+            counted = 0;
+            continue;
+        }
+        counted = perms[0] == 'r' && perms[1] == 'w' && perms[3] == 'p' && inode == 0 &&
+                  (path[0] == '\0' || strcmp(path, "[heap]") == 0);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The mappings just before the run. */
+static uint64_t mapped0, touched0;
+static int have_mapped0;
+
+static void mapped_baseline(void)
+{
+    have_mapped0 = anon_mappings(&mapped0, &touched0) == 0;
+}
+
+static void mapped_snapshot(struct sample *s)
+{
+    uint64_t size, touched;
+    s->have_mapped = have_mapped0 && anon_mappings(&size, &touched) == 0;
+    if (!s->have_mapped)
+        return;
+    s->mapped = size > mapped0 ? size - mapped0 : 0;
+    uint64_t grown = touched > touched0 ? touched - touched0 : 0;
+    s->untouched = s->mapped > grown ? s->mapped - grown : 0;
+}
+
 /* ---- memory snapshots ---------------------------------------------------------- */
 
+/* What mallinfo2() says of the GNU C library's heap (the malloc adapter's
+ * figures), ok 0 where it is unknown. */
 struct heap_info {
     uint64_t used, reserved;
     int ok;
@@ -80,15 +136,10 @@ struct heap_info {
 
 static void heap_info(struct heap_info *h)
 {
-#ifdef HAVE_MALLINFO2
-    struct mallinfo2 mi = mallinfo2();
-    h->used = mi.uordblks + mi.hblkhd;
-    h->reserved = mi.arena + mi.hblkhd;
-    h->ok = 1;
-#else
-    h->used = h->reserved = 0;
-    h->ok = 0;
-#endif
+    struct adapter_memory m;
+    h->ok = adapter_malloc.memory(NULL, &m) == 0;
+    h->used = m.used;
+    h->reserved = m.reserved;
 }
 
 /* What malloc keeps in front of each block: glibc's chunk size word.
@@ -103,153 +154,27 @@ void run_set_malloc_header(size_t bytes)
 /* mallinfo2()'s reserved bytes before the run: what the run adds is its. */
 static struct heap_info heap0;
 
-/* ---- the executor ------------------------------------------------------------- */
+/* ---- the executor's hooks ------------------------------------------------------- */
 
-struct exec {
-    void **slots;
-    cymem_pool *pool[PLAN_SCOPES];
-    void (*sample)(struct exec *);  /* at OP_SAMPLE */
-    void *ctx;
-    const char *error;              /* set when an operation failed */
-    int sampled;                    /* OP_SAMPLE was reached */
+/* The shared executor (workloads/exec.c) and what a measured run adds. */
+struct run_exec {
+    struct exec x;                  /* first: the hooks get &x */
     int owns_heap;                  /* this thread samples malloc's heap */
     uint64_t peak_reserved;         /* highest reserved bytes seen */
     double peek_ns;                 /* time spent in peek(), not counted */
+    double peek_clocked_ns;         /* the part of it after the OP_CLOCK */
+    double start_ns;                /* when the run started */
 };
 
 /* Reserved memory has its own peak, which need not be where the live bytes
  * peak (a pool keeps its slabs after frees; malloc trims its heap):
- * every PEEK_EVERY operations, and before every free-all, each run
- * looks at what its backend holds. */
-#define PEEK_EVERY 4096
-static void peek(struct exec *x, int pool);
-
-static volatile float float_sink;
-
-/* A program uses what it allocates: write the first and the last byte of
- * every new or resized block, so that both backends' pages are touched
- * alike and the resident set shows what the blocks occupy. */
-static inline void touch(void *p, uint64_t size)
-{
-    if (size) {
-        ((volatile char *)p)[0] = 1;
-        ((volatile char *)p)[size - 1] = 1;
-    }
-}
-
-/* A traced 64-bit program may ask for more than a 32-bit host can. */
-static inline int too_big(uint64_t size)
-{
-#if SIZE_MAX < UINT64_MAX
-    return size > SIZE_MAX;
-#else
-    (void)size;
-    return 0;
-#endif
-}
-
-static void do_floats(float *a, uint32_t n)
-{
-    float sum = 0;
-    for (uint32_t i = 0; i < n; i++)
-        a[i] = (float)i * 0.5f;
-    for (uint32_t i = 0; i < n; i++)
-        sum += a[i] * 1.0001f;
-    float_sink = sum;
-}
-
-/* One loop for both backends; inlined twice with a constant @pool so that
- * neither pays for the other's branch. */
-static inline __attribute__((always_inline)) int
-exec_ops(struct exec *x, const struct op *ops, size_t n, const int pool)
-{
-    void **slots = x->slots;
-    for (size_t i = 0; i < n; i++) {
-        const struct op *o = &ops[i];
-        void *p;
-        if ((i & (PEEK_EVERY - 1)) == 0 || o->kind == OP_FREEALL)
-            peek(x, pool);
-        prof_op = o->kind;
-        switch (o->kind) {
-        case OP_ALLOC:
-            if (too_big(o->size))
-                p = NULL;
-            else
-                p = pool ? cymem_pool_alloc(x->pool[o->scope], 1, (size_t)o->size)
-                         : malloc((size_t)o->size);
-            goto placed;
-        case OP_ALIGNED: {
-            size_t align = (size_t)1 << o->align_shift;
-            size_t size = (size_t)o->size;
-            p = pool ? cymem_pool_alloc_aligned(x->pool[o->scope], 1, size, align)
-                     : aligned_alloc(align, (size + align - 1) & ~(align - 1));
-            goto placed;
-        }
-        case OP_REALLOC:
-            if (too_big(o->size))
-                p = NULL;
-            else if (pool)
-                p = cymem_pool_realloc(x->pool[o->scope], slots[o->slot], (size_t)o->size);
-            else
-                p = realloc(slots[o->slot], o->size ? (size_t)o->size : 1);
-        placed:
-            if (p == NULL) {
-                x->error = o->kind == OP_REALLOC ? "realloc failed" : "allocation failed";
-                return -1;
-            }
-            touch(p, o->size);
-            slots[o->slot] = p;
-            break;
-        case OP_FREE:
-            if (pool) {
-                if (cymem_pool_free(x->pool[o->scope], slots[o->slot]) != 0) {
-                    x->error = "cymem_pool_free refused a live block";
-                    return -1;
-                }
-            } else {
-                free(slots[o->slot]);
-            }
-            slots[o->slot] = NULL;
-            break;
-        case OP_FREEALL:
-            if (pool) {
-                cymem_pool_reset(x->pool[o->scope]);
-            } else {
-                for (uint32_t s = o->slot; s < o->aux; s++) {
-                    free(slots[s]);
-                    slots[s] = NULL;
-                }
-            }
-            break;
-        case OP_FILL:
-            memset(slots[o->slot], 0x5a, (size_t)o->size);
-            break;
-        case OP_FLOATS:
-            do_floats(slots[o->slot], (uint32_t)o->size);
-            break;
-        case OP_SAMPLE:
-            x->sample(x);
-            break;
-        }
-    }
-    return 0;
-}
-
-static __attribute__((noinline)) int exec_malloc(struct exec *x, const struct plan *p)
-{
-    int rc = exec_ops(x, p->ops, p->nops, 0);
-    prof_op = PROF_IDLE;
-    peek(x, 0);
-    return rc;
-}
-
-static __attribute__((noinline)) int exec_pool(struct exec *x, const struct plan *p)
-{
-    int rc = exec_ops(x, p->ops, p->nops, 1);
-    prof_op = PROF_IDLE;
-    peek(x, 1);
-    return rc;
-}
+ * every EXEC_PEEK_EVERY operations, before every free-all and at the end,
+ * each run looks at what its backend holds.  mallinfo2() walks every free
+ * chunk of the heap, which can take milliseconds: the looks are skipped
+ * while they have taken more than PEEK_SHARE of the run's time so far
+ * (the last one never is). */
+#define PEEK_SHARE (1.0 / 16)
+static void peek(struct exec *x);
 
 /* ---- one run, in the child ------------------------------------------------------ */
 
@@ -257,7 +182,8 @@ struct child {
     const struct plan *plans;
     unsigned nplans;
     enum backend b;
-    struct exec *x;                /* one per plan */
+    FILE *trace;
+    struct run_exec *x;            /* one per plan */
     struct sample *out;
     double excluded_ns;            /* snapshot time, not counted */
     pthread_barrier_t start, mid, resume;
@@ -270,20 +196,21 @@ struct child {
 static uint64_t malloc_live_used(const struct child *c)
 {
     uint64_t used = 0;
-#if defined(__GLIBC__) || defined(__linux__)
     for (unsigned i = 0; i < c->nplans; i++)
         for (uint32_t k = 0; k < c->plans[i].nslots; k++)
-            if (c->x[i].slots[k] != NULL)
-                used += malloc_usable_size(c->x[i].slots[k]) + malloc_header;
-#else
-    (void)c;
-#endif
+            if (c->x[i].x.slots[k] != NULL) {
+                size_t u = adapter_malloc.usable(NULL, c->x[i].x.slots[k]);
+                if (u == 0)
+                    return 0;
+                used += u + malloc_header;
+            }
     return used;
 }
 
 static void snapshot(struct child *c)
 {
     struct sample *s = c->out;
+    mapped_snapshot(s);
     s->requested = 0;
     for (unsigned i = 0; i < c->nplans; i++)
         s->requested += c->plans[i].sample_bytes;
@@ -292,13 +219,14 @@ static void snapshot(struct child *c)
         s->used = s->reserved = s->metadata = 0;
         for (unsigned i = 0; i < c->nplans; i++)
             for (int k = 0; k < PLAN_SCOPES; k++) {
-                cymem_stats st;
-                if (c->x[i].pool[k] == NULL || cymem_pool_stats(c->x[i].pool[k], &st) != 0)
+                struct adapter_memory m;
+                void *arena = c->x[i].x.arena[k];
+                if (arena == NULL || adapter_cymem.memory(arena, &m) != 0)
                     continue;
-                live += st.live_bytes;
-                s->used += st.used_bytes;
-                s->reserved += st.reserved_bytes;
-                s->metadata += st.metadata_bytes;
+                live += m.live;
+                s->used += m.used;
+                s->reserved += m.reserved;
+                s->metadata += m.metadata;
             }
         s->have_memory = s->have_reserved = 1;
         if (live != s->requested) {
@@ -330,16 +258,20 @@ static void snapshot(struct child *c)
  * highest seen so far.  Each thread looks at its own pools only (a pool
  * is not to be touched by two threads); malloc's heap, shared, is looked
  * at by the first thread alone. */
-static __attribute__((noinline)) void peek(struct exec *x, int pool)
+static __attribute__((noinline)) void peek(struct exec *ex)
 {
+    struct run_exec *x = (struct run_exec *)ex;
     double t0 = now_ns();
     uint64_t r = 0;
+    unsigned char was = prof_op;
+    if (was != PROF_IDLE && x->peek_ns > (t0 - x->start_ns) * PEEK_SHARE)
+        return;
     prof_op = OP_SAMPLE;   /* not an operation's time */
-    if (pool) {
+    if (!ex->a->memory_is_global) {
         for (int k = 0; k < PLAN_SCOPES; k++) {
-            cymem_stats st;
-            if (x->pool[k] != NULL && cymem_pool_stats(x->pool[k], &st) == 0)
-                r += st.reserved_bytes;
+            struct adapter_memory m;
+            if (ex->arena[k] != NULL && ex->a->memory(ex->arena[k], &m) == 0)
+                r += m.reserved;
         }
     } else if (x->owns_heap) {
         struct heap_info h;
@@ -348,12 +280,17 @@ static __attribute__((noinline)) void peek(struct exec *x, int pool)
     }
     if (r > x->peak_reserved)
         x->peak_reserved = r;
-    x->peek_ns += now_ns() - t0;
+    double t = now_ns() - t0;
+    x->peek_ns += t;
+    if (ex->clock_ns != 0)
+        x->peek_clocked_ns += t;
+    prof_op = was;
 }
 
 static void sample_single(struct exec *x)
 {
     struct child *c = x->ctx;
+    x->sampled = 1;
     double t0 = now_ns();
     snapshot(c);
     c->excluded_ns += now_ns() - t0;
@@ -379,10 +316,9 @@ static void *thread_main(void *arg)
 {
     struct thread_arg *ta = arg;
     struct child *c = ta->c;
-    struct exec *x = &c->x[ta->i];
+    struct exec *x = &c->x[ta->i].x;
     pthread_barrier_wait(&c->start);
-    ta->rc = c->b == BACKEND_POOL ? exec_pool(x, &c->plans[ta->i])
-                                  : exec_malloc(x, &c->plans[ta->i]);
+    ta->rc = exec_run(x, &c->plans[ta->i]);
     if (ta->rc != 0 && !x->sampled) {
         /* Still meet the others at the snapshot so that nobody hangs. */
         pthread_barrier_wait(&c->mid);
@@ -395,25 +331,24 @@ static int child_run(struct child *c)
 {
     struct sample *s = c->out;
     unsigned n = c->nplans;
-    struct exec *x = calloc(n, sizeof *x);
+    struct run_exec *x = calloc(n, sizeof *x);
     int rc = 0;
     if (x == NULL)
         return -1;
     c->x = x;
     for (unsigned i = 0; i < n; i++) {
-        x[i].slots = calloc(c->plans[i].nslots ? c->plans[i].nslots : 1, sizeof(void *));
-        if (x[i].slots == NULL)
-            return -1;
-        /* Fault the slot table in now, so the peak RSS is the backend's. */
-        for (size_t k = 0; k < c->plans[i].nslots; k += 512)
-            ((void *volatile *)x[i].slots)[k] = NULL;
-        x[i].ctx = c;
+        x[i].x.a = backend_adapters[c->b];
+        /* A pool zero-fills by contract and pays for it in its time; a
+         * program without pools would not pay for calloc. */
+        x[i].x.zero = 0;
+        x[i].x.trace = c->trace;
+        x[i].x.id = i;
+        x[i].x.ctx = c;
+        x[i].x.sample = n > 1 ? sample_threaded : sample_single;
+        x[i].x.peek = peek;
         x[i].owns_heap = i == 0;
-        x[i].sample = n > 1 ? sample_threaded : sample_single;
-        if (c->b == BACKEND_POOL)
-            for (int k = 0; k < PLAN_SCOPES; k++)
-                if ((x[i].pool[k] = cymem_pool_new()) == NULL)
-                    return -1;
+        if (exec_init(&x[i].x, &c->plans[i]) != 0)
+            return -1;
     }
     s->ok = 1;
     s->ops = 0;
@@ -426,13 +361,19 @@ static int child_run(struct child *c)
     usage_now(&u0);
     prof_start();
 
+    for (unsigned i = 0; i < n; i++)
+        x[i].start_ns = now_ns();
     if (n == 1) {
+        mapped_baseline();
         double t0 = now_ns();
-        rc = c->b == BACKEND_POOL ? exec_pool(&x[0], &c->plans[0])
-                                  : exec_malloc(&x[0], &c->plans[0]);
-        s->time_ns = now_ns() - t0 - c->excluded_ns - x[0].peek_ns;
+        rc = exec_run(&x[0].x, &c->plans[0]);
+        double t1 = now_ns();
+        if (x[0].x.clock_ns != 0)   /* only what follows the OP_CLOCK */
+            s->time_ns = t1 - x[0].x.clock_ns - x[0].peek_clocked_ns;
+        else
+            s->time_ns = t1 - t0 - c->excluded_ns - x[0].peek_ns;
         if (rc != 0)
-            snprintf(s->error, sizeof s->error, "%s", x[0].error);
+            snprintf(s->error, sizeof s->error, "%s", x[0].x.error);
     } else {
         pthread_t *tid = calloc(n, sizeof *tid);
         struct thread_arg *ta = calloc(n, sizeof *ta);
@@ -450,6 +391,8 @@ static int child_run(struct child *c)
                 _exit(3);
             }
         }
+        /* The threads' stacks are there now: not the run's memory. */
+        mapped_baseline();
         pthread_barrier_wait(&c->start);
         double t0 = now_ns();
         pthread_barrier_wait(&c->mid);
@@ -461,7 +404,7 @@ static int child_run(struct child *c)
             pthread_join(tid[i], NULL);
             if (ta[i].rc != 0 && rc == 0) {
                 rc = -1;
-                snprintf(s->error, sizeof s->error, "thread %u: %s", i, x[i].error);
+                snprintf(s->error, sizeof s->error, "thread %u: %s", i, x[i].x.error);
             }
         }
         /* The threads peek at their pools at the same moments, more or
@@ -493,7 +436,7 @@ static int child_run(struct child *c)
 /* ---- one run, in the fresh process of runproc.c -------------------------------- */
 
 void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
-                 struct sample *out)
+                 FILE *trace, struct sample *out)
 {
     struct child c;
     memset(&c, 0, sizeof c);
@@ -501,6 +444,7 @@ void run_measure(const struct plan *plans, unsigned nplans, enum backend b,
     c.plans = plans;
     c.nplans = nplans;
     c.b = b;
+    c.trace = trace;
     c.out = out;
     if (child_run(&c) != 0) {
         out->ok = 0;

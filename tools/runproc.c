@@ -177,10 +177,19 @@ int run_helper_main(int argc, char **argv)
         snprintf(s.error, sizeof s.error, "run helper: %s", why);
     } else {
         char identity[sizeof s.identity];
-        int glibc;
-        allocator_identify(identity, sizeof identity, &glibc);
-        run_set_malloc_header(glibc ? sizeof(size_t) : 0);
-        run_measure(plans, n, b, &s);
+        const char *trace_path = getenv(TRACE_ENV);
+        FILE *trace = trace_path && *trace_path ? fopen(trace_path, "we") : NULL;
+        /* Which malloc the run has, said before the run allocates. */
+        adapter_malloc.identify(identity, sizeof identity);
+        run_set_malloc_header(malloc_is_glibc() ? sizeof(size_t) : 0);
+        if (trace_path && *trace_path && trace == NULL)
+            snprintf(s.error, sizeof s.error, "run helper: cannot write %.100s", trace_path);
+        else
+            run_measure(plans, n, b, trace, &s);
+        if (trace != NULL && fclose(trace) != 0 && s.ok) {
+            s.ok = 0;
+            snprintf(s.error, sizeof s.error, "run helper: cannot write %.100s", trace_path);
+        }
         memcpy(s.identity, identity, sizeof s.identity);
     }
     /* The process ends here: what the run allocated goes with it, and

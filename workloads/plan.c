@@ -1,17 +1,17 @@
 /*
- * plan.c - operation sequences ("plans"), built once and executed by both
- * backends.
+ * plan.c - operation sequences ("plans"), built once and executed the same
+ * way on every allocator.
  *
  * A plan is an array of struct op in an anonymous mapping rather than on the
  * heap: the forked run that executes it then starts with an almost empty
  * malloc heap, so what mallinfo2() reports is the workload's doing.  While a
  * plan is built it counts its operations and tracks its live bytes, which
  * gives the operation count and the requested bytes at the snapshot for
- * both backends without asking either of them.
+ * every allocator without asking any of them.
  */
 #include "config.h"
 
-#include "cymem-stat.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <string.h>
@@ -124,7 +124,7 @@ int plan_realloc(struct plan *p, unsigned scope, uint32_t slot,
 
 int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size)
 {
-    if (push(p, OP_FREE, scope, slot, 0, 0, 0) != 0)
+    if (push(p, OP_FREE, scope, slot, size, 0, 0) != 0)
         return -1;
     p->frees++;
     p->live_blocks--;
@@ -132,10 +132,10 @@ int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size
     return 0;
 }
 
-int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
-                  uint64_t blocks, uint64_t bytes)
+static int free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
+                    uint64_t blocks, uint64_t bytes, int drop)
 {
-    if (push(p, OP_FREEALL, scope, first, 0, end, 0) != 0)
+    if (push(p, OP_FREEALL, scope, first, drop, end, 0) != 0)
         return -1;
     p->frees += blocks;
     p->live_blocks -= blocks;
@@ -143,9 +143,77 @@ int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
     return 0;
 }
 
+int plan_free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
+                  uint64_t blocks, uint64_t bytes)
+{
+    return free_all(p, scope, first, end, blocks, bytes, 0);
+}
+
 int plan_free_rest(struct plan *p, unsigned scope, uint32_t first, uint32_t end)
 {
-    return plan_free_all(p, scope, first, end, p->live_blocks, p->live_bytes);
+    return free_all(p, scope, first, end, p->live_blocks, p->live_bytes, 0);
+}
+
+int plan_drop_blocks(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
+                     uint64_t blocks, uint64_t bytes)
+{
+    return free_all(p, scope, first, end, blocks, bytes, 1);
+}
+
+int plan_drop(struct plan *p, unsigned scope, uint32_t first, uint32_t end)
+{
+    return free_all(p, scope, first, end, p->live_blocks, p->live_bytes, 1);
+}
+
+/* The block is the program's one block, freed once, later: it counts as
+ * no allocation.  Its bytes count twice until its scope is freed, since
+ * an allocator with arenas holds a copy in scope 0 and the original
+ * (whose bytes that free-all then takes away). */
+int plan_keep(struct plan *p, uint32_t slot, uint64_t size, uint32_t first_kept)
+{
+    if (push(p, OP_KEEP, 1, slot, size, first_kept, 0) != 0)
+        return -1;
+    p->live_bytes += size;
+    note_peak(p);
+    return 0;
+}
+
+void plan_section(struct plan *p)
+{
+    p->section = p->nops;
+    p->sec_allocs = p->allocs;
+    p->sec_frees = p->frees;
+    p->sec_reallocs = p->reallocs;
+    p->sec_other = p->other_ops;
+    p->sec_bytes = p->live_bytes;
+    p->sec_blocks = p->live_blocks;
+}
+
+int plan_repeat(struct plan *p, uint64_t times)
+{
+    if (times <= 1)
+        return 0;
+    uint64_t more = times - 1;
+    if (push(p, OP_REPEAT, 0, 0, more, p->section, 0) != 0)
+        return -1;
+    p->allocs += (p->allocs - p->sec_allocs) * more;
+    p->frees += (p->frees - p->sec_frees) * more;
+    p->reallocs += (p->reallocs - p->sec_reallocs) * more;
+    p->other_ops += (p->other_ops - p->sec_other) * more;
+    /* Unsigned arithmetic: a section that frees more than it allocates
+     * comes out right too. */
+    p->live_bytes += (p->live_bytes - p->sec_bytes) * more;
+    p->live_blocks += (p->live_blocks - p->sec_blocks) * more;
+    note_peak(p);
+    return 0;
+}
+
+int plan_clock(struct plan *p)
+{
+    if (push(p, OP_CLOCK, 0, 0, 0, 0, 0) != 0)
+        return -1;
+    p->clock_ops = plan_ops(p);
+    return 0;
 }
 
 int plan_other(struct plan *p, enum op_kind kind, uint32_t slot, uint32_t size,
@@ -166,10 +234,14 @@ int plan_finish(struct plan *p)
     memmove(&p->ops[at + 1], &p->ops[at], (p->nops - at) * sizeof *p->ops);
     p->ops[at] = sample;
     p->nops++;
+    /* A section that starts after the snapshot moves with it. */
+    for (size_t i = at + 1; i < p->nops; i++)
+        if (p->ops[i].kind == OP_REPEAT && p->ops[i].aux > at)
+            p->ops[i].aux++;
     return 0;
 }
 
 uint64_t plan_ops(const struct plan *p)
 {
-    return p->allocs + p->frees + p->reallocs + p->other_ops;
+    return p->allocs + p->frees + p->reallocs + p->other_ops - p->clock_ops;
 }
