@@ -51,10 +51,10 @@ static size_t meta_bytes(uint32_t units)
 }
 
 /* Set up descriptor @a for @units units at @base, with its marks at @meta
- * (meta_bytes(units) bytes); @dirty leading bytes of the units may hold
- * old data. */
+ * (meta_bytes(units) bytes, of which the first @marks_dirty may be
+ * non-zero); @dirty leading bytes of the units may hold old data. */
 static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
-                       size_t dirty)
+                       size_t dirty, size_t marks_dirty)
 {
     memset(a, 0, sizeof *a);
     a->base = base;
@@ -64,7 +64,7 @@ static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
     a->nblocks = units;
     a->cls = (uint8_t)CYMEM__ARENA_CLS;
     a->marks = meta;
-    memset(a->marks, 0, meta_bytes(units));
+    memset(a->marks, 0, marks_dirty < meta_bytes(units) ? marks_dirty : meta_bytes(units));
     dirty = (dirty + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT;
     a->dirty_end = (uint32_t)(dirty < units ? dirty : units);
     TRACK_SLAB_NEW(a->base, a->span);
@@ -72,25 +72,25 @@ static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
 
 /*
  * Lay out the keeper in the @size bytes at @pool, whose first @dirty bytes
- * may hold old data: the pool (already written), the descriptor, its
- * metadata, and as many units as fit, aligned to CYMEM__SLAB_ALIGN.
- * Returns the bytes before the units (metadata).
+ * may hold old data: the pool (already written), the descriptor, as many
+ * units as fit, aligned to CYMEM__SLAB_ALIGN, then their marks.  The marks
+ * come last so that a keeper given back with its marks cleared (pool.c)
+ * and its units dirty is known to have clear marks when it comes back.
+ * Returns the bytes that are not units (metadata).
  */
 size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
 {
     cymem__slab *k = pool_keeper(pool);
     char *mem = (char *)pool;
-    size_t head = (size_t)((char *)(k + 1) - mem);
-    uint32_t units = (uint32_t)((size - head) / (CYMEM__UNIT + 1)) & ~63u;
-    char *base;
-    for (;; units -= 64) {
-        uintptr_t b = (uintptr_t)(mem + head + meta_bytes(units));
-        base = (char *)((b + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
-        if ((size_t)(base - mem) + ((size_t)units << CYMEM__UNIT_SHIFT) <= size)
-            break;
-    }
+    uintptr_t b = (uintptr_t)(k + 1);
+    char *base = (char *)((b + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     size_t lead = (size_t)(base - mem);
-    chunk_init(k, base, units, k + 1, dirty > lead ? dirty - lead : 0);
+    uint32_t units = (uint32_t)((size - lead) / (CYMEM__UNIT + 1));
+    while (lead + ((size_t)units << CYMEM__UNIT_SHIFT) + meta_bytes(units) > size)
+        units--;
+    size_t marks_at = lead + ((size_t)units << CYMEM__UNIT_SHIFT);
+    chunk_init(k, base, units, mem + marks_at, dirty > lead ? dirty - lead : 0,
+               dirty > marks_at ? dirty - marks_at : 0);
     k->mem = pool;
     k->mem_size = size;
     pool->kbase = base;
@@ -103,7 +103,7 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     pool->arena_budget = CYMEM__ARENA_BUDGET;
     pool->arena_dead = 0;
     cymem__arena_set_fast(pool);
-    return lead;
+    return size - k->span;
 }
 
 /* A new arena chunk after @last, the newest, or NULL (ENOMEM).  A large
@@ -147,7 +147,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
                           ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     size_t lead = (size_t)(base - mem);
     chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7),
-               dirty > lead ? dirty - lead : 0);
+               dirty > lead ? dirty - lead : 0, SIZE_MAX);
     a->mem = mem;
     a->mem_size = mem_size;
     a->meta_size = meta;
@@ -231,7 +231,8 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
     cymem__slab *a = cymem__meta_alloc(pool, meta);
     if (a == NULL)
         return NULL;
-    chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7), dirty);
+    chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7), dirty,
+               SIZE_MAX);
     a->mem = mem;
     a->mem_size = mem_size;
     a->meta_size = meta;
@@ -405,7 +406,9 @@ void cymem__arena_trim(cymem_pool *pool)
     cymem__arena_set_fast(pool);
 }
 
-/* The bytes of the keeper's memory that may have been written. */
+/* The leading bytes of the keeper's memory that may have been written,
+ * its marks being clear (pool.c clears them before it gives the keeper
+ * back). */
 size_t cymem__keeper_dirty(const cymem_pool *pool)
 {
     const cymem__slab *k = pool_keeper(pool);

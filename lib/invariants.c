@@ -561,11 +561,13 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
     const cymem__slab *k = pool_keeper(pool);
     EXPECT(ck, 8, k->base == pool->kbase && k->span == pool->kspan &&
            k->mem == (const void *)pool && k->mem_size == pool->keeper_size &&
-           k->base + k->span <= (const char *)pool + pool->keeper_size &&
-           (const char *)k->marks >= (const char *)(k + 1) && k->meta_size == 0,
+           (const char *)k->marks == k->base + k->span &&
+           (const char *)k->marks + ((size_t)k->nblocks + 8) <=
+               (const char *)pool + pool->keeper_size &&
+           (const char *)k->base >= (const char *)(k + 1) && k->meta_size == 0,
            "the keeper does not lie in the pool's allocation");
     hold(t, pool->keeper_size, 0);
-    t->metadata += (size_t)(pool->kbase - (const char *)pool);
+    t->metadata += pool->keeper_size - pool->kspan;
     size_t bytes = 0, n = 0;
     int seen_arena = pool->arena == NULL, after = 0;
     for (const cymem__slab *a = k; a != NULL;

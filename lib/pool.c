@@ -1167,8 +1167,13 @@ static void slabs_to_arena(cymem_pool *pool)
         size_t span = v[i]->carved ? (size_t)(end - v[i]->base) : v[i]->span;
         size_t dirty = 0;
         for (size_t x = i; x < j; x++) {
-            uint32_t used = v[x]->next > v[x]->dirty_end ? v[x]->next : v[x]->dirty_end;
-            size_t d = (size_t)(v[x]->base - v[i]->base) + (size_t)used * v[x]->bsize;
+            /* A slab written to its last block may also hold old bytes in
+             * its tail, as slab_delete() says. */
+            const cymem__slab *s = v[x];
+            uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
+            size_t d = used >= s->nblocks
+                     ? (size_t)((char *)s->mem - v[i]->base) + s->mem_size
+                     : (size_t)(s->base - v[i]->base) + (size_t)used * s->bsize;
             if (used != 0 && d > dirty)
                 dirty = d;
         }
