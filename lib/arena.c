@@ -249,8 +249,6 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
 static unsigned hole_class(uint32_t units)
 {
     size_t bytes = (size_t)units << CYMEM__UNIT_SHIFT;
-    if (bytes >= CYMEM__CLASS_MAX)
-        return CYMEM__NCLASSES - 1;
     unsigned c = size_class(bytes);
     return class_size(c) > bytes ? c - 1 : c;
 }
@@ -332,7 +330,7 @@ void *cymem__arena_reuse(cymem_pool *pool, size_t n)
 void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t old,
                           size_t new_size)
 {
-    if (new_size == 0 || new_size > CYMEM__ARENA_MAX)
+    if (new_size == 0 || new_size > CYMEM__CLASS_MAX)
         return NULL;
     uint32_t u = arena_extent(a, idx), nu = arena_units_for(new_size);
     int top = idx + u == a->next;

@@ -13,7 +13,7 @@
  *    a block, and a block's extent runs to the next non-zero mark, or to
  *    next; every mark at or above `next`, and the 8 bytes of padding after
  *    the last, is 0;
- *  - a live block's requested size is 1 to CYMEM__ARENA_MAX bytes; nfree
+ *  - a live block's requested size is 1 to CYMEM__CLASS_MAX bytes; nfree
  *    counts live blocks, live_units their units;
  *  - units at or above max(next, dirty_end) are zero;
  *  - a freed block below next, unless the pool gave up on it, waits in the
@@ -35,7 +35,7 @@ static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void 
     return cymem__page_find(pool, ptr);
 }
 
-/* The units a request of @n bytes (1..ARENA_MAX) takes. */
+/* The units a request of @n bytes (1..CLASS_MAX) takes. */
 static inline uint32_t arena_units_for(size_t n)
 {
     return (uint32_t)((n + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT);
@@ -116,7 +116,7 @@ int cymem__arena_containing(const cymem__slab *a, const void *addr, void **block
 void *cymem__alloc_refill(cymem_pool *pool, size_t n);
 
 /*
- * Bump-allocate @n bytes (1..ARENA_MAX) from arena chunk @a; @track is a
+ * Bump-allocate @n bytes (1..CLASS_MAX) from arena chunk @a; @track is a
  * constant, as for small_take() in pool.c.  When @a is full, what comes
  * next is a tail call.
  */

@@ -101,9 +101,6 @@
 #define CYMEM__KEEPER ((size_t)64 << 10)
 #define CYMEM__ARENA_MIN ((size_t)64 << 10)
 #define CYMEM__ARENA_DEAD_MIN ((size_t)256 << 10)
-/* The largest block an arena serves: above CYMEM__CLASS_MAX, only from the
- * room its current chunk has left. */
-#define CYMEM__ARENA_MAX ((size_t)32 << 10)
 /* A pool makes arena chunks for its first ARENA_BUDGET bytes; its further
  * small blocks come from slabs, until a reset finds that the pool freed no
  * block individually: its slabs then become arena chunks, and the arena

@@ -94,8 +94,7 @@ _Static_assert(CYMEM__CLASS_MAX <= CYMEM__SLACK_MAX16, "wide slack fits");
  * metadata. */
 _Static_assert(CYMEM__UNIT == 16 && CYMEM__UNIT < ARENA_FREED,
                "arena marks hold 1 + slack, or ARENA_FREED");
-_Static_assert(CYMEM__ARENA_MAX >= CYMEM__CLASS_MAX &&
-               CYMEM__ARENA_MAX <= CYMEM__ARENA_MIN / 2, "an arena chunk holds large blocks");
+_Static_assert(CYMEM__CLASS_MAX <= CYMEM__ARENA_MIN / 2, "an arena chunk holds any small block");
 _Static_assert(CYMEM_CHUNK_SIZE_MAX / CYMEM__UNIT < (1ull << 32), "unit indices fit");
 _Static_assert(CYMEM__KEEPER <= CYMEM_CHUNK_SIZE_MAX &&
                CYMEM_CHUNK_SIZE_MIN >= 4 * CYMEM__CLASS_MAX,
@@ -521,7 +520,7 @@ static void check_chunk(checker *ck, const cymem_pool *pool, const cymem__slab *
             continue;
         uint32_t u = arena_extent(a, i);
         size_t n = arena_size(a, i, u);
-        EXPECT(ck, 8, n >= 1 && n <= CYMEM__ARENA_MAX,
+        EXPECT(ck, 8, n >= 1 && n <= CYMEM__CLASS_MAX,
                "arena chunk %p: block at unit %u has %zu bytes in %u units", (void *)a,
                i, n, u);
         live++;

@@ -47,7 +47,8 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
     return 0;
 }
 
-void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to)
+void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
+                         cymem__slab *to2)
 {
     cymem__map *m = &pool->pages;
     uintptr_t first = (uintptr_t)from->base >> CYMEM__GRANULE_SHIFT;
@@ -57,6 +58,7 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
         size_t i = cymem__hash(key, m->shift);
         while (tab[i].key != key)
             i = (i + 1) & m->mask;
-        tab[i].s[tab[i].s[0] != from] = to;
+        int later = to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT;
+        tab[i].s[tab[i].s[0] != from] = later ? to2 : to;
     }
 }

@@ -31,8 +31,10 @@ static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *
 }
 
 int cymem__page_insert(cymem_pool *pool, cymem__slab *s);
-/* Let the page map name @to wherever it names @from, whose granules @to
- * spans exactly (a slab become an arena chunk).  Cannot fail. */
-void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to);
+/* Let the page map name @to, or from @to2->base on @to2 (if not NULL),
+ * wherever it names @from, whose granules @to and @to2 span (a slab
+ * become part of an arena chunk).  Cannot fail. */
+void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
+                         cymem__slab *to2);
 
 #endif /* CYMEM_PAGEMAP_H */

@@ -501,10 +501,6 @@ static inline void *alloc_impl(cymem_pool *pool, size_t n);
 
 void *cymem__alloc_refill(cymem_pool *pool, size_t n)
 {
-    /* A block above the largest class takes only what the chunk has left:
-     * a new chunk for it could waste most of the old one. */
-    if (n > CYMEM__CLASS_MAX)
-        return direct_alloc(pool, n, CYMEM__MIN_ALIGN);
     int r = cymem__arena_next(pool);
     if (r < 0)
         return NULL;
@@ -515,10 +511,9 @@ void *cymem__alloc_refill(cymem_pool *pool, size_t n)
  * is in arena mode, then slabs. */
 static inline void *alloc_impl(cymem_pool *pool, size_t n)
 {
-    if (likely(n - 1 < CYMEM__ARENA_MAX)) {
+    if (likely(n - 1 < CYMEM__CLASS_MAX)) {
         void *p;
-        if (pool->nholes != 0 && n <= CYMEM__CLASS_MAX &&
-            (p = cymem__arena_reuse(pool, n)) != NULL)
+        if (pool->nholes != 0 && (p = cymem__arena_reuse(pool, n)) != NULL)
             return p;
         if (pool->arena != NULL)
             return arena_alloc(pool, n);
@@ -592,7 +587,7 @@ void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
     size_t n;
     if (likely(pool != NULL) && likely(!__builtin_mul_overflow(number, size, &n))) {
         cymem__slab *a = pool->arena_fast;
-        if (likely(a != NULL) && likely(n - 1 < CYMEM__ARENA_MAX))
+        if (likely(a != NULL) && likely(n - 1 < CYMEM__CLASS_MAX))
             return arena_take(pool, a, n, 0);
         if (pool->fast != NULL && n <= CYMEM__CLASS_MAX)
             return small_take(pool, n, size_class(n), 0);
@@ -1131,36 +1126,57 @@ static int by_address(const void *x, const void *y)
     return (a->base > b->base) - (a->base < b->base);
 }
 
+/* One arena chunk made of slabs v[i..j): a slab, or slabs carved end to
+ * end from a region, whose untouched tail (from @split on, granules that
+ * no block ever used) may be a chunk of its own, @tail. */
+typedef struct run {
+    size_t i, j, split;
+    cymem__slab *chunk, *tail;
+} run;
+
 /*
- * Make the slabs of @pool arena chunks after its last one, in address
- * order, and lift its budget.  Slabs carved one after the other from a
- * region become one chunk, so that the arena does not leave a tail unused
- * at the end of each.  Nothing changes when there is no memory for the
+ * Make the slabs of @pool arena chunks after its last one, and lift its
+ * budget.  Slabs carved one after the other from a region become one
+ * chunk, so that the arena does not leave a tail unused at the end of each;
+ * the part of such a chunk that no block ever used goes last, after every
+ * other chunk, so that the next rounds touch the pages the last one did
+ * before any other.  Nothing changes when there is no memory for the
  * descriptors.
  */
 static void slabs_to_arena(cymem_pool *pool)
 {
-    size_t n = 0, k = 0;
+    size_t n = 0, k = 0, nruns = 0;
     for (unsigned c = 0; c < CYMEM__NTABLE; c++)
         for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
             n++;
     cymem__slab **v = cymem__meta_alloc(pool, n * sizeof *v);
-    if (v == NULL)
+    run *runs = v ? cymem__meta_alloc(pool, n * sizeof *runs) : NULL;
+    if (runs == NULL) {
+        if (v)
+            cymem__meta_free(pool, v, n * sizeof *v);
         return;
+    }
     for (unsigned c = 0; c < CYMEM__NTABLE; c++)
         for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
             v[k++] = s;
     qsort(v, n, sizeof *v, by_address);
     for (unsigned c = 0; c < CYMEM__NTABLE; c++)
         pool->classes[c].all = NULL;
+
+    /* The runs, each a chunk over all of its memory. */
     cymem__slab *last = cymem__arena_last(pool);
     size_t i = 0;
     while (i < n) {
-        /* v[i..j) is one run: a slab, or carved slabs end to end. */
         size_t j = i + 1;
-        char *end = (char *)v[i]->mem + v[i]->mem_size;
+        char *end = (char *)v[i]->mem + v[i]->mem_size, *limit = end;
+        const cymem__region *reg = pool->regions;
+        while (v[i]->carved && reg != NULL &&
+               !(v[i]->base >= reg->mem && v[i]->base < reg->mem + CYMEM__REGION))
+            reg = reg->next;
+        if (v[i]->carved && reg != NULL)
+            limit = reg->mem + reg->used;
         while (v[i]->carved && j < n && v[j]->carved && (char *)v[j]->mem == end &&
-               (size_t)(end - v[i]->base) < CYMEM__REGION) {
+               end + v[j]->mem_size <= limit) {
             end += v[j]->mem_size;
             j++;
         }
@@ -1183,21 +1199,44 @@ static void slabs_to_arena(cymem_pool *pool)
                                             v[i]->carved, dirty);
         if (a == NULL)
             break;
-        for (size_t x = i; x < j; x++) {
-            cymem__slab *s = v[x];
-            cymem__page_replace(pool, s, a);
-            cymem__meta_free(pool, s, s->meta_size);
-        }
+        size_t split = (dirty + CYMEM__GRANULE - 1) & ~(CYMEM__GRANULE - 1);
+        runs[nruns++] = (run){ i, j, v[i]->carved && split < span ? split : span, a, NULL };
         last = a;
         i = j;
     }
     /* Slabs left for want of memory stay slabs. */
-    for (; i < n; i++) {
-        cymem__class *sc = &pool->classes[v[i]->cls];
-        v[i]->next_in_class = sc->all;
-        sc->all = v[i];
+    for (size_t x = i; x < n; x++) {
+        cymem__class *sc = &pool->classes[v[x]->cls];
+        v[x]->next_in_class = sc->all;
+        sc->all = v[x];
     }
+    /* The untouched tails, last. */
+    for (size_t r = 0; r < nruns; r++) {
+        cymem__slab *a = runs[r].chunk;
+        size_t split = runs[r].split;
+        if (split == a->span)
+            continue;
+        cymem__slab *t = cymem__arena_adopt(pool, last, a->base + split,
+                                            (uint32_t)((a->span - split) >> CYMEM__UNIT_SHIFT),
+                                            a->base + split, a->span - split, 1, 0);
+        if (t == NULL)
+            continue;
+        pool->arena_bytes -= t->span;
+        a->nblocks = (uint32_t)(split >> CYMEM__UNIT_SHIFT);
+        a->span = a->mem_size = split;
+        if (a->dirty_end > a->nblocks)
+            a->dirty_end = a->nblocks;
+        runs[r].tail = last = t;
+    }
+    for (size_t r = 0; r < nruns; r++) {
+        for (size_t x = runs[r].i; x < runs[r].j; x++) {
+            cymem__page_replace(pool, v[x], runs[r].chunk, runs[r].tail);
+            cymem__meta_free(pool, v[x], v[x]->meta_size);
+        }
+    }
+    cymem__meta_free(pool, runs, n * sizeof *runs);
     cymem__meta_free(pool, v, n * sizeof *v);
+
     int all = 1;
     for (unsigned c = 0; c < CYMEM__NTABLE; c++) {
         cymem__class *sc = &pool->classes[c];
