@@ -295,11 +295,12 @@ void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t 
 }
 
 /* @n bytes (1..CLASS_MAX) from a hole, or NULL (errno untouched) when no
- * hole of their class waits. */
+ * hole of their class or the next waits. */
 void *cymem__arena_reuse(cymem_pool *pool, size_t n)
 {
-    cymem__hbin *bin = &pool->holes[size_class(n)];
-    if (bin->n == 0)
+    unsigned c = size_class(n);
+    cymem__hbin *bin = &pool->holes[c];
+    if (bin->n == 0 && (c + 1 == CYMEM__NCLASSES || (bin = &pool->holes[c + 1])->n == 0))
         return NULL;
     cymem__hole h = bin->v[--bin->n];
     if (--pool->nholes == 0)

@@ -1,0 +1,212 @@
+/*
+ * rel-arena.c - the arena engine does what doc/design.md says it does.
+ *
+ * Each case looks inside the pool (through the convenience library) for
+ * what the public API cannot show: which engine served a block, when a
+ * pool leaves arena mode and when its slabs become arena chunks, and that
+ * freed arena memory is used again.  Every case ends with the invariant
+ * checker.
+ */
+#include "internal.h"
+#include "arena.h"
+#include "invariants.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int failures;
+
+#define EXPECT(cond, what) do {                                  \
+        if (!(cond)) {                                           \
+            fprintf(stderr, "rel-arena: %s (line %d)\n", (what), __LINE__); \
+            failures++;                                          \
+        }                                                        \
+    } while (0)
+
+static int in_keeper(const cymem_pool *pool, const void *p)
+{
+    return (uintptr_t)p - (uintptr_t)pool->kbase < pool->kspan;
+}
+
+static int in_arena(const cymem_pool *pool, const void *p)
+{
+    const cymem__slab *s = cymem__chunk_find(pool, p);
+    return s != NULL && s->cls == CYMEM__ARENA_CLS;
+}
+
+static void checked(cymem_pool *pool, const char *when)
+{
+    if (cymem__pool_check(pool) != 0) {
+        fprintf(stderr, "rel-arena: the invariant check fails %s\n", when);
+        failures++;
+    }
+}
+
+/* A new pool is its keeper: its first blocks come from there, and a pool
+ * made after another one was destroyed reports the same statistics. */
+static void keeper_first(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    cymem_stats fresh, again;
+    EXPECT(cymem_pool_stats(pool, &fresh) == 0, "stats");
+    EXPECT(fresh.chunk_count == 1 && fresh.reserved_bytes == pool->keeper_size,
+           "a new pool holds more than its keeper");
+    void *p = cymem_pool_alloc(pool, 1, 100);
+    void *q = cymem_pool_alloc(pool, 1, 3000);
+    EXPECT(in_keeper(pool, p) && in_keeper(pool, q), "a new pool's blocks are not in its keeper");
+    EXPECT(cymem_pool_stats(pool, &again) == 0 && again.chunk_count == 1,
+           "two small blocks cost a backing request");
+    for (int i = 0; i < 20000; i++)
+        if (cymem_pool_alloc(pool, 1, 64 + (size_t)i % 900) == NULL)
+            failures++;
+    checked(pool, "after 20,000 blocks");
+    cymem_pool_destroy(pool);
+    pool = cymem_pool_new();
+    EXPECT(cymem_pool_stats(pool, &again) == 0, "stats");
+    EXPECT(again.reserved_bytes == fresh.reserved_bytes &&
+           again.chunk_count == fresh.chunk_count &&
+           again.metadata_bytes == fresh.metadata_bytes && again.peak_bytes == 0,
+           "a pool made after a destroyed one reports other statistics");
+    checked(pool, "made after a destroy");
+    cymem_pool_destroy(pool);
+}
+
+/* The last block goes back to the bump index, any other is a hole that a
+ * request of its class takes again. */
+static void reuse(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    void *a = cymem_pool_alloc(pool, 1, 200);
+    void *b = cymem_pool_alloc(pool, 1, 200);
+    void *c = cymem_pool_alloc(pool, 1, 48);
+    EXPECT(cymem_pool_free(pool, c) == 0, "free the top block");
+    EXPECT(pool->nholes == 0, "the top block became a hole");
+    EXPECT(cymem_pool_alloc(pool, 1, 40) == c, "the top block is not bumped again");
+    EXPECT(cymem_pool_free(pool, a) == 0 && pool->nholes == 1, "a freed block is no hole");
+    EXPECT(cymem_pool_free(pool, a) != 0, "a double free of an arena block passes");
+    EXPECT(cymem_pool_alloc(pool, 1, 193) == a && pool->nholes == 0,
+           "a hole is not taken by its class");
+    /* A hole of the next class serves too, split: the rest waits. */
+    EXPECT(cymem_pool_free(pool, b) == 0, "free");
+    void *e = cymem_pool_alloc(pool, 1, 180);
+    EXPECT(e == b && pool->nholes == 1, "a larger hole is not split");
+    EXPECT(cymem_pool_block_size(pool, e) == 180, "a block from a hole has the wrong size");
+    unsigned char *f = cymem_pool_alloc(pool, 1, 10);
+    EXPECT(f == (unsigned char *)b + 192 && pool->nholes == 0,
+           "the rest of a split hole is not used");
+    for (int i = 0; f != NULL && i < 10; i++)
+        if (f[i] != 0) {
+            EXPECT(0, "a block from a hole is not zero");
+            break;
+        }
+    checked(pool, "after reuse");
+    cymem_pool_destroy(pool);
+}
+
+/* A pool makes arena chunks for its first CYMEM__ARENA_BUDGET bytes, then
+ * uses slabs; a reset after no individual free makes the slabs arena
+ * chunks; a reset after individual frees does not. */
+static void budget_and_conversion(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    enum { N = 30000 };
+    static void *blk[N];
+    for (int i = 0; i < N; i++)
+        blk[i] = cymem_pool_alloc(pool, 1, 16 + (size_t)(i * 7919) % 400);
+    EXPECT(pool->arena_bytes <= CYMEM__ARENA_BUDGET, "the arena outgrew its budget");
+    EXPECT(pool->classes != NULL && !in_arena(pool, blk[N - 1]),
+           "a pool past its budget does not use slabs");
+    cymem_stats before, after;
+    cymem_pool_stats(pool, &before);
+    checked(pool, "past the budget");
+    cymem_pool_reset(pool);
+    EXPECT(pool->classes == NULL && pool->arena_budget == SIZE_MAX,
+           "a reset after no free keeps slabs");
+    checked(pool, "after the slabs became arena chunks");
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            unsigned char *p = cymem_pool_alloc(pool, 1, 16 + (size_t)(i * 7919) % 400);
+            if (p == NULL || !in_arena(pool, p) || p[0] != 0) {
+                EXPECT(0, "a block after the conversion is not a zeroed arena block");
+                break;
+            }
+            p[0] = 0xAB;
+        }
+        cymem_pool_stats(pool, &after);
+        EXPECT(after.reserved_bytes <= before.reserved_bytes + before.reserved_bytes / 16,
+               "the arena needs more memory than the slabs had");
+        checked(pool, "a round after the conversion");
+        cymem_pool_reset(pool);
+    }
+    cymem_pool_destroy(pool);
+
+    /* The same with individual frees: the slabs stay. */
+    pool = cymem_pool_new();
+    for (int i = 0; i < N; i++)
+        blk[i] = cymem_pool_alloc(pool, 1, 16 + (size_t)(i * 7919) % 400);
+    for (int i = N / 2; i < N; i += 3)
+        cymem_pool_free(pool, blk[i]);
+    cymem_pool_reset(pool);
+    EXPECT(pool->classes != NULL && pool->arena_budget == CYMEM__ARENA_BUDGET,
+           "a reset after frees gives up slabs");
+    checked(pool, "a reset after frees");
+    cymem_pool_destroy(pool);
+}
+
+/* Freed arena blocks that no request takes make the pool leave arena mode
+ * for the rest of the round; a reset brings it back. */
+static void leave_arena_mode(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    enum { N = 6000 };
+    static void *blk[N];
+    for (int i = 0; i < N; i++)
+        blk[i] = cymem_pool_alloc(pool, 1, 160);
+    EXPECT(pool->arena != NULL, "a pool within its budget left arena mode");
+    for (int i = 0; i < N - 1; i++)
+        cymem_pool_free(pool, blk[i]);
+    EXPECT(pool->arena == NULL && pool->arena_fast == NULL,
+           "a pool whose arena is mostly holes stays in arena mode");
+    /* Holes are still used first. */
+    void *p = cymem_pool_alloc(pool, 1, 150);
+    EXPECT(in_arena(pool, p), "a hole is not used after arena mode");
+    checked(pool, "out of arena mode");
+    cymem_pool_reset(pool);
+    EXPECT(pool->arena == pool_keeper(pool), "a reset does not restore arena mode");
+    checked(pool, "reset out of arena mode");
+    cymem_pool_destroy(pool);
+}
+
+/* realloc keeps an arena block in place when its units stay, and grows
+ * the top block in place. */
+static void realloc_in_place(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    void *a = cymem_pool_alloc(pool, 1, 100);
+    unsigned char *b = cymem_pool_alloc(pool, 1, 100);
+    b[99] = 7;
+    EXPECT(cymem_pool_realloc(pool, a, 110) == a, "realloc within a block's units moved it");
+    unsigned char *g = cymem_pool_realloc(pool, b, 2000);
+    EXPECT(g == b, "the top block did not grow in place");
+    EXPECT(g != NULL && g[99] == 7 && g[100] == 0 && g[1999] == 0,
+           "growth lost data or is not zero");
+    EXPECT(cymem_pool_realloc(pool, g, 40) == b, "the top block did not shrink in place");
+    void *c = cymem_pool_alloc(pool, 1, 64);
+    EXPECT(c == b + 48, "a shrunk top block keeps its old units");
+    void *moved = cymem_pool_realloc(pool, a, 1000);
+    EXPECT(moved != NULL && moved != a, "a block in the middle grew in place");
+    checked(pool, "after realloc");
+    cymem_pool_destroy(pool);
+}
+
+int main(void)
+{
+    keeper_first();
+    reuse();
+    budget_and_conversion();
+    leave_arena_mode();
+    realloc_in_place();
+    if (failures == 0)
+        printf("rel-arena: keeper, holes, budget, conversion, arena mode, realloc: ok\n");
+    return failures ? 1 : 0;
+}
