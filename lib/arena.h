@@ -140,11 +140,12 @@ void *arena_take(cymem_pool *pool, cymem__slab *a, size_t n, const int track)
     return p;
 }
 
-/* Free the live block at unit @idx of arena chunk @a.  The block at the
- * top of the chunk that serves goes back to the bump index; any other
- * becomes a hole (an earlier chunk's top would never be bumped again). */
+/* Free the live block at unit @idx of arena chunk @a; returns its size.
+ * The block at the top of the chunk that serves goes back to the bump
+ * index; any other becomes a hole (an earlier chunk's top would never be
+ * bumped again). */
 static inline __attribute__((always_inline))
-void arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int track)
+size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int track)
 {
     uint32_t u = arena_extent(a, idx);
     size_t n = arena_size(a, idx, u);
@@ -162,10 +163,11 @@ void arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int tra
             a->dirty_end = a->next;
         a->marks[idx] = 0;
         a->next = idx;
-        return;
+        return n;
     }
     a->marks[idx] = ARENA_FREED;
     cymem__arena_hole(pool, a, idx, u);
+    return n;
 }
 
 #endif /* CYMEM_ARENA_H */

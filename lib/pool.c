@@ -362,7 +362,7 @@ static NOINLINE void *small_refill(cymem_pool *pool, size_t n, unsigned c)
 /* Give back block @idx of slab @s, known to be live; @track as for
  * small_take(). */
 static inline __attribute__((always_inline))
-void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
+size_t small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
 {
     size_t n = s->bsize - slab_get_slack(s, idx);
     account_free(pool, n);
@@ -377,6 +377,7 @@ void small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int tra
             list_remove(sc, s);
         list_push(&sc->avail, s, SLAB_ON_AVAIL);
     }
+    return n;
 }
 
 static void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
@@ -629,13 +630,10 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
         uint32_t idx;
         cymem__direct *d;
         if (s != NULL && (idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
-            if (s->cls == CYMEM__ARENA_CLS) {
-                n = arena_size(s, idx, arena_extent(s, idx));
-                arena_release(pool, s, idx, 1);
-            } else {
-                n = s->bsize - slab_get_slack(s, idx);
-                small_free(pool, s, idx);
-            }
+            if (s->cls == CYMEM__ARENA_CLS)
+                n = arena_release(pool, s, idx, 1);
+            else
+                n = small_release(pool, s, idx, 1);
         } else if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL) {
             n = d->size;
             direct_free(pool, d);
@@ -653,23 +651,33 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
     return 0;
 }
 
-int cymem_pool_free(cymem_pool *pool, void *ptr)
+/* The fast path of cymem_pool_free() and cymem_pool_free_size(), for a
+ * plain pool: free @ptr if it is a live slab or arena block, with its size
+ * in *n, and return 1; else 0, nothing done. */
+static inline __attribute__((always_inline))
+int free_fast(cymem_pool *pool, void *ptr, size_t *n)
 {
-    if (likely(pool != NULL && pool->plain)) {
-        cymem__slab *s = cymem__chunk_find(pool, ptr);
-        uint32_t idx;
-        if (likely(s != NULL)) {
-            if (s->cls == CYMEM__ARENA_CLS) {
-                if (likely((idx = arena_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-                    arena_release(pool, s, idx, 0);
-                    return 0;
-                }
-            } else if (likely((idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-                small_release(pool, s, idx, 0);
-                return 0;
+    cymem__slab *s = cymem__chunk_find(pool, ptr);
+    uint32_t idx;
+    if (likely(s != NULL)) {
+        if (s->cls == CYMEM__ARENA_CLS) {
+            if (likely((idx = arena_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+                *n = arena_release(pool, s, idx, 0);
+                return 1;
             }
+        } else if (likely((idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+            *n = small_release(pool, s, idx, 0);
+            return 1;
         }
     }
+    return 0;
+}
+
+int cymem_pool_free(cymem_pool *pool, void *ptr)
+{
+    size_t n;
+    if (likely(pool != NULL && pool->plain) && likely(free_fast(pool, ptr, &n)))
+        return 0;
     return free_checked(pool, ptr, NULL);
 }
 
@@ -678,21 +686,11 @@ int cymem_pool_free(cymem_pool *pool, void *ptr)
  * otherwise ask cymem_pool_block_size() first). */
 int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
 {
-    if (likely(pool != NULL && pool->plain)) {
-        cymem__slab *s = cymem__chunk_find(pool, ptr);
-        uint32_t idx;
-        if (likely(s != NULL && (idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            if (s->cls == CYMEM__ARENA_CLS) {
-                if (size)
-                    *size = arena_size(s, idx, arena_extent(s, idx));
-                arena_release(pool, s, idx, 0);
-            } else {
-                if (size)
-                    *size = s->bsize - slab_get_slack(s, idx);
-                small_release(pool, s, idx, 0);
-            }
-            return 0;
-        }
+    size_t n;
+    if (likely(pool != NULL && pool->plain) && likely(free_fast(pool, ptr, &n))) {
+        if (size)
+            *size = n;
+        return 0;
     }
     return free_checked(pool, ptr, size);
 }
