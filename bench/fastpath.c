@@ -1,55 +1,87 @@
 /*
- * fastpath.c - the cymem_pool_alloc and cymem_pool_free calls that
- * callgrind counts.
+ * fastpath.c - the calls cymem_pool_alloc() and cymem_pool_free() make on
+ * their fast paths, for each engine, to be counted by callgrind:
  *
- *   valgrind --tool=callgrind --toggle-collect=counted_alloc ./fastpath
- *   valgrind --tool=callgrind --toggle-collect=counted_free ./fastpath
+ *   valgrind --tool=callgrind --toggle-collect=counted_arena_alloc ./fastpath
+ *   (and counted_arena_free, counted_slab_alloc, counted_slab_free)
  *
- * Phase "bump": N allocations of 64 bytes from slabs with room.  Phase
- * "free list": the same blocks freed, then allocated again from the free
- * lists.  Only calls through the wrapper named are collected: 2 N
- * allocations, N frees; the program prints both numbers, so the count
- * divided by the calls is the cost of one call, slab refills amortized,
- * plus the three or four instructions of the wrapper.
+ * Arena: a new pool takes ARENA_N blocks of 64 bytes by bumping, frees them
+ * newest first (each goes back to the bump index), takes them again, frees
+ * them oldest first (each but the last becomes a hole) and takes them again
+ * from the holes.  Slab: a pool past its arena budget takes SLAB_N blocks
+ * of 64 bytes from slabs with room, frees them and takes them again from
+ * the freed blocks.  The program prints how many calls each counted
+ * function got, in that order, so the count per call needs no guessing.
  */
 #include <cymem.h>
 #include <stdio.h>
-#include <stdlib.h>
 
-#define N 100000
+#define ARENA_N 8000        /* 512 KB: well inside a pool's arena budget */
+#define SLAB_N 100000
 
-__attribute__((noinline)) void *counted_alloc(cymem_pool *pool, size_t n);
-__attribute__((noinline)) void *counted_alloc(cymem_pool *pool, size_t n)
+#define COUNTED(name, call) \
+    __attribute__((noinline)) void *counted_##name##_alloc(cymem_pool *pool, size_t n); \
+    __attribute__((noinline)) void *counted_##name##_alloc(cymem_pool *pool, size_t n) \
+    { return cymem_pool_alloc(pool, 1, n); } \
+    __attribute__((noinline)) int counted_##name##_free(cymem_pool *pool, void *p); \
+    __attribute__((noinline)) int counted_##name##_free(cymem_pool *pool, void *p) \
+    { return cymem_pool_free(pool, p); }
+
+COUNTED(arena, 0)
+COUNTED(slab, 0)
+
+static int arena_phase(void)
 {
-    return cymem_pool_alloc(pool, 1, n);
+    static void *p[ARENA_N];
+    cymem_pool *pool = cymem_pool_new();
+    if (pool == NULL)
+        return -1;
+    for (int i = 0; i < ARENA_N; i++)
+        if ((p[i] = counted_arena_alloc(pool, 64)) == NULL)
+            return -1;
+    for (int i = ARENA_N - 1; i >= 0; i--)
+        if (counted_arena_free(pool, p[i]) != 0)
+            return -1;
+    for (int i = 0; i < ARENA_N; i++)
+        if ((p[i] = counted_arena_alloc(pool, 64)) == NULL)
+            return -1;
+    for (int i = 0; i < ARENA_N; i++)
+        if (counted_arena_free(pool, p[i]) != 0)
+            return -1;
+    for (int i = 0; i < ARENA_N; i++)
+        if ((p[i] = counted_arena_alloc(pool, 64)) == NULL)
+            return -1;
+    cymem_pool_destroy(pool);
+    return 0;
 }
 
-__attribute__((noinline)) int counted_free(cymem_pool *pool, void *p);
-__attribute__((noinline)) int counted_free(cymem_pool *pool, void *p)
+static int slab_phase(void)
 {
-    return cymem_pool_free(pool, p);
+    static void *p[SLAB_N];
+    cymem_pool *pool = cymem_pool_new();
+    if (pool == NULL)
+        return -1;
+    /* Past the arena budget (1 MiB): the rest comes from slabs. */
+    for (int i = 0; i < 20000; i++)
+        if (cymem_pool_alloc(pool, 1, 64) == NULL)
+            return -1;
+    for (int i = 0; i < SLAB_N; i++)
+        if ((p[i] = counted_slab_alloc(pool, 64)) == NULL)
+            return -1;
+    for (int i = 0; i < SLAB_N; i++)
+        if (counted_slab_free(pool, p[i]) != 0)
+            return -1;
+    for (int i = 0; i < SLAB_N; i++)
+        if ((p[i] = counted_slab_alloc(pool, 64)) == NULL)
+            return -1;
+    cymem_pool_destroy(pool);
+    return 0;
 }
 
 int main(void)
 {
-    static void *p[N];
-    cymem_pool *pool = cymem_pool_new();
-    if (pool == NULL)
+    if (arena_phase() != 0 || slab_phase() != 0)
         return 1;
-    /* Leave the pool's first-blocks mode before counting. */
-    for (int i = 0; i < 64; i++)
-        if (cymem_pool_alloc(pool, 1, 32) == NULL)
-            return 1;
-    for (int i = 0; i < N; i++)
-        if ((p[i] = counted_alloc(pool, 64)) == NULL)
-            return 1;
-    for (int i = 0; i < N; i++)
-        if (counted_free(pool, p[i]) != 0)
-            return 1;
-    for (int i = 0; i < N; i++)
-        if ((p[i] = counted_alloc(pool, 64)) == NULL)
-            return 1;
-    printf("%d %d\n", 2 * N, N);
-    cymem_pool_destroy(pool);
+    printf("%d %d %d %d\n", 3 * ARENA_N, 2 * ARENA_N, 2 * SLAB_N, SLAB_N);
     return 0;
 }

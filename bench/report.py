@@ -118,13 +118,15 @@ def main():
     if cg:
         c = cg[0]
         md += ["## The fast paths", "",
-               "| call | instructions | calls | per call |", "|---|---:|---:|---:|",
-               "| cymem_pool_alloc | %d | %d | %.1f |" % (c["callgrind_ir"], c["calls"],
-                                                       c["callgrind_ir"] / c["calls"])]
-        if "free_ir" in c:
-            md.append("| cymem_pool_free | %d | %d | %.1f |" % (c["free_ir"], c["free_calls"],
-                                                            c["free_ir"] / c["free_calls"]))
-        md += ["", "(callgrind, natively: CYMEM_VALGRIND=0; the caller's wrapper included)", ""]
+               "| engine | cymem_pool_alloc per call | cymem_pool_free per call | calls |",
+               "|---|---:|---:|---:|"]
+        for eng in ("arena", "slab"):
+            a, f = c.get(eng + "_alloc"), c.get(eng + "_free")
+            if a and f:
+                md.append("| %s | %.1f | %.1f | %d + %d |" % (
+                    eng, a["ir"] / a["calls"], f["ir"] / f["calls"], a["calls"], f["calls"]))
+        md += ["", "(callgrind instructions, natively: CYMEM_VALGRIND=0; the caller's "
+               "wrapper included; bench/fastpath.c says what each phase does)", ""]
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(d, "results.json"), "w") as f:

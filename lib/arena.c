@@ -338,8 +338,11 @@ void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t
     if (nu != u && !(top && nu <= a->nblocks - idx))
         return NULL;
     char *p = a->base + ((size_t)idx << CYMEM__UNIT_SHIFT);
-    uint32_t cap = u > nu ? u : nu;
-    TRACK_BLOCK_RESIZE(pool, p, old, new_size, (size_t)cap << CYMEM__UNIT_SHIFT);
+    if (nu > u)
+        TRACK_BLOCK_GROW(pool, p, old, (size_t)u << CYMEM__UNIT_SHIFT, new_size,
+                         (size_t)nu << CYMEM__UNIT_SHIFT);
+    else
+        TRACK_BLOCK_RESIZE(pool, p, old, new_size, (size_t)u << CYMEM__UNIT_SHIFT);
     if (top) {
         if (nu < u && a->dirty_end < a->next)
             a->dirty_end = a->next;

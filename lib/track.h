@@ -187,6 +187,16 @@ void cymem__debug_reset(const cymem_pool *pool);
             VG_FREE((pool), (p));                                       \
         }                                                               \
     } while (0)
+/* A block grows in place past the bytes it had (@oldcap) to @newcap. */
+#define TRACK_BLOCK_GROW(pool, p, old, oldcap, new, newcap) do {        \
+        if (TRACKING && DEBUG_ON) {                                     \
+            cymem__debug_check((pool), (p), (old), (oldcap));           \
+            cymem__debug_alloc((p), (new), (newcap));                   \
+        }                                                               \
+        if (TRACKING)                                                   \
+            VG_CHANGE((pool), (p), (new));                              \
+        TRACK__SHOW((p), (new), (newcap));                              \
+    } while (0)
 #define TRACK_BLOCK_RESIZE(pool, p, old, new, cap) do {                 \
         if (TRACKING && DEBUG_ON) {                                     \
             cymem__debug_check((pool), (p), (old), (cap));              \

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "arena.h"
 #include "invariants.h"
+#include "track.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,10 @@ static void reuse(void)
     void *b = cymem_pool_alloc(pool, 1, 200);
     void *c = cymem_pool_alloc(pool, 1, 48);
     EXPECT(cymem_pool_free(pool, c) == 0, "free the top block");
-    EXPECT(pool->nholes == 0, "the top block became a hole");
-    EXPECT(cymem_pool_alloc(pool, 1, 40) == c, "the top block is not bumped again");
+    /* (The debug mode makes every freed block a hole, to see writes after
+     * free when it is reused.) */
+    EXPECT(pool->nholes == (cymem__debug ? 1u : 0u), "the top block became a hole");
+    EXPECT(cymem_pool_alloc(pool, 1, 40) == c, "the top block is not used again");
     EXPECT(cymem_pool_free(pool, a) == 0 && pool->nholes == 1, "a freed block is no hole");
     EXPECT(cymem_pool_free(pool, a) != 0, "a double free of an arena block passes");
     EXPECT(cymem_pool_alloc(pool, 1, 193) == a && pool->nholes == 0,
