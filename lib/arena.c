@@ -106,6 +106,25 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     return size - k->span;
 }
 
+/* Record where chunk @a's memory and descriptor came from. */
+static void chunk_own(cymem__slab *a, void *mem, size_t mem_size, size_t meta, int carved)
+{
+    a->mem = mem;
+    a->mem_size = mem_size;
+    a->meta_size = meta;
+    a->carved = (uint8_t)carved;
+}
+
+/* Put chunk @a after @last, the pool's last chunk. */
+static void chunk_append(cymem_pool *pool, cymem__slab *last, cymem__slab *a)
+{
+    if (last == pool_keeper(pool))
+        pool->arenas = a;
+    else
+        last->next_in_class = a;
+    pool->arena_bytes += a->span;
+}
+
 /* A new arena chunk after @last, the newest, or NULL (ENOMEM).  A large
  * pool of the system allocator carves its chunks from regions, as it does
  * its slabs (pool.c). */
@@ -148,10 +167,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
     size_t lead = (size_t)(base - mem);
     chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7),
                dirty > lead ? dirty - lead : 0, SIZE_MAX);
-    a->mem = mem;
-    a->mem_size = mem_size;
-    a->meta_size = meta;
-    a->carved = (uint8_t)carved;
+    chunk_own(a, mem, mem_size, meta, carved);
     if (cymem__page_insert(pool, a) != 0) {
         if (carved)
             pool->regions->used -= bytes;
@@ -160,11 +176,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
         cymem__meta_free(pool, a, meta);
         return NULL;
     }
-    if (last == pool_keeper(pool))
-        pool->arenas = a;
-    else
-        last->next_in_class = a;
-    pool->arena_bytes += a->span;
+    chunk_append(pool, last, a);
     return a;
 }
 
@@ -233,15 +245,8 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
         return NULL;
     chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7), dirty,
                SIZE_MAX);
-    a->mem = mem;
-    a->mem_size = mem_size;
-    a->meta_size = meta;
-    a->carved = (uint8_t)carved;
-    if (last == pool_keeper(pool))
-        pool->arenas = a;
-    else
-        last->next_in_class = a;
-    pool->arena_bytes += a->span;
+    chunk_own(a, mem, mem_size, meta, carved);
+    chunk_append(pool, last, a);
     return a;
 }
 
