@@ -37,10 +37,13 @@
 
 #include <errno.h>
 
-/* Recompute the fast path's arena field: see the invariants above. */
+/* Recompute the fast path's arena field: see the invariants above.  A pool
+ * that is not plain never has it set, and never writes it: other threads
+ * read a THREADSAFE pool's field without its lock. */
 void cymem__arena_set_fast(cymem_pool *pool)
 {
-    pool->arena_fast = pool->plain && pool->nholes == 0 ? pool->arena : NULL;
+    if (pool->plain)
+        pool->arena_fast = pool->nholes == 0 ? pool->arena : NULL;
 }
 
 /* The bytes of the marks of a chunk of @units units: a byte per unit, and

@@ -14,10 +14,11 @@
  *    makes free() exact for foreign and garbage pointers.
  *  - A new pool serves small blocks from an arena first (arena.c): bump
  *    allocation of mixed sizes from one chunk, the keeper, which also holds
- *    the pool itself, then from further arena chunks.  Which 16-byte units
- *    start a block and which blocks are live are bitmaps out of line.  A
- *    pool whose frees leave too much of its arena unused goes on with
- *    slabs.
+ *    the pool itself, then from further arena chunks, for its first MiB.
+ *    A mark byte per 16-byte unit, out of line, says which units start a
+ *    block and whether it is live.  Slabs serve the rest, and a pool whose
+ *    frees leave too much of its arena unused; a reset after no individual
+ *    free makes the slabs arena chunks.
  *  - Large and over-aligned blocks are "direct": one backing allocation
  *    each, found by exact address in the direct map.
  *  - os.c gets memory from the system, tcache.c keeps it per thread for
@@ -92,7 +93,7 @@
 
 /* Arenas (arena.c).  Blocks are whole units of 1 << UNIT_SHIFT bytes.  A
  * pool's keeper chunk is KEEPER bytes (at most its chunk size) and holds
- * the pool, the keeper's descriptor and bitmaps, then its units; further
+ * the pool, the keeper's descriptor, its units, then their marks; further
  * arena chunks start at ARENA_MIN bytes and double up to the chunk size.
  * A pool leaves arena mode when its freed, unreused arena bytes exceed
  * ARENA_DEAD_MIN and 1/ARENA_DEAD_DIVISOR of its arena. */

@@ -35,7 +35,7 @@
  *   7. the pool: its fast-path fields agree with its flags and checkers,
  *      its children link back to it and to each other, its cleanup list
  *      ends;
- *   8. the arena: each chunk's bitmaps and slack entries describe
+ *   8. the arena: each chunk's marks describe
  *      consecutive blocks (arena.h), the ownership lookup finds every live
  *      arena block and no freed or interior one, never-written units are
  *      zero, each hole waits once in the bin of its class, and the keeper

@@ -9,8 +9,9 @@
  *
  * The top layer of lib/ (doc/design.md, "Files and layers"): it calls
  * every layer below (backing.c for memory, pagemap.c and ptrmap.c for the
- * maps, invariants.c, debug.c and options.c), and nothing below calls it
- * but tcache.c's whole-pool cache, which is to go.  The invariants it
+ * maps, region.c and arena.c, invariants.c, debug.c and options.c), and
+ * nothing below calls it: arena.h's inline fast paths, which pool.c alone
+ * instantiates, end in cymem__alloc_refill() here.  The invariants it
  * keeps are those of doc/design.md, checked by invariants.c.
  */
 #include "internal.h"
@@ -531,7 +532,10 @@ static void *alloc_aligned_impl(cymem_pool *pool, size_t n, size_t align)
 {
     if (align <= CYMEM__MIN_ALIGN)
         return alloc_impl(pool, n);
-    if (align <= CYMEM__SLAB_ALIGN && n <= pool->small_max && pool->classes != NULL) {
+    /* Arena units are only MIN_ALIGN-aligned: such blocks take the
+     * aligned twin classes of the slabs, made the first time. */
+    if (align <= CYMEM__SLAB_ALIGN && n <= pool->small_max &&
+        (pool->classes != NULL || graduate(pool) == 0)) {
         unsigned c = size_class(n);
         while (class_size(c) & (CYMEM__SLAB_ALIGN - 1))
             c++;

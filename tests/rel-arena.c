@@ -202,14 +202,32 @@ static void realloc_in_place(void)
     cymem_pool_destroy(pool);
 }
 
+/* Blocks aligned past MIN_ALIGN come from the aligned slab classes, not
+ * one allocation each, in a pool that has no slab yet. */
+static void aligned_blocks(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    for (size_t align = 32; align <= 64; align *= 2) {
+        void *p = cymem_pool_alloc_aligned(pool, 1, 100, align);
+        const cymem__slab *s = p ? cymem__chunk_find(pool, p) : NULL;
+        EXPECT(p != NULL && ((uintptr_t)p & (align - 1)) == 0, "misaligned");
+        EXPECT(s != NULL && s->cls != CYMEM__ARENA_CLS && s->cls >= CYMEM__NCLASSES,
+               "an aligned block is not from an aligned slab class");
+    }
+    EXPECT(pool->direct_blocks == 0, "an aligned small block is direct");
+    checked(pool, "after aligned blocks");
+    cymem_pool_destroy(pool);
+}
+
 int main(void)
 {
+    aligned_blocks();
     keeper_first();
     reuse();
     budget_and_conversion();
     leave_arena_mode();
     realloc_in_place();
     if (failures == 0)
-        printf("rel-arena: keeper, holes, budget, conversion, arena mode, realloc: ok\n");
+        printf("rel-arena: keeper, holes, budget, conversion, arena mode, realloc, aligned: ok\n");
     return failures ? 1 : 0;
 }
