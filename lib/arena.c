@@ -223,6 +223,20 @@ int cymem__arena_next(cymem_pool *pool)
     return 0;
 }
 
+/* The current chunk became empty by giving back its last blocks: the
+ * chunk before it serves again, so that blocks freed newest first keep
+ * going back to the bump index rather than becoming holes. */
+void cymem__arena_back(cymem_pool *pool)
+{
+    cymem__slab *a = pool_keeper(pool), *next;
+    if (pool->arena == a)
+        return;
+    while ((next = chunk_after(pool, a)) != pool->arena)
+        a = next;
+    pool->arena = a;
+    cymem__arena_set_fast(pool);
+}
+
 /* The pool's last arena chunk. */
 cymem__slab *cymem__arena_last(const cymem_pool *pool)
 {

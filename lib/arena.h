@@ -100,6 +100,7 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
                                 size_t dirty);
 void *cymem__arena_reuse(cymem_pool *pool, size_t n);
 void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units);
+void cymem__arena_back(cymem_pool *pool);
 void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t old,
                           size_t new_size);
 void cymem__arena_reset(cymem_pool *pool);
@@ -163,6 +164,8 @@ size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int t
             a->dirty_end = a->next;
         a->marks[idx] = 0;
         a->next = idx;
+        if (unlikely(idx == 0))
+            cymem__arena_back(pool);
         return n;
     }
     a->marks[idx] = ARENA_FREED;

@@ -106,6 +106,26 @@ static void reuse(void)
     cymem_pool_destroy(pool);
 }
 
+/* Blocks freed newest first go back to the bump index, across chunks: the
+ * chunk before an emptied one serves again, and no hole is made. */
+static void lifo_across_chunks(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    enum { N = 8000 };
+    static void *blk[N];
+    for (int i = 0; i < N; i++)
+        blk[i] = cymem_pool_alloc(pool, 1, 64);
+    EXPECT(pool->arenas != NULL, "8,000 blocks of 64 bytes fit the keeper");
+    for (int i = N - 1; i >= 0; i--)
+        cymem_pool_free(pool, blk[i]);
+    EXPECT(cymem__debug || (pool->nholes == 0 && pool->arena == pool_keeper(pool) &&
+                            pool_keeper(pool)->next == 0),
+           "blocks freed newest first left holes or a chunk in use");
+    EXPECT(cymem_pool_alloc(pool, 1, 64) == blk[0], "the first block is not bumped again");
+    checked(pool, "after freeing newest first");
+    cymem_pool_destroy(pool);
+}
+
 /* A pool makes arena chunks for its first CYMEM__ARENA_BUDGET bytes, then
  * uses slabs; a reset after no individual free makes the slabs arena
  * chunks; a reset after individual frees does not. */
@@ -224,6 +244,7 @@ int main(void)
     aligned_blocks();
     keeper_first();
     reuse();
+    lifo_across_chunks();
     budget_and_conversion();
     leave_arena_mode();
     realloc_in_place();
