@@ -226,5 +226,12 @@ int main(int argc, char **argv)
            failed ? "false" : "true", (unsigned long long)ops, secs,
            ops ? secs * 1e9 / (double)ops : 0.0, hwm, hwm - rss0,
            (double)peak / 1024.0, u1.ru_minflt - u0.ru_minflt, nplans);
+    for (unsigned k = 0; k < MAX_THREADS; k++) {
+        exec_free(&t[k].x);
+        plan_free(&plans[k]);
+    }
+    free(plans);
+    free(t);
+    free(tid);
     return failed ? 1 : 0;
 }

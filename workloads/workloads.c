@@ -345,7 +345,7 @@ static int build_floats(const struct workload *w, const struct params *pr,
     if (plan_alloc(p, 0, 0, (uint32_t)(n * sizeof(float))) != 0 ||
         plan_other(p, OP_FLOATS, 0, (uint32_t)n, 2 * n) != 0 ||
         plan_free_block(p, 0, 0, (uint32_t)(n * sizeof(float))) != 0 ||
-        plan_finish(p) != 0)
+        plan_drop(p, 0, 0, 0) != 0 || plan_finish(p) != 0)
         return FAIL_NOMEM(err, errlen);
     return 0;
 }
@@ -359,7 +359,7 @@ static int build_aligned(const struct workload *w, const struct params *pr,
     struct plan *p = &plans[0];
     *nplans = 1;
     if (build_window(p, &rng, count, 1000, 64, 1024, 8192, 6, 1) != 0 ||
-        plan_finish(p) != 0)
+        plan_drop(p, 0, 0, 0) != 0 || plan_finish(p) != 0)
         return FAIL_NOMEM(err, errlen);
     return 0;
 }
