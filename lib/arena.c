@@ -109,13 +109,23 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     return size - k->span;
 }
 
-/* Record where chunk @a's memory and descriptor came from. */
-static void chunk_own(cymem__slab *a, void *mem, size_t mem_size, size_t meta, int carved)
+/* A descriptor, with its marks, for the @units units at @base of memory
+ * the pool holds (@mem_size bytes at @mem, @carved from a region), whose
+ * first @dirty bytes from @base may hold old data; NULL (ENOMEM). */
+static cymem__slab *chunk_describe(cymem_pool *pool, char *base, uint32_t units, void *mem,
+                                   size_t mem_size, int carved, size_t dirty)
 {
+    size_t head = (sizeof(cymem__slab) + 7) & ~(size_t)7;
+    size_t meta = head + meta_bytes(units);
+    cymem__slab *a = cymem__meta_alloc(pool, meta);
+    if (a == NULL)
+        return NULL;
+    chunk_init(a, base, units, (char *)a + head, dirty, SIZE_MAX);
     a->mem = mem;
     a->mem_size = mem_size;
     a->meta_size = meta;
     a->carved = (uint8_t)carved;
+    return a;
 }
 
 /* Put chunk @a after @last, the pool's last chunk. */
@@ -147,36 +157,26 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
         carved = mem != NULL;
         mem_size = bytes;
     }
-    uint32_t units = (uint32_t)(bytes >> CYMEM__UNIT_SHIFT);
-    size_t meta = ((sizeof(cymem__slab) + 7) & ~(size_t)7) + meta_bytes(units);
-    cymem__slab *a = cymem__meta_alloc(pool, meta);
-    if (a == NULL) {
-        /* A carved chunk was the last thing taken from its region. */
-        if (carved)
-            pool->regions->used -= bytes;
-        return NULL;
-    }
     if (!carved) {
         /* The system allocator hands out whole pages; any other may give
          * just MIN_ALIGN, so ask for enough to align the base. */
         mem_size = bytes + (pool->sys ? 0 : CYMEM__SLAB_ALIGN - CYMEM__MIN_ALIGN);
-        if ((mem = cymem__slab_mem_alloc(pool, mem_size, &dirty)) == NULL) {
-            cymem__meta_free(pool, a, meta);
+        if ((mem = cymem__slab_mem_alloc(pool, mem_size, &dirty)) == NULL)
             return NULL;
-        }
     }
     char *base = (char *)(((uintptr_t)mem + CYMEM__SLAB_ALIGN - 1) &
                           ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     size_t lead = (size_t)(base - mem);
-    chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7),
-               dirty > lead ? dirty - lead : 0, SIZE_MAX);
-    chunk_own(a, mem, mem_size, meta, carved);
-    if (cymem__page_insert(pool, a) != 0) {
+    cymem__slab *a = chunk_describe(pool, base, (uint32_t)(bytes >> CYMEM__UNIT_SHIFT), mem,
+                                    mem_size, carved, dirty > lead ? dirty - lead : 0);
+    if (a == NULL || cymem__page_insert(pool, a) != 0) {
+        /* A carved chunk was the last thing taken from its region. */
         if (carved)
             pool->regions->used -= bytes;
         else
             cymem__slab_mem_free(pool, mem, mem_size, dirty);
-        cymem__meta_free(pool, a, meta);
+        if (a != NULL)
+            cymem__meta_free(pool, a, a->meta_size);
         return NULL;
     }
     chunk_append(pool, last, a);
@@ -256,14 +256,9 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
                                 uint32_t units, void *mem, size_t mem_size, int carved,
                                 size_t dirty)
 {
-    size_t meta = ((sizeof(cymem__slab) + 7) & ~(size_t)7) + meta_bytes(units);
-    cymem__slab *a = cymem__meta_alloc(pool, meta);
-    if (a == NULL)
-        return NULL;
-    chunk_init(a, base, units, (char *)a + ((sizeof(cymem__slab) + 7) & ~(size_t)7), dirty,
-               SIZE_MAX);
-    chunk_own(a, mem, mem_size, meta, carved);
-    chunk_append(pool, last, a);
+    cymem__slab *a = chunk_describe(pool, base, units, mem, mem_size, carved, dirty);
+    if (a != NULL)
+        chunk_append(pool, last, a);
     return a;
 }
 
@@ -423,11 +418,7 @@ void cymem__arena_trim(cymem_pool *pool)
     if (pool->holes)
         cymem__meta_free(pool, pool->holes, CYMEM__NCLASSES * sizeof *pool->holes);
     pool->holes = NULL;
-    chunk_reset(pool_keeper(pool));
-    pool->nholes = 0;
-    pool->arena_dead = 0;
-    pool->arena = pool_keeper(pool);
-    cymem__arena_set_fast(pool);
+    cymem__arena_reset(pool);
 }
 
 /* The leading bytes of the keeper's memory that may have been written,
