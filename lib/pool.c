@@ -386,18 +386,23 @@ static void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
     small_release(pool, s, idx, 1);
 }
 
+/* The leading bytes of slab @s's memory that may have been written: up to
+ * its last block used, or, for a slab used to its last block, all of it,
+ * since the tail past that block may hold old bytes from an earlier life
+ * with another block size.  0 for a slab never used. */
+static size_t slab_dirty(const cymem__slab *s)
+{
+    uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
+    if (used == 0)
+        return 0;
+    return used >= s->nblocks ? s->mem_size
+                              : (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
+}
+
 static void slab_delete(cymem_pool *pool, cymem__slab *s)
 {
-    if (s->carved) {
-        cymem__meta_free(pool, s, s->meta_size);
-        return;
-    }
-    uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
-    /* A fully dirty slab may also have old bytes in the tail past its last
-     * block, from an earlier life with another block size. */
-    size_t dirty = used >= s->nblocks ? s->mem_size
-                 : (size_t)(s->base - (char *)s->mem) + (size_t)used * s->bsize;
-    cymem__slab_mem_free(pool, s->mem, s->mem_size, dirty);
+    if (!s->carved)
+        cymem__slab_mem_free(pool, s->mem, s->mem_size, slab_dirty(s));
     cymem__meta_free(pool, s, s->meta_size);
 }
 
@@ -1185,15 +1190,9 @@ static void slabs_to_arena(cymem_pool *pool)
         size_t span = v[i]->carved ? (size_t)(end - v[i]->base) : v[i]->span;
         size_t dirty = 0;
         for (size_t x = i; x < j; x++) {
-            /* A slab written to its last block may also hold old bytes in
-             * its tail, as slab_delete() says. */
-            const cymem__slab *s = v[x];
-            uint32_t used = s->next > s->dirty_end ? s->next : s->dirty_end;
-            size_t d = used >= s->nblocks
-                     ? (size_t)((char *)s->mem - v[i]->base) + s->mem_size
-                     : (size_t)(s->base - v[i]->base) + (size_t)used * s->bsize;
-            if (used != 0 && d > dirty)
-                dirty = d;
+            size_t d = slab_dirty(v[x]);
+            if (d != 0 && (size_t)((char *)v[x]->mem - v[i]->base) + d > dirty)
+                dirty = (size_t)((char *)v[x]->mem - v[i]->base) + d;
         }
         cymem__slab *a = cymem__arena_adopt(pool, last, v[i]->base,
                                             (uint32_t)(span >> CYMEM__UNIT_SHIFT), v[i]->mem,
