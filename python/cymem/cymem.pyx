@@ -15,7 +15,7 @@ nothing a Python caller passes may crash the interpreter.
 cimport cython
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.buffer cimport PyBuffer_FillInfo
-from cpython.dict cimport PyDict_SetItem, PyDict_Clear
+from cpython.dict cimport PyDict_SetItem, PyDict_Clear, PyDict_Size
 from cpython.number cimport PyNumber_Index
 from libc.errno cimport errno, EINVAL
 from libc.string cimport memset
@@ -261,7 +261,7 @@ cdef inline void _keep_blocks(_Blocks b):
     global _nspare
     if _nspare == NSPARE or Py_REFCNT(b) != 2 or type(b) is not _Blocks:
         return
-    if len(b):
+    if PyDict_Size(b):
         PyDict_Clear(b)
     b.user_malloc = NULL
     b.user_free = NULL
@@ -270,6 +270,46 @@ cdef inline void _keep_blocks(_Blocks b):
     _spare[_nspare] = <PyObject *>b
     _nspare += 1
 
+
+cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size) except NULL:
+    """Pool.alloc() for every case but the common one: a zero size (which
+    may warn), the pool's first block, tracking mode, a failure."""
+    cdef _Blocks b = <_Blocks>self._blocks
+    if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
+        warnings.warn("Allocating zero bytes")
+    if b.pool == NULL:
+        _open(b)
+    cdef void *p = cymem_pool_alloc(b.pool, number, elem_size)
+    if p == NULL:
+        # Python ints: the product may not fit in a size_t
+        raise MemoryError("Error assigning %d bytes"
+                          % (<object>number * <object>elem_size))
+    self.size += number * elem_size
+    if b.exact:
+        _remember(b, p, number * elem_size)
+    return p
+
+cdef int _free_slow(Pool self, void *p) except -1:
+    """Pool.free() for every case but the common one: live views, tracking
+    mode, a pointer that is not a live block of the pool (KeyError)."""
+    cdef _Blocks b = <_Blocks>self._blocks
+    cdef size_t n
+    if b.views is not None:
+        _check_no_views(b, p)
+    if p == NULL or b.pool == NULL or cymem_pool_free_size(b.pool, p, &n) != 0:
+        raise KeyError(<size_t>p)
+    self.size -= n
+    if b.exact:
+        _forget(b, p)
+    return 0
+
+# Pool.alloc() and Pool.free() reach their slow paths through pointers, so
+# that the C compiler keeps them out of line: inlined, they would make the
+# fast paths save and restore every register they use.
+ctypedef void *(*_alloc_slow_t)(Pool, size_t, size_t) except NULL
+ctypedef int (*_free_slow_t)(Pool, void *) except -1
+cdef _alloc_slow_t _alloc_slow_p = _alloc_slow
+cdef _free_slow_t _free_slow_p = _free_slow
 
 @cython.no_gc_clear             # its C state must outlive a GC cycle's clear
 @cython.freelist(16)
@@ -330,33 +370,29 @@ cdef class Pool:
         """Allocate a zero-filled block of number * elem_size bytes that the
         pool owns.  MemoryError when memory is exhausted (or the size
         overflows)."""
+        # The common case in a few instructions; the rest out of line, so
+        # that this function saves no registers it does not need.
         cdef cymem_pool *pool = (<_Blocks>self._blocks).pool
-        if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
-            warnings.warn("Allocating zero bytes")
-        if pool == NULL:
-            pool = _open(<_Blocks>self._blocks)
-        cdef void *p = cymem_pool_alloc(pool, number, elem_size)
-        if p == NULL:
-            # Python ints: the product may not fit in a size_t
-            raise MemoryError("Error assigning %d bytes"
-                              % (<object>number * <object>elem_size))
-        self.size += number * elem_size
-        if (<_Blocks>self._blocks).exact:
-            _remember(<_Blocks>self._blocks, p, number * elem_size)
-        return p
+        cdef void *p
+        if (pool != NULL and number != 0 and elem_size != 0
+                and not (<_Blocks>self._blocks).exact):
+            p = cymem_pool_alloc(pool, number, elem_size)
+            if p != NULL:
+                self.size += number * elem_size
+                return p
+        return _alloc_slow_p(self, number, elem_size)
 
     cdef void free(self, void* p) except *:
         """Free one block of the pool.  KeyError if p is not a live block of
         this pool (nothing is freed then)."""
         cdef size_t n
-        if (<_Blocks>self._blocks).views is not None:
-            _check_no_views(<_Blocks>self._blocks, p)
-        if (p == NULL or (<_Blocks>self._blocks).pool == NULL or
-                cymem_pool_free_size((<_Blocks>self._blocks).pool, p, &n) != 0):
-            raise KeyError(<size_t>p)
-        self.size -= n
-        if (<_Blocks>self._blocks).exact:
-            _forget(<_Blocks>self._blocks, p)
+        cdef cymem_pool *pool = (<_Blocks>self._blocks).pool
+        if ((<_Blocks>self._blocks).views is None and p != NULL and pool != NULL
+                and not (<_Blocks>self._blocks).exact
+                and cymem_pool_free_size(pool, p, &n) == 0):
+            self.size -= n
+            return
+        _free_slow_p(self, p)
 
     cdef void* realloc(self, void* p, size_t new_size) except NULL:
         """Resize a block to new_size bytes, which must be larger than its
