@@ -225,7 +225,8 @@ int cymem__arena_next(cymem_pool *pool)
 
 /* The current chunk became empty by giving back its last blocks: the
  * chunk before it serves again, so that blocks freed newest first keep
- * going back to the bump index rather than becoming holes. */
+ * going back to the bump index rather than becoming holes.  Not called
+ * for the keeper, which has no chunk before it. */
 void cymem__arena_back(cymem_pool *pool)
 {
     cymem__slab *a = pool_keeper(pool), *next;

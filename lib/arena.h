@@ -164,7 +164,7 @@ size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int t
             a->dirty_end = a->next;
         a->marks[idx] = 0;
         a->next = idx;
-        if (unlikely(idx == 0))
+        if (unlikely(idx == 0) && a != pool_keeper(pool))
             cymem__arena_back(pool);
         return n;
     }
