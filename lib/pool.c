@@ -605,6 +605,17 @@ void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
     return alloc_checked(pool, number, size);
 }
 
+/* cymem_pool_alloc()'s fast path for @n bytes (1..CLASS_MAX), for a pool
+ * it serves (arena_fast or fast set: a plain pool); realloc's moves use
+ * it.  Not inlined, so that realloc_impl() stays small. */
+static NOINLINE void *alloc_fast(cymem_pool *pool, size_t n)
+{
+    cymem__slab *a = pool->arena_fast;
+    if (a != NULL)
+        return arena_take(pool, a, n, 0);
+    return small_take(pool, n, size_class(n), 0);
+}
+
 void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
                                size_t alignment)
 {
@@ -834,7 +845,10 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
     /* For a moment both blocks are live; the peak is what the caller
      * could see, before or after the call. */
     size_t peak = pool->peak_bytes;
-    void *q = alloc_aligned_impl(pool, new_size, align);
+    void *q = align <= CYMEM__MIN_ALIGN && new_size - 1 < CYMEM__CLASS_MAX &&
+                      (pool->arena_fast != NULL || pool->fast != NULL)
+                  ? alloc_fast(pool, new_size)
+                  : alloc_aligned_impl(pool, new_size, align);
     if (q == NULL)
         return NULL;
     memcpy(q, ptr, old < new_size ? old : new_size);
