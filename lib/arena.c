@@ -186,6 +186,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
 /* Give chunk @a back (not the keeper); it is already out of the lists. */
 static void chunk_delete(cymem_pool *pool, cymem__slab *a)
 {
+    cymem__page_remove(pool, a);
     if (a->carved) {
         /* Its region goes back whole. */
         cymem__meta_free(pool, a, a->meta_size);
@@ -401,7 +402,7 @@ void cymem__arena_reset(cymem_pool *pool)
 }
 
 /* Give back every chunk but the keeper, and the hole bins; the keeper is
- * reset.  Their page map entries are the caller's to drop. */
+ * reset. */
 void cymem__arena_trim(cymem_pool *pool)
 {
     cymem__slab *a = pool->arenas, *next;

@@ -1,7 +1,7 @@
 /*
- * hashtab.c - the open-addressing table under both maps of a pool
- * (pagemap.c, ptrmap.c): growth and freeing, for entries of any size whose
- * first word is a non-zero key.
+ * hashtab.c - the open-addressing table under a pool's direct map
+ * (ptrmap.c): growth and freeing, for entries of any size whose first
+ * word is a non-zero key.
  *
  * Linear probing, a power-of-two capacity, Fibonacci hashing
  * (cymem__hash(), hashtab.h).  The table's memory comes from the pool's

@@ -1,5 +1,5 @@
 /*
- * hashtab.h - the open-addressing table of both maps (hashtab.c): entries
+ * hashtab.h - the open-addressing table of the direct map (hashtab.c): entries
  * of any size whose first word is the key, 0 for an empty slot.
  */
 #ifndef CYMEM_HASHTAB_H

@@ -9,8 +9,9 @@
  *    for each, lives in the slab's descriptor and its slack array, out of
  *    line from user memory, and so does the bitmap of its freed blocks:
  *    the engine never writes into a block it does not hand out.
- *  - The page map (addr >> CYMEM__GRANULE_SHIFT -> at most two slabs) finds
- *    the slab of any pointer without touching the pointer's memory, which
+ *  - The page map (addr >> CYMEM__GRANULE_SHIFT -> at most two chunks,
+ *    each with its pool), one for the process, finds the slab or arena
+ *    chunk of any pointer without touching the pointer's memory, which
  *    makes free() exact for foreign and garbage pointers.
  *  - A new pool serves small blocks from an arena first (arena.c): bump
  *    allocation of mixed sizes from one chunk, the keeper, which also holds
@@ -191,12 +192,6 @@ typedef struct cymem__class {
     size_t bytes;            /* block bytes of all its slabs */
 } cymem__class;
 
-/* Page map entry: a granule and the (at most two) slabs that overlap it. */
-typedef struct cymem__pentry {
-    uintptr_t key;           /* granule number; 0 = empty slot */
-    cymem__slab *s[2];
-} cymem__pentry;
-
 /* Direct block: its own backing allocation. */
 typedef struct cymem__direct {
     uintptr_t key;           /* the user pointer; 0 = empty slot */
@@ -207,7 +202,7 @@ typedef struct cymem__direct {
 } cymem__direct;
 
 typedef struct cymem__map {
-    void *tab;               /* cymem__pentry[] or cymem__direct[] */
+    void *tab;               /* cymem__direct[] */
     size_t mask;             /* capacity - 1, capacity a power of two */
     size_t count;
     unsigned shift;          /* 64 - log2(capacity), for the hash */
@@ -250,7 +245,7 @@ struct cymem_pool {
     /* Live slab blocks are counted per slab (next - nfree), and summed by
      * cymem_pool_stats(): the hot paths keep only live and peak bytes. */
     size_t live_bytes, peak_bytes;
-    cymem__map pages;        /* granule -> slabs and arena chunks */
+    size_t page_slots;       /* its slots in the page map (pagemap.c) */
 
     cymem__slab *arena;      /* serves bump allocations; NULL out of arena mode */
     cymem__slab *arenas;     /* arena chunks after the keeper, oldest first */

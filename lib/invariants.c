@@ -7,9 +7,10 @@
  *
  *   1. slabs and the page map: every slab of a class is on the class's
  *      `all` list and has exactly its shape (block size, count, span,
- *      reciprocal, bitmap levels); slabs never overlap; the page map holds
- *      exactly the granules slabs span, each naming only slabs of the pool
- *      that span it, and a lookup of any block finds its slab;
+ *      reciprocal, bitmap levels); slabs never overlap; in the page map,
+ *      every granule a slab or arena chunk spans names it once as the
+ *      pool's, the pool has no other slot (page_slots counts them), and a
+ *      lookup of any block finds its slab;
  *   2. blocks and the bitmap: below `next` a block is free exactly when
  *      its level-0 bit is set, and `nfree` counts them; a live block's
  *      slack is one that some request of the slab's class can leave; no
@@ -388,26 +389,11 @@ static int by_base(const void *a, const void *b)
     return (x->base > y->base) - (x->base < y->base);
 }
 
-static int slab_listed(const cymem__slab **slabs, size_t n, const cymem__slab *s)
-{
-    for (size_t lo = 0, hi = n; lo < hi;) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (slabs[mid]->base == s->base)
-            return slabs[mid] == s;
-        if (slabs[mid]->base < s->base)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
 static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab **slabs,
                         size_t n, const cymem__region *regions)
 {
     qsort(slabs, n, sizeof *slabs, by_base);
-    size_t granules = 0;
-    uintptr_t last = 0;
+    size_t slots = 0;
     for (size_t i = 0; i < n; i++) {
         const cymem__slab *s = slabs[i];
         uintptr_t g0 = (uintptr_t)s->base >> CYMEM__GRANULE_SHIFT;
@@ -415,8 +401,17 @@ static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab *
         if (i > 0)
             EXPECT(ck, 1, slabs[i - 1]->base + slabs[i - 1]->span <= s->base,
                    "slabs %p and %p overlap", (void *)slabs[i - 1], (void *)s);
-        granules += g1 - g0 + 1 - (i > 0 && g0 == last);
-        last = g1;
+        /* Each granule it spans names it, once, as the pool's. */
+        for (uintptr_t g = g0; g <= g1; g++) {
+            const cymem__pentry *e = cymem__page_entry((void *)(g << CYMEM__GRANULE_SHIFT));
+            int named = 0;
+            for (int j = 0; e != NULL && j < 2; j++)
+                named += __atomic_load_n(&e->owner[j], __ATOMIC_ACQUIRE) == pool &&
+                         __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == s;
+            EXPECT(ck, 1, named == 1, "page map: granule %#zx names slab %p %d times",
+                   (size_t)g, (void *)s, named);
+        }
+        slots += g1 - g0 + 1;
         if (s->carved) {
             const cymem__region *r = regions;
             while (r && !(s->base >= r->mem && s->base + s->span <= r->mem + r->used))
@@ -425,32 +420,10 @@ static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab *
                    (void *)s);
         }
     }
-    const cymem__map *m = &pool->pages;
-    const cymem__pentry *tab = m->tab;
-    size_t count = 0;
-    for (size_t i = 0; tab != NULL && i <= m->mask; i++) {
-        if (tab[i].key == 0)
-            continue;
-        count++;
-        for (int j = 0; j < 2; j++) {
-            const cymem__slab *s = tab[i].s[j];
-            if (s == NULL)
-                continue;
-            if (!slab_listed(slabs, n, s)) {
-                bad(ck, 1, "page map entry %zu names %p, not a slab of the pool", i,
-                    (void *)s);
-                continue;
-            }
-            uintptr_t g0 = (uintptr_t)s->base >> CYMEM__GRANULE_SHIFT;
-            uintptr_t g1 = ((uintptr_t)s->base + s->span - 1) >> CYMEM__GRANULE_SHIFT;
-            EXPECT(ck, 1, tab[i].key >= g0 && tab[i].key <= g1,
-                   "page map entry for granule %#zx names slab %p, which does not span it",
-                   (size_t)tab[i].key, (void *)s);
-        }
-    }
-    EXPECT(ck, 1, count == m->count && count == granules,
-           "page map: %zu entries, count %zu, slabs span %zu granules", count, m->count,
-           granules);
+    /* ... and the pool has no other slot. */
+    EXPECT(ck, 1, pool->page_slots == slots,
+           "page map: the pool has %zu slots, its slabs span %zu granules",
+           pool->page_slots, slots);
 }
 
 /* ---- 4: direct blocks ---------------------------------------------------- */
@@ -708,8 +681,6 @@ static void check_one(checker *ck, const cymem_pool *pool)
     if (t.nslabs <= max_slabs)
         check_pages(ck, pool, slabs, t.nslabs, pool->regions);
     free(slabs);
-    if (pool->pages.tab != NULL)
-        hold(&t, (pool->pages.mask + 1) * sizeof(cymem__pentry), 1);
 
     /* 4. Direct blocks. */
     size_t direct_blocks, direct_used;

@@ -1,64 +1,153 @@
 /*
- * pagemap.c - the page map of a pool: granule (address >> GRANULE_SHIFT)
- * -> the slabs that overlap it.  The lookup, cymem__page_find(), is inline
- * in pagemap.h for the free path; here is the insertion.
+ * pagemap.c - the page map: granule (address >> GRANULE_SHIFT) -> the
+ * slabs and arena chunks that overlap it, for every pool of the process.
+ * The lookup, cymem__page_find(), is inline in pagemap.h for the free
+ * path; here are the changes.
  *
  * Invariants:
- *  - slabs are at least one granule long and never overlap, so at most two
- *    of them meet in any granule: the end of one and the start of the next;
- *  - the map holds exactly the granules the pool's slabs span (invariant 1
- *    of doc/design.md): entries are only added, since slabs live until the
- *    pool is destroyed, so lookups never see a deleted slot.
+ *  - chunks are at least one granule long and never overlap (they are
+ *    pieces of distinct allocations, or carved apart from one region), so
+ *    at most two of them meet in any granule: one that covers its start
+ *    and one that starts inside it.  A chunk is recorded after its memory
+ *    is had and forgotten before its memory goes, so this holds at every
+ *    moment, whatever the threads do, and a granule's two slots suffice;
+ *  - a pool's slots are exactly the granules its slabs and arena chunks
+ *    (the keeper excepted) span: pool->page_slots counts them;
+ *  - only a pool's own operations (one thread at a time: the pool is
+ *    plain, or they hold its lock) change its slots, so a lookup by the
+ *    pool sees its own slots as its last change left them;
+ *  - leaves are never unmapped, so a lookup never reads freed memory.
  *
- * Its table is a hashtab.c table, allocated through backing.c.
+ * Leaves come from os.c, zeroed; nothing here is the pools' memory, and
+ * the map is not counted in any pool's statistics.
  */
 #include "internal.h"
-#include "hashtab.h"
+#include "os.h"
 #include "pagemap.h"
 
-/* ---- page map ---------------------------------------------------------- */
+#include <errno.h>
 
-/*
- * cymem__page_insert - record slab @s in every granule its blocks overlap.
- *
- * Either every granule is recorded, or (ENOMEM) none is.
- */
+cymem__pentry *cymem__pm_root[CYMEM__PM_ROOT];
+
+/* The leaf of @key's granule, made if @make; NULL if there is none (or it
+ * cannot be made). */
+static cymem__pentry *leaf_of(uintptr_t key, int make)
+{
+    cymem__pentry **slot = &cymem__pm_root[(key >> CYMEM__PM_LEAF_BITS) & (CYMEM__PM_ROOT - 1)];
+    cymem__pentry *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (leaf != NULL || !make)
+        return leaf;
+    size_t bytes = CYMEM__PM_LEAF * sizeof(cymem__pentry);
+    cymem__pentry *fresh = cymem__os_pages_alloc(bytes);
+    if (fresh == NULL)
+        return NULL;
+    if (__atomic_compare_exchange_n(slot, &leaf, fresh, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fresh;
+    cymem__os_pages_free(fresh, bytes);         /* another thread made it */
+    return leaf;
+}
+
+/* The granules [*first, *last] that chunk @s spans; 0 if they are above
+ * the map's address bits. */
+static int granules(const cymem__slab *s, uintptr_t *first, uintptr_t *last)
+{
+    *first = (uintptr_t)s->base >> CYMEM__GRANULE_SHIFT;
+    *last = ((uintptr_t)s->base + s->span - 1) >> CYMEM__GRANULE_SHIFT;
+#if CYMEM__PM_ADDR_BITS < 64 && UINTPTR_MAX > 0xffffffffu
+    if (*last >> (CYMEM__PM_ADDR_BITS - CYMEM__GRANULE_SHIFT) != 0)
+        return 0;
+#endif
+    return 1;
+}
+
+/* Release the slot of @pool's chunk @s in @key's granule. */
+static void slot_release(const cymem_pool *pool, const cymem__slab *s, uintptr_t key)
+{
+    cymem__pentry *e = &leaf_of(key, 0)[key & (CYMEM__PM_LEAF - 1)];
+    for (int j = 0; j < 2; j++) {
+        if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool &&
+            __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == s) {
+            __atomic_store_n(&e->owner[j], NULL, __ATOMIC_RELEASE);
+            __atomic_store_n(&e->chunk[j], NULL, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    cymem__fatal("page map: forgetting a chunk it does not hold", 0);
+}
+
 int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
 {
-    cymem__map *m = &pool->pages;
-    uintptr_t first = (uintptr_t)s->base >> CYMEM__GRANULE_SHIFT;
-    uintptr_t last = ((uintptr_t)s->base + s->span - 1) >> CYMEM__GRANULE_SHIFT;
-
-    if (cymem__map_reserve(pool, m, last - first + 1, sizeof(cymem__pentry)) != 0)
+    uintptr_t first, last, key;
+    if (!granules(s, &first, &last)) {
+        errno = ENOMEM;
         return -1;
-    cymem__pentry *tab = m->tab;
-    for (uintptr_t key = first; key <= last; key++) {
-        size_t i = cymem__hash(key, m->shift);
-        while (tab[i].key != 0 && tab[i].key != key)
-            i = (i + 1) & m->mask;
-        if (tab[i].key == 0) {
-            tab[i].key = key;
-            m->count++;
-        }
-        /* Slabs never overlap and each spans a granule or more, so a
-         * granule is shared by at most two of them. */
-        tab[i].s[tab[i].s[0] != NULL] = s;
     }
+    for (key = first; key <= last; key++) {
+        cymem__pentry *leaf = leaf_of(key, 1);
+        if (leaf == NULL)
+            goto undo;
+        cymem__pentry *e = &leaf[key & (CYMEM__PM_LEAF - 1)];
+        int j;
+        for (j = 0; j < 2; j++) {
+            cymem__slab *none = NULL;
+            if (__atomic_compare_exchange_n(&e->chunk[j], &none, s, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED)) {
+                __atomic_store_n(&e->owner[j], pool, __ATOMIC_RELEASE);
+                break;
+            }
+        }
+        if (j == 2)
+            /* Two live chunks already: the backing allocator handed out
+             * memory that overlaps memory still in use. */
+            cymem__fatal("page map: recording a third chunk in one granule", 0);
+    }
+    pool->page_slots += last - first + 1;
     return 0;
+
+undo:
+    while (key-- > first)
+        slot_release(pool, s, key);
+    errno = ENOMEM;
+    return -1;
+}
+
+void cymem__page_remove(cymem_pool *pool, const cymem__slab *s)
+{
+    uintptr_t first, last;
+    granules(s, &first, &last);
+    for (uintptr_t key = first; key <= last; key++)
+        slot_release(pool, s, key);
+    pool->page_slots -= last - first + 1;
 }
 
 void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
                          cymem__slab *to2)
 {
-    cymem__map *m = &pool->pages;
-    uintptr_t first = (uintptr_t)from->base >> CYMEM__GRANULE_SHIFT;
-    uintptr_t last = ((uintptr_t)from->base + from->span - 1) >> CYMEM__GRANULE_SHIFT;
-    cymem__pentry *tab = m->tab;
+    uintptr_t first, last;
+    granules(from, &first, &last);
     for (uintptr_t key = first; key <= last; key++) {
-        size_t i = cymem__hash(key, m->shift);
-        while (tab[i].key != key)
-            i = (i + 1) & m->mask;
-        int later = to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT;
-        tab[i].s[tab[i].s[0] != from] = later ? to2 : to;
+        cymem__pentry *e = &leaf_of(key, 0)[key & (CYMEM__PM_LEAF - 1)];
+        cymem__slab *now = to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
+                               ? to2 : to;
+        int j = !(__atomic_load_n(&e->owner[0], __ATOMIC_RELAXED) == pool &&
+                  __atomic_load_n(&e->chunk[0], __ATOMIC_RELAXED) == from);
+        /* Two slabs that meet here may become one chunk: one slot each
+         * granule, as for any chunk. */
+        if (__atomic_load_n(&e->owner[!j], __ATOMIC_RELAXED) == pool &&
+            __atomic_load_n(&e->chunk[!j], __ATOMIC_RELAXED) == now) {
+            __atomic_store_n(&e->owner[j], NULL, __ATOMIC_RELEASE);
+            __atomic_store_n(&e->chunk[j], NULL, __ATOMIC_RELEASE);
+            pool->page_slots--;
+        } else {
+            __atomic_store_n(&e->chunk[j], now, __ATOMIC_RELEASE);
+        }
     }
+}
+
+cymem__pentry *cymem__page_entry(const void *ptr)
+{
+    uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
+    cymem__pentry *leaf = leaf_of(key, 0);
+    return leaf ? &leaf[key & (CYMEM__PM_LEAF - 1)] : NULL;
 }

@@ -1,40 +1,74 @@
 /*
- * pagemap.h - the page map (pagemap.c): granule -> the slabs over it.
+ * pagemap.h - the page map (pagemap.c): granule -> the chunks over it,
+ * one map for the process, each chunk tagged with its pool.
  */
 #ifndef CYMEM_PAGEMAP_H
 #define CYMEM_PAGEMAP_H
 
 #include "internal.h"
-#include "hashtab.h"
 
-/* The slab of @pool whose blocks span @ptr, or NULL. */
+/* The map is a radix tree of two levels over the granule number: a root of
+ * CYMEM__PM_ROOT leaf pointers, in the library's data, and leaves of
+ * CYMEM__PM_LEAF entries, mapped when first needed and kept for the life
+ * of the process.  48 address bits on a 64-bit system, 32 on a 32-bit one;
+ * a chunk above them cannot be recorded (its allocation fails), and a
+ * pointer above them is looked up in the leaf its low bits select, where
+ * the range check refuses it. */
+#if UINTPTR_MAX > 0xffffffffu
+#  define CYMEM__PM_LEAF_BITS 18
+#  define CYMEM__PM_ADDR_BITS 48
+#else
+#  define CYMEM__PM_LEAF_BITS 12
+#  define CYMEM__PM_ADDR_BITS 32
+#endif
+#define CYMEM__PM_ROOT_BITS (CYMEM__PM_ADDR_BITS - CYMEM__GRANULE_SHIFT - CYMEM__PM_LEAF_BITS)
+#define CYMEM__PM_LEAF ((size_t)1 << CYMEM__PM_LEAF_BITS)
+#define CYMEM__PM_ROOT ((size_t)1 << CYMEM__PM_ROOT_BITS)
+
+/* A granule's entry: the (at most two) chunks that overlap it, each with
+ * the pool that owns it.  A slot is claimed by a compare-and-swap of its
+ * chunk from NULL and then given its owner; it is released owner first.
+ * A lookup reads a chunk only after finding its own pool as the owner, so
+ * it never reads the descriptor of another pool's chunk, which that pool's
+ * thread may be freeing. */
+typedef struct cymem__pentry {
+    const cymem_pool *owner[2];
+    cymem__slab *chunk[2];
+} cymem__pentry;
+
+extern cymem__pentry *cymem__pm_root[CYMEM__PM_ROOT];
+
+/* The slab or arena chunk of @pool whose blocks span @ptr, or NULL. */
 static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *ptr)
 {
-    const cymem__map *m = &pool->pages;
     uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
-    const cymem__pentry *tab = (const cymem__pentry *)m->tab;
-    if (unlikely(tab == NULL))
+    cymem__pentry *leaf = __atomic_load_n(
+        &cymem__pm_root[(key >> CYMEM__PM_LEAF_BITS) & (CYMEM__PM_ROOT - 1)], __ATOMIC_ACQUIRE);
+    if (unlikely(leaf == NULL))
         return NULL;
-    for (size_t i = cymem__hash(key, m->shift);; i = (i + 1) & m->mask) {
-        const cymem__pentry *e = &tab[i];
-        if (e->key == key) {
-            for (int j = 0; j < 2; j++) {
-                cymem__slab *s = e->s[j];
-                if (s && (uintptr_t)ptr - (uintptr_t)s->base < s->span)
-                    return s;
-            }
-            return NULL;
+    cymem__pentry *e = &leaf[key & (CYMEM__PM_LEAF - 1)];
+    for (int j = 0; j < 2; j++) {
+        if (__atomic_load_n(&e->owner[j], __ATOMIC_ACQUIRE) == pool) {
+            cymem__slab *s = __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED);
+            if ((uintptr_t)ptr - (uintptr_t)s->base < s->span)
+                return s;
         }
-        if (e->key == 0)
-            return NULL;
     }
+    return NULL;
 }
 
+/* Record chunk @s of @pool in every granule its blocks overlap: either
+ * every granule is recorded, or (ENOMEM) none is. */
 int cymem__page_insert(cymem_pool *pool, cymem__slab *s);
+/* Forget chunk @s of @pool, before its memory or descriptor goes. */
+void cymem__page_remove(cymem_pool *pool, const cymem__slab *s);
 /* Let the page map name @to, or from @to2->base on @to2 (if not NULL),
  * wherever it names @from, whose granules @to and @to2 span (a slab
  * become part of an arena chunk).  Cannot fail. */
 void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
                          cymem__slab *to2);
+/* The entry of @ptr's granule, or NULL if its leaf was never made (for
+ * the invariant checker and its tests). */
+cymem__pentry *cymem__page_entry(const void *ptr);
 
 #endif /* CYMEM_PAGEMAP_H */

@@ -401,6 +401,7 @@ static size_t slab_dirty(const cymem__slab *s)
 
 static void slab_delete(cymem_pool *pool, cymem__slab *s)
 {
+    cymem__page_remove(pool, s);
     if (!s->carved)
         cymem__slab_mem_free(pool, s->mem, s->mem_size, slab_dirty(s));
     cymem__meta_free(pool, s, s->meta_size);
@@ -1353,7 +1354,6 @@ static void release_all(cymem_pool *pool)
     pool->classes = NULL;
     cymem__arena_trim(pool);
     cymem__region_release_all(pool);
-    cymem__map_free(pool, &pool->pages, sizeof(cymem__pentry));
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
 }
 

@@ -201,14 +201,15 @@ int main(void)
     DAMAGE("current slab", sc->cur = NULL, sc->cur = s);
     sc->cur = s;
 
-    /* 1. The page map names a slab that is not the pool's. */
-    cymem__pentry *tab = pool->pages.tab;
-    size_t e = 0;
-    while (tab[e].key == 0)
-        e++;
-    cymem__slab *was = tab[e].s[0];
-    cymem__slab fake = *was;
-    DAMAGE("page map entry", tab[e].s[0] = &fake, tab[e].s[0] = was);
+    /* 1. The page map names a slab that is not the pool's, or names the
+     * slab as another pool's. */
+    cymem__pentry *e = cymem__page_entry(s->base);
+    expect(e != NULL, "the slab's granule has no page map entry");
+    int j = e->chunk[0] != s;
+    cymem__slab fake = *s;
+    DAMAGE("page map entry", e->chunk[j] = &fake, e->chunk[j] = s);
+    const cymem_pool *owner = e->owner[j];
+    DAMAGE("page map owner", e->owner[j] = (cymem_pool *)&fake, e->owner[j] = owner);
 
     /* 4. A direct block's record. */
     cymem__direct *d = cymem__direct_find(pool, big);

@@ -1,0 +1,186 @@
+/*
+ * rel-pagemap.c - the process's page map keeps pools apart.
+ *
+ * Two pools take their memory from one strip, piece after piece, so their
+ * slabs and arena chunks meet inside granules: each granule's two slots
+ * then belong to different pools.  Each pool must find every block of its
+ * own and none of the other's, free only its own, and pass the invariant
+ * checker, whose page map group counts the slots of each pool; and a pool
+ * destroyed must leave no slot behind.  Then threads do the same at once,
+ * each with its own pools on a shared strip, so that slots of one granule
+ * are claimed and released concurrently (the ThreadSanitizer run of CI
+ * checks the page map's atomics on this).
+ */
+#include "internal.h"
+#include "invariants.h"
+#include "pagemap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
+
+#define EXPECT(cond, what) do {                                  \
+        if (!(cond)) {                                           \
+            pthread_mutex_lock(&report);                         \
+            fprintf(stderr, "rel-pagemap: %s (line %d)\n", (what), __LINE__); \
+            failures++;                                          \
+            pthread_mutex_unlock(&report);                       \
+        }                                                        \
+    } while (0)
+
+static int nfailures(void)
+{
+    pthread_mutex_lock(&report);
+    int n = failures;
+    pthread_mutex_unlock(&report);
+    return n;
+}
+
+/* The owner of slot @j of @e: other threads may be changing it. */
+static const cymem_pool *owner(const cymem__pentry *e, int j)
+{
+    return __atomic_load_n(&e->owner[j], __ATOMIC_RELAXED);
+}
+
+/* A strip: pieces cut one after the other, 16-byte aligned, never
+ * reused, so that consecutive requests of different pools are
+ * neighbours in memory. */
+typedef struct strip {
+    pthread_mutex_t lock;
+    char *mem;
+    size_t size, used;
+} strip;
+
+static void *strip_malloc(size_t size, void *ctx)
+{
+    strip *s = ctx;
+    void *p = NULL;
+    pthread_mutex_lock(&s->lock);
+    size = (size + 15) & ~(size_t)15;
+    if (size <= s->size - s->used) {
+        p = s->mem + s->used;
+        s->used += size;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return p;
+}
+
+static void strip_free(void *ptr, size_t size, void *ctx)
+{
+    (void)ptr, (void)size, (void)ctx;
+}
+
+static cymem_pool *strip_pool(strip *s)
+{
+    cymem_allocator a = { strip_malloc, strip_free, s };
+    cymem_pool_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.allocator = &a;
+    return cymem_pool_new_ex(&opts);
+}
+
+#define N 3000
+
+/* Pools @a and @b take turns allocating blocks of 1 to 3 KiB: more than
+ * the arena budget each, so both have arena chunks and slabs, cut
+ * alternately from @s. */
+static int neighbours(strip *s, unsigned seed)
+{
+    int before = nfailures();
+    cymem_pool *a = strip_pool(s), *b = strip_pool(s);
+    EXPECT(a != NULL && b != NULL, "a pool on the strip");
+    if (a == NULL || b == NULL)
+        return -1;
+    void **pa = calloc(N, sizeof *pa), **pb = calloc(N, sizeof *pb);
+    EXPECT(pa != NULL && pb != NULL, "memory for the test");
+    if (pa == NULL || pb == NULL)
+        return -1;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = 1024 + (seed >> 8) % 2048;
+        pa[i] = cymem_pool_alloc(a, 1, n);
+        pb[i] = cymem_pool_alloc(b, 1, n);
+        EXPECT(pa[i] != NULL && pb[i] != NULL, "alloc on the strip");
+        if (pa[i] == NULL || pb[i] == NULL)
+            return -1;
+    }
+    /* Granules shared by the two pools: the case the test is for. */
+    size_t shared = 0;
+    for (int i = 0; i < N; i++) {
+        const cymem__pentry *e = cymem__page_entry(pa[i]);
+        if (e != NULL && ((owner(e, 0) == a && owner(e, 1) == b) ||
+                          (owner(e, 0) == b && owner(e, 1) == a)))
+            shared++;
+    }
+    EXPECT(shared > 0, "no granule holds chunks of both pools");
+    for (int i = 0; i < N; i++) {
+        EXPECT(cymem_pool_owns(a, pa[i]) && !cymem_pool_owns(a, pb[i]), "a owns its own only");
+        EXPECT(cymem_pool_owns(b, pb[i]) && !cymem_pool_owns(b, pa[i]), "b owns its own only");
+        errno = 0;
+        EXPECT(cymem_pool_free(a, pb[i]) == -1 && errno == EINVAL, "a frees a block of b");
+    }
+    EXPECT(cymem__pool_check(a) == 0 && cymem__pool_check(b) == 0, "invariant check");
+    for (int i = 0; i < N; i += 2) {
+        EXPECT(cymem_pool_free(a, pa[i]) == 0, "free of a's own block");
+        EXPECT(cymem_pool_free(b, pb[i]) == 0, "free of b's own block");
+    }
+    EXPECT(cymem__pool_check(a) == 0 && cymem__pool_check(b) == 0, "invariant check");
+    /* Destroying a leaves b whole, and no slot of a's. */
+    cymem_pool_destroy(a);
+    size_t left = 0;
+    for (int i = 0; i < N; i++) {
+        const cymem__pentry *e = cymem__page_entry(pa[i]);
+        for (int j = 0; e != NULL && j < 2; j++)
+            left += owner(e, j) == a;
+    }
+    EXPECT(left == 0, "a destroyed pool's slots are left in the page map");
+    for (int i = 1; i < N; i += 2)
+        EXPECT(cymem_pool_owns(b, pb[i]) && cymem_pool_free(b, pb[i]) == 0,
+               "b's blocks after a is destroyed");
+    EXPECT(cymem__pool_check(b) == 0, "invariant check");
+    cymem_pool_destroy(b);
+    free(pa);
+    free(pb);
+    return nfailures() == before ? 0 : -1;
+}
+
+static void *thread_main(void *arg)
+{
+    strip *s = arg;
+    for (unsigned r = 0; r < 3 && nfailures() == 0; r++)
+        neighbours(s, (unsigned)(uintptr_t)pthread_self() + r);
+    return NULL;
+}
+
+int main(void)
+{
+    static strip s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+    s.size = (size_t)512 << 20;
+    s.mem = malloc(s.size);
+    if (s.mem == NULL) {
+        fprintf(stderr, "rel-pagemap: no memory for the strip\n");
+        return 99;
+    }
+    neighbours(&s, 1);
+
+    pthread_t t[4];
+    s.used = 0;
+    for (int i = 0; i < 4; i++)
+        if (pthread_create(&t[i], NULL, thread_main, &s) != 0) {
+            fprintf(stderr, "rel-pagemap: pthread_create failed\n");
+            return 99;
+        }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    free(s.mem);
+    if (failures)
+        fprintf(stderr, "rel-pagemap: %d failures\n", failures);
+    else
+        printf("rel-pagemap: pools kept apart in shared granules\n");
+    return failures ? 1 : 0;
+}
