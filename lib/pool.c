@@ -372,11 +372,15 @@ size_t small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int t
     /* Only out-of-line memory changes: the block itself is not touched. */
     fmap_set(s, idx);
     s->nfree++;
-    cymem__class *sc = &pool->classes[s->cls];
-    if (unlikely(s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min && s != sc->cur)) {
-        if (s->list == SLAB_ON_FRESH)
-            list_remove(sc, s);
-        list_push(&sc->avail, s, SLAB_ON_AVAIL);
+    /* The class (on the pool's second cache line) only when the slab may
+     * have to move to the avail list. */
+    if (unlikely(s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min)) {
+        cymem__class *sc = &pool->classes[s->cls];
+        if (s != sc->cur) {
+            if (s->list == SLAB_ON_FRESH)
+                list_remove(sc, s);
+            list_push(&sc->avail, s, SLAB_ON_AVAIL);
+        }
     }
     return n;
 }
