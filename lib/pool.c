@@ -270,7 +270,8 @@ static void *small_alloc(cymem_pool *pool, size_t n, unsigned c);
 static inline __attribute__((always_inline))
 void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
 {
-    cymem__class *sc = &pool->classes[c];
+    /* The fast path's copy of classes, on the pool's first cache line. */
+    cymem__class *sc = &(track ? pool->classes : pool->fast)[c];
     cymem__slab *s = sc->cur;
     uint32_t idx;
     char *p;
