@@ -66,7 +66,8 @@ typedef struct cymem_pool cymem_pool;
 /**
  * Where a pool gets its memory from (upstream cymem's WrapMalloc/WrapFree).
  *
- * @malloc: return @size bytes aligned for any C type, or NULL on failure.
+ * @malloc: return @size bytes aligned for any C type and to at least 16
+ *          bytes, or NULL on failure.
  *          The memory need not be zeroed.
  * @free:   give back @ptr; @size is exactly what @malloc was asked for.
  * @ctx:    passed unchanged to both.
