@@ -4,10 +4,12 @@
  * the caller's cymem_allocator.
  *
  * Every piece of memory a pool holds (the pool itself, its class table,
- * maps, slab descriptors and memory, regions, cleanup records, direct
- * blocks) comes through here or through held(), and goes back through
- * here or released() (backing.h).  Above: pool.c and the maps.  Below:
- * tcache.c and os.c.  Nothing here knows slabs or blocks: only sizes.
+ * direct map, slab descriptors and memory, regions, cleanup records,
+ * direct blocks) comes through here or through held(), and goes back
+ * through here or released() (backing.h).  Above: hashtab.c and the
+ * engine.  Below: tcache.c and os.c.  The page map's leaves are the
+ * process's, not a pool's: they come from os.c directly.  Nothing here
+ * knows slabs or blocks: only sizes.
  *
  * Invariants:
  *  - reserved_bytes and chunk_count are the sums over the pieces the pool

@@ -411,6 +411,10 @@ static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab *
             EXPECT(ck, 1, named == 1, "page map: granule %#zx names slab %p %d times",
                    (size_t)g, (void *)s, named);
         }
+        /* At most two chunks per granule rests on this (pagemap.c). */
+        EXPECT(ck, 1, s->span == 0 ||
+               (char *)s->mem + s->mem_size - s->base >= (ptrdiff_t)CYMEM__GRANULE,
+               "slab %p: less than a granule of memory from its base", (void *)s);
         slots += g1 - g0 + 1;
         if (s->carved) {
             const cymem__region *r = regions;
@@ -422,7 +426,7 @@ static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab *
     }
     /* ... and the pool has no other slot. */
     EXPECT(ck, 1, pool->page_slots == slots,
-           "page map: the pool has %zu slots, its slabs span %zu granules",
+           "page map: the pool has %zu slots, its slabs and chunks span %zu granules",
            pool->page_slots, slots);
 }
 

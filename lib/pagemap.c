@@ -5,12 +5,16 @@
  * path; here are the changes.
  *
  * Invariants:
- *  - chunks are at least one granule long and never overlap (they are
- *    pieces of distinct allocations, or carved apart from one region), so
- *    at most two of them meet in any granule: one that covers its start
- *    and one that starts inside it.  A chunk is recorded after its memory
- *    is had and forgotten before its memory goes, so this holds at every
- *    moment, whatever the threads do, and a granule's two slots suffice;
+ *  - a chunk's blocks [base, base + span) lie in its memory, and the
+ *    memory from base on is at least a granule long (a system piece of 16
+ *    KiB or more, a custom allocator's piece padded to align base, or
+ *    whole granules carved from a region); memories of live chunks never
+ *    overlap, whichever pools own them.  So no chunk can lie between two
+ *    others that meet the same granule: at most two chunks meet in any
+ *    granule.  A chunk is recorded after its memory is had and forgotten
+ *    before its memory goes, so this holds at every moment, whatever the
+ *    threads do, and a granule's two slots suffice (a span may be shorter
+ *    than a granule: 12 blocks of 1280 bytes in 16 KiB);
  *  - a pool's slots are exactly the granules its slabs and arena chunks
  *    (the keeper excepted) span: pool->page_slots counts them;
  *  - only a pool's own operations (one thread at a time: the pool is
@@ -41,6 +45,9 @@ static cymem__pentry *leaf_of(uintptr_t key, int make)
     cymem__pentry *fresh = cymem__os_pages_alloc(bytes);
     if (fresh == NULL)
         return NULL;
+    /* Entries are touched sparsely: a huge page would make 2 MiB of the
+     * map resident for one granule's entry. */
+    cymem__os_advise_huge(fresh, bytes, 0);
     if (__atomic_compare_exchange_n(slot, &leaf, fresh, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         return fresh;
@@ -128,20 +135,16 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
     granules(from, &first, &last);
     for (uintptr_t key = first; key <= last; key++) {
         cymem__pentry *e = &leaf_of(key, 0)[key & (CYMEM__PM_LEAF - 1)];
-        cymem__slab *now = to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
-                               ? to2 : to;
-        int j = !(__atomic_load_n(&e->owner[0], __ATOMIC_RELAXED) == pool &&
-                  __atomic_load_n(&e->chunk[0], __ATOMIC_RELAXED) == from);
-        /* Two slabs that meet here may become one chunk: one slot each
-         * granule, as for any chunk. */
-        if (__atomic_load_n(&e->owner[!j], __ATOMIC_RELAXED) == pool &&
-            __atomic_load_n(&e->chunk[!j], __ATOMIC_RELAXED) == now) {
-            __atomic_store_n(&e->owner[j], NULL, __ATOMIC_RELEASE);
-            __atomic_store_n(&e->chunk[j], NULL, __ATOMIC_RELEASE);
-            pool->page_slots--;
-        } else {
-            __atomic_store_n(&e->chunk[j], now, __ATOMIC_RELEASE);
-        }
+        int j = 0;
+        while (j < 2 && !(__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool &&
+                          __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == from))
+            j++;
+        if (j == 2)
+            cymem__fatal("page map: replacing a chunk it does not hold", 0);
+        __atomic_store_n(&e->chunk[j],
+                         to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
+                             ? to2 : to,
+                         __ATOMIC_RELEASE);
     }
 }
 
@@ -150,4 +153,23 @@ cymem__pentry *cymem__page_entry(const void *ptr)
     uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
     cymem__pentry *leaf = leaf_of(key, 0);
     return leaf ? &leaf[key & (CYMEM__PM_LEAF - 1)] : NULL;
+}
+
+size_t cymem__page_census(const cymem_pool *pool, size_t *orphans)
+{
+    size_t mine = 0, lost = 0;
+    for (size_t r = 0; r < CYMEM__PM_ROOT; r++) {
+        const cymem__pentry *leaf = __atomic_load_n(&cymem__pm_root[r], __ATOMIC_ACQUIRE);
+        for (size_t i = 0; leaf != NULL && i < CYMEM__PM_LEAF; i++) {
+            for (int j = 0; j < 2; j++) {
+                const cymem_pool *o = __atomic_load_n(&leaf[i].owner[j], __ATOMIC_RELAXED);
+                const cymem__slab *c = __atomic_load_n(&leaf[i].chunk[j], __ATOMIC_RELAXED);
+                mine += o != NULL && o == pool;
+                lost += (o == NULL) != (c == NULL);
+            }
+        }
+    }
+    if (orphans)
+        *orphans = lost;
+    return mine;
 }

@@ -47,8 +47,10 @@ static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *
     if (unlikely(leaf == NULL))
         return NULL;
     cymem__pentry *e = &leaf[key & (CYMEM__PM_LEAF - 1)];
+    /* Relaxed: a slot whose owner is @pool was last written by @pool's own
+     * calls, which do not run concurrently with this one. */
     for (int j = 0; j < 2; j++) {
-        if (__atomic_load_n(&e->owner[j], __ATOMIC_ACQUIRE) == pool) {
+        if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool) {
             cymem__slab *s = __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED);
             if ((uintptr_t)ptr - (uintptr_t)s->base < s->span)
                 return s;
@@ -70,5 +72,10 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
 /* The entry of @ptr's granule, or NULL if its leaf was never made (for
  * the invariant checker and its tests). */
 cymem__pentry *cymem__page_entry(const void *ptr);
+/* Every slot of the map owned by @pool, counted by a walk of every leaf
+ * (tests: a pool destroyed owns none); *@orphans (if not NULL) gets the
+ * slots that have a chunk and no owner or the reverse, which only a claim
+ * or release under way in another thread may leave for a moment. */
+size_t cymem__page_census(const cymem_pool *pool, size_t *orphans);
 
 #endif /* CYMEM_PAGEMAP_H */

@@ -858,7 +858,8 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
     if (q == NULL)
         return NULL;
     memcpy(q, ptr, old < new_size ? old : new_size);
-    /* The allocation may have moved the maps' entries: look up again. */
+    /* The allocation may have moved the direct map's entries: look up
+     * again. */
     s = cymem__chunk_find(pool, ptr);
     if (s != NULL && s->cls == CYMEM__ARENA_CLS)
         arena_release(pool, s, arena_index(s, ptr), 1);
@@ -1360,6 +1361,10 @@ static void release_all(cymem_pool *pool)
     cymem__arena_trim(pool);
     cymem__region_release_all(pool);
     cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
+    /* A slot left would name a freed descriptor to the next pool made at
+     * this address. */
+    if (pool->page_slots != 0)
+        cymem__fatal("destroy: the page map still names the pool's chunks", 0);
 }
 
 /* Free everything @pool holds and @pool itself. */

@@ -8,6 +8,7 @@
  * public API, reachable because the suite links the library's convenience
  * copy. */
 #include "invariants.h"
+#include "pagemap.h"
 
 /* ---- The backing allocator ---------------------------------------------- */
 
@@ -102,6 +103,9 @@ void pool_done(cymem_pool *pool)
     if (pool != NULL)
         pool_check(pool);
     cymem_pool_destroy(pool);
+    /* A walk of the whole page map: nothing the pool owned is left. */
+    ck_assert_msg(pool == NULL || cymem__page_census(pool, NULL) == 0,
+                  "pool %p left slots in the page map", (const void *)pool);
 }
 
 cymem_pool *child_of(cymem_pool *parent)

@@ -4,12 +4,14 @@
  * Two pools take their memory from one strip, piece after piece, so their
  * slabs and arena chunks meet inside granules: each granule's two slots
  * then belong to different pools.  Each pool must find every block of its
- * own and none of the other's, free only its own, and pass the invariant
- * checker, whose page map group counts the slots of each pool; and a pool
- * destroyed must leave no slot behind.  Then threads do the same at once,
- * each with its own pools on a shared strip, so that slots of one granule
- * are claimed and released concurrently (the ThreadSanitizer run of CI
- * checks the page map's atomics on this).
+ * own and none of the other's, free only its own, pass the invariant
+ * checker, own exactly the slots it counts (a walk of the whole map),
+ * keep them right through a reset that makes its slabs arena chunks, and
+ * leave none behind when destroyed.  Then threads do the same at once,
+ * each with its own pools (plain, then THREADSAFE) on the shared strip,
+ * whose freed pieces other pools reuse, so that slots of one granule are
+ * claimed and released concurrently (the ThreadSanitizer run of CI checks
+ * the page map's atomics on this).
  */
 #include "internal.h"
 #include "invariants.h"
@@ -47,13 +49,21 @@ static const cymem_pool *owner(const cymem__pentry *e, int j)
     return __atomic_load_n(&e->owner[j], __ATOMIC_RELAXED);
 }
 
-/* A strip: pieces cut one after the other, 16-byte aligned, never
- * reused, so that consecutive requests of different pools are
- * neighbours in memory. */
+/* A strip: pieces cut one after the other, 16-byte aligned, so that
+ * consecutive requests of different pools are neighbours in memory.  A
+ * piece given back is reused by the next request of its size, whichever
+ * pool makes it: a granule's slot released by one pool is then claimed
+ * by another while the other slot stays in use. */
+typedef struct piece {
+    struct piece *next;
+    size_t size;
+} piece;
+
 typedef struct strip {
     pthread_mutex_t lock;
     char *mem;
     size_t size, used;
+    piece *free_list;
 } strip;
 
 static void *strip_malloc(size_t size, void *ctx)
@@ -62,7 +72,13 @@ static void *strip_malloc(size_t size, void *ctx)
     void *p = NULL;
     pthread_mutex_lock(&s->lock);
     size = (size + 15) & ~(size_t)15;
-    if (size <= s->size - s->used) {
+    for (piece **pp = &s->free_list; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->size == size) {
+            p = *pp;
+            *pp = (*pp)->next;
+            break;
+        }
+    if (p == NULL && size <= s->size - s->used) {
         p = s->mem + s->used;
         s->used += size;
     }
@@ -72,16 +88,34 @@ static void *strip_malloc(size_t size, void *ctx)
 
 static void strip_free(void *ptr, size_t size, void *ctx)
 {
-    (void)ptr, (void)size, (void)ctx;
+    strip *s = ctx;
+    piece *p = ptr;
+    pthread_mutex_lock(&s->lock);
+    p->size = (size + 15) & ~(size_t)15;
+    p->next = s->free_list;
+    s->free_list = p;
+    pthread_mutex_unlock(&s->lock);
 }
 
-static cymem_pool *strip_pool(strip *s)
+static cymem_pool *strip_pool(strip *s, unsigned flags)
 {
     cymem_allocator a = { strip_malloc, strip_free, s };
     cymem_pool_options opts;
     memset(&opts, 0, sizeof opts);
     opts.allocator = &a;
+    opts.flags = flags;
     return cymem_pool_new_ex(&opts);
+}
+
+/* @pool's slots, counted by a walk of the whole map, are what it counts,
+ * and no slot is half claimed (alone, when no other thread runs). */
+static void census(const cymem_pool *pool, int alone)
+{
+    size_t orphans;
+    EXPECT(cymem__page_census(pool, &orphans) == pool->page_slots,
+           "the page map holds other slots of the pool than it counts");
+    if (alone)
+        EXPECT(orphans == 0, "a slot of the page map has a chunk and no owner, or the reverse");
 }
 
 #define N 3000
@@ -89,10 +123,10 @@ static cymem_pool *strip_pool(strip *s)
 /* Pools @a and @b take turns allocating blocks of 1 to 3 KiB: more than
  * the arena budget each, so both have arena chunks and slabs, cut
  * alternately from @s. */
-static int neighbours(strip *s, unsigned seed)
+static int neighbours(strip *s, unsigned seed, unsigned flags, int alone)
 {
     int before = nfailures();
-    cymem_pool *a = strip_pool(s), *b = strip_pool(s);
+    cymem_pool *a = strip_pool(s, flags), *b = strip_pool(s, flags);
     EXPECT(a != NULL && b != NULL, "a pool on the strip");
     if (a == NULL || b == NULL)
         return -1;
@@ -125,51 +159,73 @@ static int neighbours(strip *s, unsigned seed)
         EXPECT(cymem_pool_free(a, pb[i]) == -1 && errno == EINVAL, "a frees a block of b");
     }
     EXPECT(cymem__pool_check(a) == 0 && cymem__pool_check(b) == 0, "invariant check");
+    census(a, alone);
+    census(b, alone);
+    /* A reset with nothing freed makes a's slabs arena chunks: their slots
+     * are rewritten, b's left alone; then a fills up again. */
+    cymem_pool_reset(a);
+    EXPECT(a->classes == NULL, "the reset did not make a's slabs arena chunks");
+    EXPECT(cymem__pool_check(a) == 0 && cymem__pool_check(b) == 0, "invariant check");
+    census(a, alone);
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        pa[i] = cymem_pool_alloc(a, 1, 1024 + (seed >> 8) % 2048);
+        EXPECT(pa[i] != NULL, "alloc after the reset");
+        if (pa[i] == NULL)
+            return -1;
+        EXPECT(!cymem_pool_owns(b, pa[i]), "b owns a block of a");
+    }
+    EXPECT(cymem__pool_check(a) == 0, "invariant check");
+    census(a, alone);
     for (int i = 0; i < N; i += 2) {
         EXPECT(cymem_pool_free(a, pa[i]) == 0, "free of a's own block");
         EXPECT(cymem_pool_free(b, pb[i]) == 0, "free of b's own block");
     }
     EXPECT(cymem__pool_check(a) == 0 && cymem__pool_check(b) == 0, "invariant check");
-    /* Destroying a leaves b whole, and no slot of a's. */
+    /* Destroying a leaves b whole, and no slot of a's (when no other
+     * thread runs: another may make a pool where a was, on the strip). */
     cymem_pool_destroy(a);
-    size_t left = 0;
-    for (int i = 0; i < N; i++) {
-        const cymem__pentry *e = cymem__page_entry(pa[i]);
-        for (int j = 0; e != NULL && j < 2; j++)
-            left += owner(e, j) == a;
-    }
-    EXPECT(left == 0, "a destroyed pool's slots are left in the page map");
+    if (alone)
+        EXPECT(cymem__page_census(a, NULL) == 0,
+               "a destroyed pool's slots are left in the page map");
     for (int i = 1; i < N; i += 2)
         EXPECT(cymem_pool_owns(b, pb[i]) && cymem_pool_free(b, pb[i]) == 0,
                "b's blocks after a is destroyed");
     EXPECT(cymem__pool_check(b) == 0, "invariant check");
+    census(b, alone);
     cymem_pool_destroy(b);
+    if (alone)
+        EXPECT(cymem__page_census(b, NULL) == 0,
+               "a destroyed pool's slots are left in the page map");
     free(pa);
     free(pb);
     return nfailures() == before ? 0 : -1;
 }
 
+/* Threads, each with its own pools on the shared strip: plain pools, then
+ * THREADSAFE ones. */
 static void *thread_main(void *arg)
 {
     strip *s = arg;
-    for (unsigned r = 0; r < 3 && nfailures() == 0; r++)
-        neighbours(s, (unsigned)(uintptr_t)pthread_self() + r);
+    for (unsigned r = 0; r < 4 && nfailures() == 0; r++)
+        neighbours(s, (unsigned)(uintptr_t)pthread_self() + r,
+                   r & 1 ? CYMEM_POOL_THREADSAFE : 0, 0);
     return NULL;
 }
 
 int main(void)
 {
-    static strip s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
+    static strip s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL };
     s.size = (size_t)512 << 20;
     s.mem = malloc(s.size);
     if (s.mem == NULL) {
         fprintf(stderr, "rel-pagemap: no memory for the strip\n");
         return 99;
     }
-    neighbours(&s, 1);
+    neighbours(&s, 1, 0, 1);
+    neighbours(&s, 2, CYMEM_POOL_THREADSAFE, 1);
 
     pthread_t t[4];
-    s.used = 0;
     for (int i = 0; i < 4; i++)
         if (pthread_create(&t[i], NULL, thread_main, &s) != 0) {
             fprintf(stderr, "rel-pagemap: pthread_create failed\n");
@@ -177,6 +233,9 @@ int main(void)
         }
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
+    size_t orphans;
+    cymem__page_census(NULL, &orphans);
+    EXPECT(orphans == 0, "a slot of the page map has a chunk and no owner, or the reverse");
     free(s.mem);
     if (failures)
         fprintf(stderr, "rel-pagemap: %d failures\n", failures);
