@@ -347,23 +347,38 @@ static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
 
 /* ---- accounting of live bytes (pool.c, arena.c) ---- */
 
+/* live_bytes is exact at every moment; its largest value so far is
+ * max(peak_bytes, live_bytes): live_bytes reaches a new high only by
+ * growing, and the high is kept in peak_bytes when it starts to fall, so
+ * the allocation fast paths never touch the peak (pool_peak()). */
 static inline void account_alloc(cymem_pool *pool, size_t n)
 {
     pool->live_bytes += n;
+}
+
+static inline void note_peak(cymem_pool *pool)
+{
     if (pool->live_bytes > pool->peak_bytes)
         pool->peak_bytes = pool->live_bytes;
 }
 
 static inline void account_free(cymem_pool *pool, size_t n)
 {
+    note_peak(pool);
     pool->live_bytes -= n;
 }
 
 static inline void account_resize(cymem_pool *pool, size_t old, size_t n)
 {
+    if (n < old)
+        note_peak(pool);
     pool->live_bytes = pool->live_bytes - old + n;
-    if (pool->live_bytes > pool->peak_bytes)
-        pool->peak_bytes = pool->live_bytes;
+}
+
+/* The most live bytes @pool has held. */
+static inline size_t pool_peak(const cymem_pool *pool)
+{
+    return pool->live_bytes > pool->peak_bytes ? pool->live_bytes : pool->peak_bytes;
 }
 
 /* ---- pool.c ---- */

@@ -850,7 +850,7 @@ static void *realloc_impl(cymem_pool *pool, void *ptr, size_t new_size)
         align = CYMEM__SLAB_ALIGN;
     /* For a moment both blocks are live; the peak is what the caller
      * could see, before or after the call. */
-    size_t peak = pool->peak_bytes;
+    size_t peak = pool_peak(pool);
     void *q = align <= CYMEM__MIN_ALIGN && new_size - 1 < CYMEM__CLASS_MAX &&
                       (pool->arena_fast != NULL || pool->fast != NULL)
                   ? alloc_fast(pool, new_size)
@@ -1010,7 +1010,7 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
         }
     }
     cymem__arena_count(pool, &out->live_blocks, &out->used_bytes);
-    out->peak_bytes = pool->peak_bytes;
+    out->peak_bytes = pool_peak(pool);
     out->reserved_bytes = pool->reserved_bytes;
     out->chunk_count = pool->chunk_count;
     out->metadata_bytes = pool->metadata_bytes;
@@ -1310,6 +1310,7 @@ static void reset_slabs(cymem_pool *pool)
             list_remove(sc, sc->cur);
         }
     }
+    note_peak(pool);
     pool->live_bytes = 0;
 }
 
