@@ -1346,16 +1346,51 @@ void cymem_pool_reset(cymem_pool *pool)
  * next pool, laid out afresh, is a new pool in every statistic.
  */
 
-/* Give back everything @pool holds but its keeper, which is reset. */
-static void release_all(cymem_pool *pool)
+static int by_descriptor(const void *x, const void *y)
 {
-    for (unsigned c = 0; pool->classes && c < CYMEM__NTABLE; c++) {
+    uintptr_t a = (uintptr_t)*(const cymem__slab *const *)x;
+    uintptr_t b = (uintptr_t)*(const cymem__slab *const *)y;
+    return (a > b) - (a < b);
+}
+
+/* Give back every slab of @pool, descriptors in address order.  Those of
+ * a pool of the system allocator are on the C heap, the newest highest
+ * (a backing allocator's are likely alike): given back newest first, as
+ * the class lists hold them, each would free the heap's top, and malloc
+ * would shrink the heap a page or two at a time, one system call each,
+ * for the next pool to grow it again.  Lowest first, they coalesce and
+ * the top goes last, once.  (Without memory for the sort, the lists'
+ * order.) */
+static void release_slabs(cymem_pool *pool)
+{
+    size_t n = 0, k = 0;
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
+        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
+            n++;
+    cymem__slab **v = n > 1 ? cymem__meta_alloc(pool, n * sizeof *v) : NULL;
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++) {
         cymem__slab *s = pool->classes[c].all, *next;
         for (; s; s = next) {
             next = s->next_in_class;
-            slab_delete(pool, s);
+            if (v)
+                v[k++] = s;
+            else
+                slab_delete(pool, s);
         }
     }
+    if (v) {
+        qsort(v, n, sizeof *v, by_descriptor);
+        for (k = 0; k < n; k++)
+            slab_delete(pool, v[k]);
+        cymem__meta_free(pool, v, n * sizeof *v);
+    }
+}
+
+/* Give back everything @pool holds but its keeper, which is reset. */
+static void release_all(cymem_pool *pool)
+{
+    if (pool->classes)
+        release_slabs(pool);
     if (pool->classes)
         cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
     pool->classes = NULL;

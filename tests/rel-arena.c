@@ -239,8 +239,68 @@ static void aligned_blocks(void)
     cymem_pool_destroy(pool);
 }
 
+/* A destroyed pool gives its slab descriptors back lowest address first
+ * (pool.c, release_slabs()): a heap allocator then coalesces them and
+ * shrinks its top once, not once per descriptor. */
+#define FREES_MAX 4096
+static uintptr_t freed[FREES_MAX];
+static size_t nfreed;
+
+static void *rec_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void rec_free(void *ptr, size_t size, void *ctx)
+{
+    (void)size, (void)ctx;
+    if (nfreed < FREES_MAX)
+        freed[nfreed++] = (uintptr_t)ptr;
+    free(ptr);
+}
+
+static void destroy_order(void)
+{
+    cymem_allocator a = { rec_malloc, rec_free, NULL };
+    cymem_pool_options o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &a;
+    cymem_pool *pool = cymem_pool_new_ex(&o);
+    EXPECT(pool != NULL, "a pool on a recording allocator");
+    if (pool == NULL)
+        return;
+    /* Past the arena budget, blocks of several classes: many slabs. */
+    for (int i = 0; i < 60000; i++)
+        EXPECT(cymem_pool_alloc(pool, 1, 16 + (size_t)(i % 7) * 48) != NULL, "alloc");
+    checked(pool, "before the destroy");
+    uintptr_t *desc = malloc(4096 * sizeof *desc);
+    size_t n = 0;
+    for (unsigned c = 0; pool->classes != NULL && c < CYMEM__NTABLE; c++)
+        for (cymem__slab *s = pool->classes[c].all; s != NULL && n < 4096; s = s->next_in_class)
+            desc[n++] = (uintptr_t)s;
+    EXPECT(n > 8, "too few slabs to see an order");
+    nfreed = 0;
+    cymem_pool_destroy(pool);
+    uintptr_t last = 0;
+    size_t seen = 0;
+    for (size_t i = 0; i < nfreed; i++) {
+        size_t j = 0;
+        while (j < n && desc[j] != freed[i])
+            j++;
+        if (j == n)
+            continue;
+        EXPECT(freed[i] > last, "slab descriptors given back out of address order");
+        last = freed[i];
+        seen++;
+    }
+    EXPECT(seen == n, "not every slab descriptor was given back");
+    free(desc);
+}
+
 int main(void)
 {
+    destroy_order();
     aligned_blocks();
     keeper_first();
     reuse();
@@ -249,6 +309,7 @@ int main(void)
     leave_arena_mode();
     realloc_in_place();
     if (failures == 0)
-        printf("rel-arena: keeper, holes, budget, conversion, arena mode, realloc, aligned: ok\n");
+        printf("rel-arena: keeper, holes, budget, conversion, arena mode, realloc, aligned,"
+               " destroy order: ok\n");
     return failures ? 1 : 0;
 }
