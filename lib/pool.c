@@ -948,7 +948,8 @@ static int find_containing(const cymem_pool *pool, const void *addr,
         return cymem__arena_containing(s, addr, block, size);
     if (s != NULL) {
         size_t off = (size_t)((const char *)addr - s->base);
-        size_t idx = off / s->bsize;
+        /* floor(off / bsize) by the reciprocal, exact in any slab */
+        size_t idx = (size_t)((off * s->recip) >> 40);
         if (idx >= s->next || slab_is_free(s, (uint32_t)idx))
             return 0;
         size_t n = s->bsize - slab_get_slack(s, (uint32_t)idx);
