@@ -55,6 +55,27 @@ static cymem__pentry *leaf_of(uintptr_t key, int make)
     return leaf;
 }
 
+/* The entry of @key's granule, its leaf made if @make; NULL if the leaf
+ * does not exist (or cannot be made). */
+static cymem__pentry *entry_of(uintptr_t key, int make)
+{
+    cymem__pentry *leaf = leaf_of(key, make);
+    return leaf ? &leaf[key & (CYMEM__PM_LEAF - 1)] : NULL;
+}
+
+/* Which of @e's slots holds @pool's chunk @s; aborts, saying @what, if
+ * neither does (the map and the pool disagree). */
+static int slot_of(const cymem__pentry *e, const cymem_pool *pool, const cymem__slab *s,
+                   const char *what)
+{
+    for (int j = 0; j < 2; j++)
+        if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool &&
+            __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == s)
+            return j;
+    cymem__fatal(what, 0);
+    return -1;
+}
+
 /* The granules [*first, *last] that chunk @s spans; 0 if they are above
  * the map's address bits. */
 static int granules(const cymem__slab *s, uintptr_t *first, uintptr_t *last)
@@ -71,16 +92,10 @@ static int granules(const cymem__slab *s, uintptr_t *first, uintptr_t *last)
 /* Release the slot of @pool's chunk @s in @key's granule. */
 static void slot_release(const cymem_pool *pool, const cymem__slab *s, uintptr_t key)
 {
-    cymem__pentry *e = &leaf_of(key, 0)[key & (CYMEM__PM_LEAF - 1)];
-    for (int j = 0; j < 2; j++) {
-        if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool &&
-            __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == s) {
-            __atomic_store_n(&e->owner[j], NULL, __ATOMIC_RELEASE);
-            __atomic_store_n(&e->chunk[j], NULL, __ATOMIC_RELEASE);
-            return;
-        }
-    }
-    cymem__fatal("page map: forgetting a chunk it does not hold", 0);
+    cymem__pentry *e = entry_of(key, 0);
+    int j = slot_of(e, pool, s, "page map: forgetting a chunk it does not hold");
+    __atomic_store_n(&e->owner[j], NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->chunk[j], NULL, __ATOMIC_RELEASE);
 }
 
 int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
@@ -91,10 +106,9 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
         return -1;
     }
     for (key = first; key <= last; key++) {
-        cymem__pentry *leaf = leaf_of(key, 1);
-        if (leaf == NULL)
+        cymem__pentry *e = entry_of(key, 1);
+        if (e == NULL)
             goto undo;
-        cymem__pentry *e = &leaf[key & (CYMEM__PM_LEAF - 1)];
         int j;
         for (j = 0; j < 2; j++) {
             cymem__slab *none = NULL;
@@ -134,13 +148,8 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
     uintptr_t first, last;
     granules(from, &first, &last);
     for (uintptr_t key = first; key <= last; key++) {
-        cymem__pentry *e = &leaf_of(key, 0)[key & (CYMEM__PM_LEAF - 1)];
-        int j = 0;
-        while (j < 2 && !(__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool &&
-                          __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == from))
-            j++;
-        if (j == 2)
-            cymem__fatal("page map: replacing a chunk it does not hold", 0);
+        cymem__pentry *e = entry_of(key, 0);
+        int j = slot_of(e, pool, from, "page map: replacing a chunk it does not hold");
         __atomic_store_n(&e->chunk[j],
                          to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
                              ? to2 : to,
@@ -150,9 +159,7 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
 
 cymem__pentry *cymem__page_entry(const void *ptr)
 {
-    uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
-    cymem__pentry *leaf = leaf_of(key, 0);
-    return leaf ? &leaf[key & (CYMEM__PM_LEAF - 1)] : NULL;
+    return entry_of((uintptr_t)ptr >> CYMEM__GRANULE_SHIFT, 0);
 }
 
 size_t cymem__page_census(const cymem_pool *pool, size_t *orphans)
