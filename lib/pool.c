@@ -1148,6 +1148,24 @@ static int freed_nothing(const cymem_pool *pool)
     return 1;
 }
 
+/* How many slabs @pool has, in all its classes. */
+static size_t count_slabs(const cymem_pool *pool)
+{
+    size_t n = 0;
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
+        for (const cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
+            n++;
+    return n;
+}
+
+/* Every slab of @pool into @v, which has room for count_slabs(). */
+static void list_slabs(const cymem_pool *pool, cymem__slab **v)
+{
+    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
+        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
+            *v++ = s;
+}
+
 static int by_address(const void *x, const void *y)
 {
     const cymem__slab *a = *(const cymem__slab *const *)x;
@@ -1174,10 +1192,7 @@ typedef struct run {
  */
 static void slabs_to_arena(cymem_pool *pool)
 {
-    size_t n = 0, k = 0, nruns = 0;
-    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
-        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
-            n++;
+    size_t n = count_slabs(pool), nruns = 0;
     cymem__slab **v = cymem__meta_alloc(pool, n * sizeof *v);
     run *runs = v ? cymem__meta_alloc(pool, n * sizeof *runs) : NULL;
     if (runs == NULL) {
@@ -1185,9 +1200,7 @@ static void slabs_to_arena(cymem_pool *pool)
             cymem__meta_free(pool, v, n * sizeof *v);
         return;
     }
-    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
-        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
-            v[k++] = s;
+    list_slabs(pool, v);
     qsort(v, n, sizeof *v, by_address);
     for (unsigned c = 0; c < CYMEM__NTABLE; c++)
         pool->classes[c].all = NULL;
@@ -1364,36 +1377,32 @@ static int by_descriptor(const void *x, const void *y)
  * order.) */
 static void release_slabs(cymem_pool *pool)
 {
-    size_t n = 0, k = 0;
-    for (unsigned c = 0; c < CYMEM__NTABLE; c++)
-        for (cymem__slab *s = pool->classes[c].all; s; s = s->next_in_class)
-            n++;
+    size_t n = count_slabs(pool);
     cymem__slab **v = n > 1 ? cymem__meta_alloc(pool, n * sizeof *v) : NULL;
+    if (v != NULL) {
+        list_slabs(pool, v);
+        qsort(v, n, sizeof *v, by_descriptor);
+        for (size_t k = 0; k < n; k++)
+            slab_delete(pool, v[k]);
+        cymem__meta_free(pool, v, n * sizeof *v);
+        return;
+    }
     for (unsigned c = 0; c < CYMEM__NTABLE; c++) {
         cymem__slab *s = pool->classes[c].all, *next;
         for (; s; s = next) {
             next = s->next_in_class;
-            if (v)
-                v[k++] = s;
-            else
-                slab_delete(pool, s);
+            slab_delete(pool, s);
         }
-    }
-    if (v) {
-        qsort(v, n, sizeof *v, by_descriptor);
-        for (k = 0; k < n; k++)
-            slab_delete(pool, v[k]);
-        cymem__meta_free(pool, v, n * sizeof *v);
     }
 }
 
 /* Give back everything @pool holds but its keeper, which is reset. */
 static void release_all(cymem_pool *pool)
 {
-    if (pool->classes)
+    if (pool->classes) {
         release_slabs(pool);
-    if (pool->classes)
         cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
+    }
     pool->classes = NULL;
     cymem__arena_trim(pool);
     cymem__region_release_all(pool);
