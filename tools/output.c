@@ -192,8 +192,6 @@ static uint64_t prof_total(const struct backend_result *br)
     return total;
 }
 
-/* Where the time went: the split of the sampled CPU time between the
- * kinds of operations, page faults, user and system time. */
 /* What the run mapped and never touched, measured alike for every
  * backend (cymem-stat(1): "mapped" and "untouched"). */
 static void print_mapped(const struct report *r)
@@ -216,6 +214,8 @@ static void print_mapped(const struct report *r)
     }
 }
 
+/* Where the time went: the split of the sampled CPU time between the
+ * kinds of operations, page faults, user and system time. */
 static void print_time_split(const struct report *r)
 {
     char lab[32];
