@@ -271,15 +271,19 @@ cdef inline void _keep_blocks(_Blocks b):
     _nspare += 1
 
 
-cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size) except NULL:
+cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size,
+                       bint failed) except NULL:
     """Pool.alloc() for every case but the common one: a zero size (which
-    may warn), the pool's first block, tracking mode, a failure."""
+    may warn), the pool's first block, tracking mode, a failure (failed:
+    the fast path's allocation, which is not tried again)."""
     cdef _Blocks b = <_Blocks>self._blocks
-    if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
-        warnings.warn("Allocating zero bytes")
-    if b.pool == NULL:
-        _open(b)
-    cdef void *p = cymem_pool_alloc(b.pool, number, elem_size)
+    cdef void *p = NULL
+    if not failed:
+        if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
+            warnings.warn("Allocating zero bytes")
+        if b.pool == NULL:
+            _open(b)
+        p = cymem_pool_alloc(b.pool, number, elem_size)
     if p == NULL:
         # Python ints: the product may not fit in a size_t
         raise MemoryError("Error assigning %d bytes"
@@ -306,7 +310,7 @@ cdef int _free_slow(Pool self, void *p) except -1:
 # Pool.alloc() and Pool.free() reach their slow paths through pointers, so
 # that the C compiler keeps them out of line: inlined, they would make the
 # fast paths save and restore every register they use.
-ctypedef void *(*_alloc_slow_t)(Pool, size_t, size_t) except NULL
+ctypedef void *(*_alloc_slow_t)(Pool, size_t, size_t, bint) except NULL
 ctypedef int (*_free_slow_t)(Pool, void *) except -1
 cdef _alloc_slow_t _alloc_slow_p = _alloc_slow
 cdef _free_slow_t _free_slow_p = _free_slow
@@ -374,13 +378,15 @@ cdef class Pool:
         # that this function saves no registers it does not need.
         cdef cymem_pool *pool = (<_Blocks>self._blocks).pool
         cdef void *p
+        cdef bint failed = False
         if (pool != NULL and number != 0 and elem_size != 0
                 and not (<_Blocks>self._blocks).exact):
             p = cymem_pool_alloc(pool, number, elem_size)
             if p != NULL:
                 self.size += number * elem_size
                 return p
-        return _alloc_slow_p(self, number, elem_size)
+            failed = True
+        return _alloc_slow_p(self, number, elem_size, failed)
 
     cdef void free(self, void* p) except *:
         """Free one block of the pool.  KeyError if p is not a live block of
