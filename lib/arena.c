@@ -6,11 +6,11 @@
  * the keeper's descriptor and marks, then its units.  Small blocks are
  * bump allocations from the keeper, then from further arena chunks, each
  * the size of the arena so far up to the pool's chunk size, for the first
- * CYMEM__ARENA_BUDGET bytes; slabs (pool.c) serve the rest.  So a pool
+ * CYMEM__ARENA_BUDGET bytes; slabs (slab.c) serve the rest.  So a pool
  * that takes a few hundred blocks and is destroyed or reset costs one
  * backing request, and a reset keeps every chunk for the next round.  A
  * reset that finds no block freed individually since the last one has
- * seen a pool that is only ever emptied whole: pool.c then makes its slabs
+ * seen a pool that is only ever emptied whole: slab.c then makes its slabs
  * arena chunks (cymem__arena_adopt()) and lifts the budget.
  *
  * A freed block at the top of its chunk goes back to the bump index; any
@@ -19,7 +19,7 @@
  * rest is a unit or more.  When the bytes of holes not reused pass
  * CYMEM__ARENA_DEAD_MIN and 1/CYMEM__ARENA_DEAD_DIVISOR of the arena, the
  * pool's pattern is not one an arena serves well: it leaves arena mode,
- * and its later small blocks come from slabs (pool.c) until a reset.
+ * and its later small blocks come from slabs (slab.c) until a reset.
  *
  * arena.h states the invariants of a chunk; those of the pool's arena:
  *  - the chunks are the keeper, then pool->arenas in the order they were
@@ -140,7 +140,7 @@ static void chunk_append(cymem_pool *pool, cymem__slab *last, cymem__slab *a)
 
 /* A new arena chunk after @last, the newest, or NULL (ENOMEM).  A large
  * pool of the system allocator carves its chunks from regions, as it does
- * its slabs (pool.c). */
+ * its slabs (slab.c). */
 static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
 {
     size_t bytes = CYMEM__ARENA_MIN;

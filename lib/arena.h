@@ -112,13 +112,13 @@ int cymem__arena_containing(const cymem__slab *a, const void *addr, void **block
                             size_t *size);
 
 /* The arena's current chunk has no room for @n bytes: go on with the next
- * chunk, or with slabs (pool.c, the one file that instantiates
+ * chunk, or with slabs (api.c, the one file that instantiates
  * arena_take()). */
 void *cymem__alloc_refill(cymem_pool *pool, size_t n);
 
 /*
  * Bump-allocate @n bytes (1..CLASS_MAX) from arena chunk @a; @track is a
- * constant, as for small_take() in pool.c.  When @a is full, what comes
+ * constant, as for small_take() in slab.h.  When @a is full, what comes
  * next is a tail call.
  */
 static inline __attribute__((always_inline))

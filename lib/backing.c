@@ -16,7 +16,7 @@
  *    holds, metadata_bytes over its bookkeeping pieces (invariant 5 of
  *    doc/design.md): held() counts a piece when it arrives, released()
  *    before it leaves, and nothing else changes them but direct_moved()
- *    in pool.c, for a block that realloc or mremap moved;
+ *    in direct.c, for a block that realloc or mremap moved;
  *  - memory goes back only after TRACK_MEM_RETURN has made all of it
  *    accessible to its next owner again;
  *  - a piece goes back the way it came, with the size it was asked for:

@@ -3,7 +3,7 @@
  * through the per-thread caches, or the caller's cymem_allocator.
  *
  * Every byte a pool holds is counted by held() when it arrives and by
- * released() when it leaves; the two are inline because pool.c's region
+ * released() when it leaves; the two are inline because region.c's
  * carving counts regions with them too.
  */
 #ifndef CYMEM_BACKING_H

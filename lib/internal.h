@@ -30,8 +30,9 @@
  *
  * doc/design.md, "Files and layers", has the order of the files; each
  * declares what it offers in its own header (os.h, tcache.h, backing.h,
- * hashtab.h, pagemap.h, ptrmap.h, region.h, arena.h, options.h, track.h,
- * invariants.h), and this one the structures they share.
+ * hashtab.h, pagemap.h, ptrmap.h, region.h, arena.h, slab.h, direct.h,
+ * stats.h, options.h, track.h, invariants.h), and this one the structures
+ * they share and the pool's lock.
  */
 #ifndef CYMEM_INTERNAL_H
 #define CYMEM_INTERNAL_H
@@ -52,6 +53,8 @@
 #  define unlikely(x) (x)
 #  define NOINLINE
 #endif
+
+#define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
 
 /* The pool flags cymem_pool_new_ex() accepts. */
 #define CYMEM__POOL_FLAGS (CYMEM_POOL_THREADSAFE | CYMEM_POOL_HUGE_PAGES)
@@ -115,7 +118,7 @@
 /*
  * A slab's freed blocks are a bitmap of FMAP_LEVELS levels at most: level
  * 0 has a bit per block, and each level above has a bit per word of the
- * level below, set when that word is not empty (pool.c has the one
+ * level below, set when that word is not empty (slab.c has the one
  * exception, the hint); the top level is one word.  Finding a freed block
  * then costs a count-trailing-zeros per level whatever the slab's size: a
  * slab of CYMEM_CHUNK_SIZE_MAX bytes of the smallest blocks has 2^20 of
@@ -124,7 +127,7 @@
 #define CYMEM__FMAP_LEVELS 4
 
 /* A slab other than its class's current one joins the class's avail list
- * once 1/AVAIL_DIVISOR of its blocks are free (at least one); pool.c says
+ * once 1/AVAIL_DIVISOR of its blocks are free (at least one); slab.c says
  * why. */
 #define CYMEM__AVAIL_DIVISOR 64
 
@@ -306,9 +309,9 @@ static inline size_t class_size(unsigned c)
     return base + (((c - 16) & 7) + 1) * (base >> 3);
 }
 
-/* ---- slab blocks (pool.c, invariants.c) ---- */
+/* ---- slab blocks (slab.c, invariants.c) ---- */
 
-/* A class's current slab before its first slab exists (pool.c). */
+/* A class's current slab before its first slab exists (slab.c). */
 extern cymem__slab cymem__empty_slab;
 
 static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
@@ -345,7 +348,7 @@ static inline uint32_t slab_index(const cymem__slab *s, const void *ptr)
     return idx;
 }
 
-/* ---- accounting of live bytes (pool.c, arena.c) ---- */
+/* ---- accounting of live bytes (arena.h, slab.h, direct.c) ---- */
 
 /* live_bytes is exact at every moment; its largest value so far is
  * max(peak_bytes, live_bytes): live_bytes reaches a new high only by
@@ -385,13 +388,31 @@ static inline size_t pool_peak(const cymem_pool *pool)
 /* Free a pool for good, with everything it holds. */
 void cymem__pool_free(cymem_pool *pool);
 
-/* cymem_pool_foreach() without taking the pool's lock. */
-int cymem__foreach_unlocked(const cymem_pool *pool,
-                            int (*fn)(void *ptr, size_t size, void *ctx), void *ctx);
+/* ---- locking (api.c, stats.c, pool.c) ---- */
 
-/* ---- debug.c ---- */
 /* Report a failure that leaves no safe way on (@what failed, with errno
- * value @err or 0) on stderr, and abort. */
+ * value @err or 0) on stderr, and abort (debug.c). */
 void cymem__fatal(const char *what, int err);
+
+/* A pool's mutex is a default one that the pool alone locks and unlocks,
+ * so these calls cannot fail unless the pool's memory was overwritten:
+ * then going on would corrupt more, and cymem__fatal() aborts. */
+static inline void pool_lock(const cymem_pool *pool)
+{
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE)) {
+        int err = pthread_mutex_lock(&((cymem_pool *)pool)->lock);
+        if (unlikely(err != 0))
+            cymem__fatal("pthread_mutex_lock", err);
+    }
+}
+
+static inline void pool_unlock(const cymem_pool *pool)
+{
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE)) {
+        int err = pthread_mutex_unlock(&((cymem_pool *)pool)->lock);
+        if (unlikely(err != 0))
+            cymem__fatal("pthread_mutex_unlock", err);
+    }
+}
 
 #endif /* CYMEM_INTERNAL_H */

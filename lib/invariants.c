@@ -54,7 +54,8 @@
  * while the debug mode is on, and aborts if it fails (debug.c).
  *
  * Its layer: called only by pool.c (and the tests); it calls the maps and
- * options.c below it, and reads pool.c's structures, never its functions.
+ * options.c below it, and reads the engines' structures, never their
+ * functions.
  */
 #include "internal.h"
 #include "arena.h"

@@ -1,7 +1,7 @@
 /*
  * tcache.h - the system allocator's per-thread caches (tcache.c).
  *
- * Only backing.c and pool.c's region carving call these; pools with a
+ * Only backing.c and region.c's carving call these; pools with a
  * custom allocator never reach them.
  */
 #ifndef CYMEM_TCACHE_H

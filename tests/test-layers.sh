@@ -6,7 +6,7 @@
 # line or above.  The calls are read from the library's objects (nm: each
 # file's undefined symbols, resolved to the file that defines them), so a
 # call made by a macro or an inline function of a header counts where it
-# lands.  Data (the settings of options.c, pool.c's empty slab) is not a
+# lands.  Data (the settings of options.c, slab.c's empty slab) is not a
 # call and is not checked.  Every lib/*.c must have a place in LAYERS, and
 # two rules are checked on the sources: only os.c includes <sys/mman.h>,
 # only options.c reads the environment.
@@ -19,8 +19,11 @@ hashtab
 pagemap ptrmap
 region
 arena
+slab direct
 invariants
+stats
 pool
+api
 '
 # Upward calls allowed, as caller:symbol (none).
 ALLOWED=''
