@@ -96,6 +96,7 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
                dirty > marks_at ? dirty - marks_at : 0);
     k->mem = pool;
     k->mem_size = size;
+    k->home = pool;
     pool->kbase = base;
     pool->kspan = (uint32_t)k->span;
     pool->arena = k;
@@ -125,6 +126,7 @@ static cymem__slab *chunk_describe(cymem_pool *pool, char *base, uint32_t units,
     a->mem_size = mem_size;
     a->meta_size = meta;
     a->carved = (uint8_t)carved;
+    a->home = pool;
     return a;
 }
 

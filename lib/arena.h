@@ -27,8 +27,20 @@
 #include "track.h"
 
 /* The slab or arena chunk of @pool whose blocks span @ptr, or NULL: the
- * keeper by its bounds, any other by the page map. */
+ * keeper by its bounds, any other by the page map, under the pool's key
+ * (itself, or a heap's shared pool). */
 static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void *ptr)
+{
+    if ((uintptr_t)ptr - (uintptr_t)pool->kbase < pool->kspan)
+        return pool_keeper(pool);
+    cymem__slab *s = cymem__page_find(pool->key, ptr);
+    /* A heap's key finds its sibling heaps' chunks too. */
+    return s != NULL && s->home == pool ? s : NULL;
+}
+
+/* cymem__chunk_find() for a pool that is its own key: every pool a caller
+ * holds (heaps are the library's own). */
+static inline cymem__slab *cymem__chunk_find_own(const cymem_pool *pool, const void *ptr)
 {
     if ((uintptr_t)ptr - (uintptr_t)pool->kbase < pool->kspan)
         return pool_keeper(pool);
@@ -112,8 +124,8 @@ int cymem__arena_containing(const cymem__slab *a, const void *addr, void **block
                             size_t *size);
 
 /* The arena's current chunk has no room for @n bytes: go on with the next
- * chunk, or with slabs (api.c, the one file that instantiates
- * arena_take()). */
+ * chunk, or with slabs (blocks.c, which instantiates arena_take() with
+ * the hooks; api.c's fast path ends here too). */
 void *cymem__alloc_refill(cymem_pool *pool, size_t n);
 
 /*

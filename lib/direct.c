@@ -15,8 +15,8 @@
  *    bytes it adds (those past the old size that may hold old data).
  *
  * Its layer: above the direct map and backing.c (and os.c, whose mremap
- * resizes large blocks of the system allocator); called by api.c, stats.c
- * and pool.c.
+ * resizes large blocks of the system allocator); called by blocks.c,
+ * stats.c and pool.c.
  */
 #include "direct.h"
 #include "backing.h"

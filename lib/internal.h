@@ -179,6 +179,9 @@ typedef struct cymem__slab {
     void *mem;               /* the backing allocation of the blocks */
     size_t mem_size;
     size_t meta_size;        /* this descriptor + slack array + fmap */
+    /* The pool it belongs to: a shared pool's free finds the heap of a
+     * block from its chunk (shared.c). */
+    struct cymem_pool *home;
 } cymem__slab;
 
 /* A class's slabs other than the current one wait on one of two lists:
@@ -275,6 +278,21 @@ struct cymem_pool {
 
     cymem_pool *parent, *first_child, *next_sibling, *prev_sibling;
     pthread_mutex_t lock;    /* initialised only for THREADSAFE pools */
+
+    /* The owner of its chunks in the page map: the pool itself, or, for a
+     * heap, the shared pool it serves (shared.c). */
+    const cymem_pool *key;
+    /* A shared pool (THREADSAFE, system memory): its heaps, heapv[0..
+     * nheaps), at most heapcap of them, made as threads first use it; uid
+     * tells the threads' caches this pool from an earlier one at the
+     * same address.  A heap: its lock (shared.c). */
+    cymem_pool **heapv;
+    unsigned nheaps, heapcap;
+    uint64_t uid;
+    int hlock;
+    /* The debug mode's count of calls under way on a shared pool, which a
+     * reset or destroy must find at 0. */
+    int busy;
 };
 
 /* ---- size classes ---- */
@@ -388,7 +406,7 @@ static inline size_t pool_peak(const cymem_pool *pool)
 /* Free a pool for good, with everything it holds. */
 void cymem__pool_free(cymem_pool *pool);
 
-/* ---- locking (api.c, stats.c, pool.c) ---- */
+/* ---- locking (api.c, pool.c, stats.c) ---- */
 
 /* Report a failure that leaves no safe way on (@what failed, with errno
  * value @err or 0) on stderr, and abort (debug.c). */

@@ -16,10 +16,15 @@
  *    threads do, and a granule's two slots suffice (a span may be shorter
  *    than a granule: 12 blocks of 1280 bytes in 16 KiB);
  *  - a pool's slots are exactly the granules its slabs and arena chunks
- *    (the keeper excepted) span: pool->page_slots counts them;
+ *    (the keeper excepted, unless the pool is a heap) span, with the
+ *    pool's key as their owner: the pool itself, or the shared pool a
+ *    heap serves (shared.c); pool->page_slots counts them;
  *  - only a pool's own operations (one thread at a time: the pool is
  *    plain, or they hold its lock) change its slots, so a lookup by the
- *    pool sees its own slots as its last change left them;
+ *    pool sees its own slots as its last change left them.  The heaps of
+ *    a shared pool share its key: each changes its own slots, and a
+ *    lookup by the shared pool (cymem__page_find_shared()) may see
+ *    another heap's slot being claimed or released;
  *  - leaves are never unmapped, so a lookup never reads freed memory.
  *
  * Leaves come from os.c, zeroed; nothing here is the pools' memory, and
@@ -64,12 +69,13 @@ static cymem__pentry *entry_of(uintptr_t key, int make)
 }
 
 /* Which of @e's slots holds @pool's chunk @s; aborts, saying @what, if
- * neither does (the map and the pool disagree). */
+ * neither does (the map and the pool disagree).  A slot's owner is the
+ * pool's key: the pool, or the shared pool a heap serves. */
 static int slot_of(const cymem__pentry *e, const cymem_pool *pool, const cymem__slab *s,
                    const char *what)
 {
     for (int j = 0; j < 2; j++)
-        if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool &&
+        if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool->key &&
             __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == s)
             return j;
     cymem__fatal(what, 0);
@@ -114,7 +120,7 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
             cymem__slab *none = NULL;
             if (__atomic_compare_exchange_n(&e->chunk[j], &none, s, 0, __ATOMIC_ACQ_REL,
                                             __ATOMIC_RELAXED)) {
-                __atomic_store_n(&e->owner[j], pool, __ATOMIC_RELEASE);
+                __atomic_store_n(&e->owner[j], pool->key, __ATOMIC_RELEASE);
                 break;
             }
         }

@@ -59,6 +59,28 @@ static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *
     return NULL;
 }
 
+/* cymem__page_find() for the key of a shared pool, whose heaps' threads
+ * may claim or release slots with that owner while the lookup runs: the
+ * owner is read with acquire, so that a chunk found is seen as its heap
+ * made it, and a slot released under the lookup is skipped. */
+static inline cymem__slab *cymem__page_find_shared(const cymem_pool *pool, const void *ptr)
+{
+    uintptr_t key = (uintptr_t)ptr >> CYMEM__GRANULE_SHIFT;
+    cymem__pentry *leaf = __atomic_load_n(
+        &cymem__pm_root[(key >> CYMEM__PM_LEAF_BITS) & (CYMEM__PM_ROOT - 1)], __ATOMIC_ACQUIRE);
+    if (leaf == NULL)
+        return NULL;
+    cymem__pentry *e = &leaf[key & (CYMEM__PM_LEAF - 1)];
+    for (int j = 0; j < 2; j++) {
+        if (__atomic_load_n(&e->owner[j], __ATOMIC_ACQUIRE) == pool) {
+            cymem__slab *s = __atomic_load_n(&e->chunk[j], __ATOMIC_ACQUIRE);
+            if (s != NULL && (uintptr_t)ptr - (uintptr_t)s->base < s->span)
+                return s;
+        }
+    }
+    return NULL;
+}
+
 /* Record chunk @s of @pool in every granule its blocks overlap: either
  * every granule is recorded, or (ENOMEM) none is. */
 int cymem__page_insert(cymem_pool *pool, cymem__slab *s);
@@ -72,7 +94,7 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
 /* The entry of @ptr's granule, or NULL if its leaf was never made (for
  * the invariant checker and its tests). */
 cymem__pentry *cymem__page_entry(const void *ptr);
-/* Every slot of the map owned by @pool, counted by a walk of every leaf
+/* Every slot of the map owned by @pool (as a key), counted by a walk of every leaf
  * (tests: a pool destroyed owns none); *@orphans (if not NULL) gets the
  * slots that have a chunk and no owner or the reverse, which only a claim
  * or release under way in another thread may leave for a moment. */

@@ -16,20 +16,16 @@
  * list of children exactly while both live, and the list is well linked;
  * the cleanup list ends; a destroyed pool owns no slot of the page map.
  *
- * Its layer: above the engines and stats.c (the debug mode walks the live
- * blocks at a reset), and invariants.c (checked at each reset and destroy
- * of a library configured with --enable-debug); only api.c is above it,
- * and calls nothing of it.
+ * Its layer: on top, with api.c (neither calls the other): it calls
+ * blocks.c (making, clearing and freeing a pool's memory), direct.c,
+ * invariants.c (checked at each reset and destroy of a library configured
+ * with --enable-debug) and tcache.c (cymem_trim()).
  */
 #include "internal.h"
-#include "arena.h"
 #include "backing.h"
+#include "blocks.h"
 #include "direct.h"
-#include "hashtab.h"
 #include "invariants.h"
-#include "region.h"
-#include "slab.h"
-#include "stats.h"
 #include "tcache.h"
 #include "track.h"
 
@@ -78,51 +74,6 @@ static void run_teardown(cymem_pool *pool)
     }
 }
 
-/* The debug mode at a reset (TRACK_POOL_RESET): every live block's redzone
- * is checked, against its slab block's size, its arena block's units or,
- * direct, its own size. */
-static int debug_check_live(void *p, size_t n, void *ctx)
-{
-    const cymem_pool *pool = ctx;
-    cymem__slab *s = cymem__chunk_find(pool, p);
-    size_t cap = n;
-    if (s != NULL && s->cls == CYMEM__ARENA_CLS)
-        cap = (size_t)arena_extent(s, (uint32_t)(((char *)p - s->base) >> CYMEM__UNIT_SHIFT))
-              << CYMEM__UNIT_SHIFT;
-    else if (s != NULL)
-        cap = s->bsize;
-    cymem__debug_check(pool, p, n, cap);
-    return 0;
-}
-
-void cymem__debug_reset(const cymem_pool *pool)
-{
-    cymem__foreach_unlocked(pool, debug_check_live, (void *)pool);
-}
-
-/* Whether @pool freed no block individually since its last reset (or
- * since it was made), as far as what it holds shows: no hole in its arena,
- * no freed block in a slab. */
-static int freed_nothing(const cymem_pool *pool)
-{
-    return pool->nholes == 0 && pool->arena_dead == 0 && !cymem__slabs_freed(pool);
-}
-
-/* Make every arena chunk and slab of @pool as after a reset, in
- * O(chunks); a pool that freed nothing individually goes on with an arena
- * only. */
-static void reset_engines(cymem_pool *pool)
-{
-    TRACK_POOL_RESET(pool);
-    int whole = freed_nothing(pool);
-    cymem__arena_reset(pool);
-    if (whole && pool->classes != NULL)
-        cymem__slabs_to_arena(pool);
-    cymem__slabs_reset(pool);
-    note_peak(pool);
-    pool->live_bytes = 0;
-}
-
 /* A library configured with --enable-debug checks every invariant of a
  * pool (invariants.c) at each reset and destroy while the debug mode is on. */
 static void debug_verify(const cymem_pool *pool)
@@ -142,42 +93,8 @@ void cymem_pool_reset(cymem_pool *pool)
     pool_lock(pool);
     debug_verify(pool);
     run_teardown(pool);
-    cymem__direct_release_all(pool);
-    reset_engines(pool);
+    cymem__pool_clear(pool);
     pool_unlock(pool);
-}
-
-/*
- * A destroyed pool gives everything back, its keeper last; the keeper of a
- * pool of the system allocator is slab-sized memory, which waits in the
- * thread's cache (tcache.c) for the next cymem_pool_new(): a program that
- * makes a pool per request then costs no system call per pool, and the
- * next pool, laid out afresh, is a new pool in every statistic.
- */
-
-/* Give back everything @pool holds but its keeper, which is reset. */
-static void release_all(cymem_pool *pool)
-{
-    cymem__slabs_release(pool);
-    cymem__arena_trim(pool);
-    cymem__region_release_all(pool);
-    cymem__map_free(pool, &pool->direct, sizeof(cymem__direct));
-    /* A slot left would name a freed descriptor to the next pool made at
-     * this address. */
-    if (pool->page_slots != 0)
-        cymem__fatal("destroy: the page map still names the pool's chunks", 0);
-}
-
-/* Free everything @pool holds and @pool itself. */
-void cymem__pool_free(cymem_pool *pool)
-{
-    release_all(pool);
-    /* The pool's own memory, the keeper, came from its backing allocator
-     * too. */
-    cymem_pool self = *pool;
-    size_t dirty = cymem__keeper_dirty(pool);
-    TRACK_KEEPER_DELETE(pool);
-    cymem__slab_mem_free(&self, pool, self.keeper_size, dirty);
 }
 
 /* Tear down @pool, already unlinked from its parent, and free it. */
@@ -212,25 +129,6 @@ void cymem_pool_destroy(cymem_pool *pool)
     destroy_tree(pool);
 }
 
-/* Let the fast paths serve @pool when they can: the pool takes no lock and
- * runs no checker hooks (plain); cymem_pool_alloc() then bumps its arena,
- * and takes from its classes once it has them (slab.c).  A THREADSAFE
- * pool's fields are never written after cymem_pool_new_ex(), as other
- * threads read them without the lock: they stay 0. */
-static void set_plain(cymem_pool *pool)
-{
-#ifdef CYMEM_ASAN
-    int hooks = 1;
-#else
-    int hooks = cymem__track;
-#endif
-    if (pool->flags & CYMEM_POOL_THREADSAFE)
-        return;
-    pool->plain = !hooks;
-    pool->fast = NULL;
-    cymem__arena_set_fast(pool);
-}
-
 cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
 {
     static const cymem_pool_options defaults;
@@ -262,13 +160,9 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     proto.small_max = CYMEM__CLASS_MAX;
 
     proto.keeper_size = chunk < CYMEM__KEEPER ? chunk : CYMEM__KEEPER;
-    size_t dirty;
-    cymem_pool *pool = cymem__slab_mem_alloc(&proto, proto.keeper_size, &dirty);
+    cymem_pool *pool = cymem__pool_make(&proto);
     if (pool == NULL)
         return NULL;
-    TRACK_KEEPER_NEW(pool, proto.keeper_size);
-    *pool = proto;
-    pool->metadata_bytes = cymem__keeper_init(pool, pool->keeper_size, dirty);
     if (pool->flags & CYMEM_POOL_THREADSAFE) {
         int err = pthread_mutex_init(&pool->lock, NULL);
         if (err != 0) {
@@ -279,7 +173,6 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
         }
     }
     TRACK_POOL_NEW(pool);
-    set_plain(pool);
 
     cymem_pool *parent = opts->parent;
     if (parent != NULL) {

@@ -4,15 +4,16 @@
  * and a destroy do to slabs.
  *
  * slab.h states the invariants and has the hot paths (small_take,
- * small_release), which only the public API (api.c) expands.  A pool
+ * small_release), which the public API's fast paths (api.c) and the
+ * pools' blocks (blocks.c) expand.  A pool
  * serves small blocks from its arena first (arena.c); slabs take over
  * once the arena's budget is spent or the pool's frees leave too much of
  * it unused (cymem__slabs_start()).  At a reset that finds no block freed
  * individually, the slabs become arena chunks (cymem__slabs_to_arena()).
  *
  * Its layer: above arena.c (the conversion adopts slabs as arena chunks)
- * and the maps, regions and backing memory; called by api.c, stats.c and
- * pool.c.
+ * and the maps, regions and backing memory; called by blocks.c, stats.c
+ * and api.c.
  */
 #include "slab.h"
 #include "arena.h"
@@ -177,6 +178,7 @@ static cymem__slab *slab_new(cymem_pool *pool, unsigned c)
     s->mem_size = mem_size;
     s->meta_size = meta;
     s->carved = (uint8_t)carved;
+    s->home = pool;
     s->base = (char *)(((uintptr_t)mem + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     s->bsize = (uint32_t)bsize;
     s->nblocks = nblocks;

@@ -22,8 +22,8 @@ arena
 slab direct
 invariants
 stats
-pool
-api
+blocks
+pool api
 '
 # Upward calls allowed, as caller:symbol (none).
 ALLOWED=''
