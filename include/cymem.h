@@ -10,7 +10,11 @@
  *
  *  - Thread safety: a pool is used by one thread at a time unless it was
  *    created with CYMEM_POOL_THREADSAFE.  Different pools are independent:
- *    one pool per thread needs no flag and takes no lock.
+ *    one pool per thread needs no flag and takes no lock.  On a
+ *    THREADSAFE pool every call but cymem_pool_destroy() may run in any
+ *    number of threads at once; a destroy must not overlap any other call
+ *    on the pool (the debug mode, CYMEM_DEBUG=1, aborts if one does, on
+ *    a pool of the system allocator).
  *  - Every block is zero-filled and aligned for any C type (max_align_t).
  *  - A request for zero bytes returns a unique pointer that can be freed.
  *  - Functions that return a pointer return NULL and set errno on failure;
@@ -83,7 +87,13 @@ typedef struct cymem_allocator {
     void  *ctx;
 } cymem_allocator;
 
-/** Pool flag: the pool may be used from several threads at once. */
+/**
+ * Pool flag: the pool may be used from several threads at once.  With the
+ * system allocator, each thread allocates from a part of the pool of its
+ * own (a heap), and any thread may free, resize or look up any block; with
+ * a custom allocator, which need not be thread-safe, every call takes the
+ * pool's one lock.  A destroy must not overlap other calls.
+ */
 #define CYMEM_POOL_THREADSAFE 0x1u
 
 /**

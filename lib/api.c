@@ -23,9 +23,39 @@
 #include "internal.h"
 #include "arena.h"
 #include "blocks.h"
+#include "shared.h"
 #include "slab.h"
+#include "stats.h"
+#include "track.h"
 
 #include <errno.h>
+
+/* ---- A pool with a lock ------------------------------------------------ */
+
+/* An allocation from a THREADSAFE pool: a shared pool's heaps, or the
+ * pool under its mutex. */
+static NOINLINE void *locked_alloc(cymem_pool *pool, size_t n, size_t align)
+{
+    void *p;
+    if (pool_shared(pool))
+        return cymem__shared_alloc(pool, n, align);
+    pool_lock(pool);
+    p = cymem__block_alloc_aligned(pool, n, align);
+    pool_unlock(pool);
+    return p;
+}
+
+/* The live block @ptr of @pool, and its size, whatever the pool. */
+static int find_block(const cymem_pool *pool, const void *ptr, size_t *size)
+{
+    int found;
+    if (pool_shared(pool))
+        return cymem__shared_find(pool, ptr, size);
+    pool_lock(pool);
+    found = cymem__block_find(pool, ptr, size);
+    pool_unlock(pool);
+    return found;
+}
 
 /* ---- Public allocation API --------------------------------------------- */
 
@@ -43,10 +73,7 @@ static NOINLINE void *alloc_checked(cymem_pool *pool, size_t number, size_t size
     }
     if (likely(!(pool->flags & CYMEM_POOL_THREADSAFE)))
         return cymem__block_alloc(pool, n);
-    pool_lock(pool);
-    void *p = cymem__block_alloc(pool, n);
-    pool_unlock(pool);
-    return p;
+    return locked_alloc(pool, n, CYMEM__MIN_ALIGN);
 }
 
 void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
@@ -58,6 +85,8 @@ void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
             return arena_take(pool, a, n, 0);
         if (pool->fast != NULL && n <= CYMEM__CLASS_MAX)
             return small_take(pool, n, size_class(n), 0);
+        if (pool->heapv != NULL)
+            return cymem__shared_alloc(pool, n, CYMEM__MIN_ALIGN);
     }
     return alloc_checked(pool, number, size);
 }
@@ -74,23 +103,24 @@ void *cymem_pool_alloc_aligned(cymem_pool *pool, size_t number, size_t size,
         errno = ENOMEM;
         return NULL;
     }
-    pool_lock(pool);
-    void *p = cymem__block_alloc_aligned(pool, n, alignment);
-    pool_unlock(pool);
-    return p;
+    if (!(pool->flags & CYMEM_POOL_THREADSAFE))
+        return cymem__block_alloc_aligned(pool, n, alignment);
+    return locked_alloc(pool, n, alignment < CYMEM__MIN_ALIGN ? CYMEM__MIN_ALIGN : alignment);
 }
 
 /* cymem_pool_free() and cymem_pool_free_size() for every case but the
  * fast one; *size (if @size) gets the freed block's size, 0 for NULL. */
 static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
 {
+    size_t n = 0;
+    int rc = 0;
     if (pool == NULL) {
         errno = EINVAL;
         return -1;
     }
-    size_t n = 0;
-    int rc = 0;
-    if (ptr != NULL) {
+    if (ptr != NULL && pool_shared(pool)) {
+        rc = cymem__shared_free(pool, ptr, &n);
+    } else if (ptr != NULL) {
         pool_lock(pool);
         rc = cymem__block_free(pool, ptr, &n);
         pool_unlock(pool);
@@ -126,11 +156,26 @@ int free_fast(cymem_pool *pool, void *ptr, size_t *n)
     return 0;
 }
 
+/* A free from a shared pool (not NULL, @ptr not NULL): its heaps. */
+static NOINLINE int free_shared(cymem_pool *pool, void *ptr, size_t *size)
+{
+    size_t n;
+    if (unlikely(cymem__shared_free(pool, ptr, &n) != 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (size)
+        *size = n;
+    return 0;
+}
+
 int cymem_pool_free(cymem_pool *pool, void *ptr)
 {
     size_t n;
     if (likely(pool != NULL && pool->plain) && likely(free_fast(pool, ptr, &n)))
         return 0;
+    if (pool != NULL && pool_shared(pool) && ptr != NULL)
+        return free_shared(pool, ptr, NULL);
     return free_checked(pool, ptr, NULL);
 }
 
@@ -145,6 +190,8 @@ int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
             *size = n;
         return 0;
     }
+    if (pool != NULL && pool_shared(pool) && ptr != NULL)
+        return free_shared(pool, ptr, size);
     return free_checked(pool, ptr, size);
 }
 
@@ -154,9 +201,13 @@ void *cymem_pool_realloc(cymem_pool *pool, void *ptr, size_t new_size)
         errno = EINVAL;
         return NULL;
     }
+    if (ptr == NULL)
+        return cymem_pool_alloc(pool, 1, new_size);
+    void *q;
+    if (pool_shared(pool))
+        return cymem__shared_realloc(pool, ptr, new_size);
     pool_lock(pool);
-    void *q = ptr == NULL ? cymem__block_alloc(pool, new_size)
-                          : cymem__block_realloc(pool, ptr, new_size);
+    q = cymem__block_realloc(pool, ptr, new_size);
     pool_unlock(pool);
     return q;
 }
@@ -172,10 +223,7 @@ int cymem_pool_owns(const cymem_pool *pool, const void *ptr)
     }
     if (ptr == NULL)
         return 0;
-    pool_lock(pool);
-    int found = cymem__block_find(pool, ptr, &size);
-    pool_unlock(pool);
-    return found;
+    return find_block(pool, ptr, &size);
 }
 
 size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
@@ -185,10 +233,7 @@ size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
         errno = EINVAL;
         return 0;
     }
-    pool_lock(pool);
-    int found = cymem__block_find(pool, ptr, &size);
-    pool_unlock(pool);
-    if (!found)
+    if (!find_block(pool, ptr, &size))
         errno = EINVAL;
     return size;
 }
@@ -201,9 +246,14 @@ int cymem_pool_find(const cymem_pool *pool, const void *addr, void **block, size
         errno = EINVAL;
         return -1;
     }
-    pool_lock(pool);
-    int found = cymem__block_containing(pool, addr, &b, &n);
-    pool_unlock(pool);
+    int found;
+    if (pool_shared(pool)) {
+        found = cymem__shared_containing(pool, addr, &b, &n);
+    } else {
+        pool_lock(pool);
+        found = cymem__block_containing(pool, addr, &b, &n);
+        pool_unlock(pool);
+    }
     if (!found) {
         errno = ENOENT;
         return -1;
@@ -213,4 +263,35 @@ int cymem_pool_find(const cymem_pool *pool, const void *addr, void **block, size
     if (size)
         *size = n;
     return 0;
+}
+
+/* ---- The whole pool ---------------------------------------------------- */
+
+int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
+{
+    if (pool == NULL || out == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pool_lock(pool);
+    if (pool_shared(pool))
+        cymem__shared_stats(pool, out);
+    else
+        cymem__stats_unlocked(pool, out);
+    pool_unlock(pool);
+    return 0;
+}
+
+int cymem_pool_foreach(const cymem_pool *pool,
+                       int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+{
+    if (pool == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    pool_lock(pool);
+    int rc = pool_shared(pool) ? cymem__shared_foreach(pool, fn, ctx)
+                               : cymem__foreach_unlocked(pool, fn, ctx);
+    pool_unlock(pool);
+    return rc;
 }

@@ -288,11 +288,12 @@ static int freed_nothing(const cymem_pool *pool)
 
 /* Make every arena chunk and slab of @pool as after a reset, in
  * O(chunks); a pool that freed nothing individually goes on with an arena
- * only. */
+ * only.  A heap of a shared pool keeps its slabs: other threads may be
+ * reading their descriptors, which the conversion frees (shared.c). */
 static void reset_engines(cymem_pool *pool)
 {
     TRACK_POOL_RESET(pool);
-    int whole = freed_nothing(pool);
+    int whole = freed_nothing(pool) && pool->key == pool;
     cymem__arena_reset(pool);
     if (whole && pool->classes != NULL)
         cymem__slabs_to_arena(pool);

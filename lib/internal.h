@@ -287,11 +287,11 @@ struct cymem_pool {
      * tells the threads' caches this pool from an earlier one at the
      * same address.  A heap: its lock (shared.c). */
     cymem_pool **heapv;
-    unsigned nheaps, heapcap;
+    unsigned nheaps, heapcap, nextheap;
     uint64_t uid;
     int hlock;
     /* The debug mode's count of calls under way on a shared pool, which a
-     * reset or destroy must find at 0. */
+     * destroy must find at 0. */
     int busy;
 };
 
@@ -431,6 +431,23 @@ static inline void pool_unlock(const cymem_pool *pool)
         if (unlikely(err != 0))
             cymem__fatal("pthread_mutex_unlock", err);
     }
+}
+
+/* ---- a heap's spin lock (shared.c, invariants.c) ---- */
+
+/* Wait until *@lock is 0 and take it (os.c: spin, then yield). */
+void cymem__spin_wait(int *lock);
+
+static inline void heap_lock(const cymem_pool *h)
+{
+    int *lock = &((cymem_pool *)h)->hlock;
+    if (unlikely(__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0))
+        cymem__spin_wait(lock);
+}
+
+static inline void heap_unlock(const cymem_pool *h)
+{
+    __atomic_store_n(&((cymem_pool *)h)->hlock, 0, __ATOMIC_RELEASE);
 }
 
 #endif /* CYMEM_INTERNAL_H */

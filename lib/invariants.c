@@ -221,7 +221,7 @@ static void check_slab_blocks(checker *ck, const cymem_pool *pool, const cymem__
             continue;
         }
         int is_free = bit(lv0, i);
-        EXPECT(ck, 1, cymem__page_find(pool, p) == s,
+        EXPECT(ck, 1, cymem__page_find(pool->key, p) == s,
                "slab %p: the page map does not lead to block %u", (void *)s, i);
         if (is_free) {
             nfree++;
@@ -407,14 +407,16 @@ static void check_pages(checker *ck, const cymem_pool *pool, const cymem__slab *
             const cymem__pentry *e = cymem__page_entry((void *)(g << CYMEM__GRANULE_SHIFT));
             int named = 0;
             for (int j = 0; e != NULL && j < 2; j++)
-                named += __atomic_load_n(&e->owner[j], __ATOMIC_ACQUIRE) == pool &&
+                named += __atomic_load_n(&e->owner[j], __ATOMIC_ACQUIRE) == pool->key &&
                          __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED) == s;
             EXPECT(ck, 1, named == 1, "page map: granule %#zx names slab %p %d times",
                    (size_t)g, (void *)s, named);
         }
-        /* At most two chunks per granule rests on this (pagemap.c). */
+        /* At most two chunks per granule rests on this (pagemap.c); a
+         * heap's keeper, all of whose memory counts, has a granule. */
         EXPECT(ck, 1, s->span == 0 ||
-               (char *)s->mem + s->mem_size - s->base >= (ptrdiff_t)CYMEM__GRANULE,
+               (char *)s->mem + s->mem_size - s->base >= (ptrdiff_t)CYMEM__GRANULE ||
+               (s == pool_keeper(pool) && s->mem_size >= CYMEM__GRANULE),
                "slab %p: less than a granule of memory from its base", (void *)s);
         slots += g1 - g0 + 1;
         if (s->carved) {
@@ -455,7 +457,7 @@ static void check_direct(checker *ck, const cymem_pool *pool, sums *t, size_t *n
                d->size, d->asked);
         EXPECT(ck, 4, cymem__direct_find(pool, p) == d,
                "direct block %p not found by its own map", (void *)p);
-        EXPECT(ck, 4, cymem__page_find(pool, p) == NULL,
+        EXPECT(ck, 4, cymem__page_find(pool->key, p) == NULL,
                "direct block %p inside a slab", (void *)p);
         t->live_bytes += d->size;
         hold(t, d->asked, 0);
@@ -574,8 +576,13 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
     EXPECT(ck, 8, bytes == pool->arena_bytes && bytes <= pool->arena_budget,
            "arena_bytes %zu, chunks span %zu, budget %zu", pool->arena_bytes, bytes,
            pool->arena_budget);
-    EXPECT(ck, 8, cymem__page_find(pool, k->base) == NULL,
-           "the keeper is in the page map");
+    /* A heap's keeper is in the page map, for its shared pool's lookups
+     * (shared.c); any other keeper is found by its bounds. */
+    if (pool->key != pool && n <= max_slabs)
+        slabs[t->nslabs++] = k;
+    EXPECT(ck, 8, cymem__page_find(pool->key, k->base) == (pool->key != pool ? k : NULL),
+           pool->key != pool ? "a heap's keeper is not in the page map"
+                             : "the keeper is in the page map");
 
     /* Holes. */
     size_t nholes = 0, hole_bytes = 0;
@@ -696,6 +703,19 @@ static void check_one(checker *ck, const cymem_pool *pool)
            "direct blocks: %zu of %zu bytes, counted %zu of %zu", pool->direct_blocks,
            pool->direct_used, direct_blocks, direct_used);
 
+    /* A shared pool's table of heaps (its heaps are checked apart). */
+    if (pool->heapv != NULL) {
+        hold(&t, pool->heapcap * sizeof *pool->heapv, 1);
+        EXPECT(ck, 7, (pool->flags & CYMEM_POOL_THREADSAFE) && pool->sys &&
+               pool->nheaps <= pool->heapcap, "shared pool: %u heaps of %u",
+               pool->nheaps, pool->heapcap);
+        EXPECT(ck, 7, pool->live_bytes == 0 && pool->direct.count == 0 &&
+               pool->classes == NULL, "a shared pool holds blocks of its own");
+    }
+    EXPECT(ck, 7, pool->key == pool || (pool->heapv == NULL && pool->first_child == NULL &&
+                                        pool->cleanups == NULL),
+           "a heap has a table of heaps, children or cleanups");
+
     /* 7. Cleanups, each a metadata record. */
     size_t ncleanups = 0;
     for (const cymem__cleanup *c = pool->cleanups; c != NULL; c = c->next) {
@@ -735,6 +755,21 @@ int cymem__pool_check(const cymem_pool *root)
             break;
         }
         check_one(&ck, p);
+        for (unsigned i = 0; p->heapv != NULL && i < p->nheaps && i < p->heapcap; i++) {
+            const cymem_pool *h = p->heapv[i];
+            ck.pool = p;
+            EXPECT(&ck, 7, h != NULL && h->key == p && h->sys &&
+                   h->flags == (p->flags & ~CYMEM_POOL_THREADSAFE) &&
+                   h->chunk_size == p->chunk_size && h->parent == NULL,
+                   "heap %u (%p) is not one of the pool's", i, (const void *)h);
+            if (h != NULL && h->key == p) {
+                /* Other threads may use the heap (a reset runs the check
+                 * while they may). */
+                heap_lock(h);
+                check_one(&ck, h);
+                heap_unlock(h);
+            }
+        }
         const cymem_pool *child = p->first_child;
         if (child != NULL) {
             ck.pool = p;

@@ -19,6 +19,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #ifdef HAVE_UNISTD_H
 #  include <unistd.h>
@@ -52,6 +53,33 @@ size_t cymem__page_size(void)
         __atomic_store_n(&page, p, __ATOMIC_RELAXED);
     }
     return p;
+}
+
+/* A lock's holder is likely running on another processor, for a few dozen
+ * instructions: spin a little, then yield. */
+void cymem__spin_wait(int *lock)
+{
+    unsigned spins = 0;
+    do {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED) != 0) {
+            if (++spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                sched_yield();
+            }
+        }
+    } while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0);
+}
+
+unsigned cymem__os_cpus(void)
+{
+    long v = -1;
+#if defined(HAVE_UNISTD_H) && defined(_SC_NPROCESSORS_ONLN)
+    v = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+    return v > 0 ? (unsigned)v : 1;
 }
 
 /* munmap() fails only for a bad range or when splitting a mapping would

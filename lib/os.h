@@ -18,6 +18,9 @@
 /* The system's page size, read once (4096 if the system will not say). */
 size_t cymem__page_size(void);
 
+/* The processors online (at least 1). */
+unsigned cymem__os_cpus(void);
+
 /* @size bytes of fresh zero pages, or NULL (errno is not set). */
 void *cymem__os_pages_alloc(size_t size);
 void cymem__os_pages_free(void *p, size_t size);

@@ -8,10 +8,11 @@
  *  - a chunk's blocks [base, base + span) lie in its memory, and the
  *    memory from base on is at least a granule long (a system piece of 16
  *    KiB or more, a custom allocator's piece padded to align base, or
- *    whole granules carved from a region); memories of live chunks never
- *    overlap, whichever pools own them.  So no chunk can lie between two
- *    others that meet the same granule: at most two chunks meet in any
- *    granule.  A chunk is recorded after its memory is had and forgotten
+ *    whole granules carved from a region; a heap's keeper, whose memory
+ *    starts with the heap itself, has a granule in all); memories of live
+ *    chunks never overlap, whichever pools own them.  So no chunk can lie
+ *    between two others that meet the same granule (it would fit inside
+ *    the granule): at most two chunks meet in any granule.  A chunk is recorded after its memory is had and forgotten
  *    before its memory goes, so this holds at every moment, whatever the
  *    threads do, and a granule's two slots suffice (a span may be shorter
  *    than a granule: 12 blocks of 1280 bytes in 16 KiB);

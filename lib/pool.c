@@ -26,6 +26,7 @@
 #include "blocks.h"
 #include "direct.h"
 #include "invariants.h"
+#include "shared.h"
 #include "tcache.h"
 #include "track.h"
 
@@ -86,6 +87,14 @@ static void debug_verify(const cymem_pool *pool)
 #endif
 }
 
+/* The debug mode: a shared pool is destroyed while no other call on it is
+ * under way (cymem(3), "Threads"). */
+static void debug_alone(const cymem_pool *pool, const char *what)
+{
+    if (DEBUG_ON && pool_shared(pool))
+        cymem__shared_alone(pool, what);
+}
+
 void cymem_pool_reset(cymem_pool *pool)
 {
     if (pool == NULL)
@@ -94,6 +103,8 @@ void cymem_pool_reset(cymem_pool *pool)
     debug_verify(pool);
     run_teardown(pool);
     cymem__pool_clear(pool);
+    if (pool_shared(pool))
+        cymem__shared_clear(pool);
     pool_unlock(pool);
 }
 
@@ -103,6 +114,8 @@ static void destroy_tree(cymem_pool *pool)
     run_teardown(pool);
     cymem__direct_release_all(pool);
     TRACK_POOL_DELETE(pool);
+    if (pool_shared(pool))
+        cymem__shared_release(pool);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
         pthread_mutex_destroy(&pool->lock);
     cymem__pool_free(pool);
@@ -113,6 +126,7 @@ void cymem_pool_destroy(cymem_pool *pool)
     if (pool == NULL)
         return;
     /* No other thread may use a pool being destroyed: no lock needed. */
+    debug_alone(pool, "cymem_pool_destroy: another thread is using the pool");
     debug_verify(pool);
     cymem_pool *parent = pool->parent;
     if (parent != NULL) {
@@ -169,6 +183,15 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
             /* Nothing refers to the pool yet: give all of it back. */
             cymem__pool_free(pool);
             errno = err;
+            return NULL;
+        }
+        /* Its threads get heaps of their own (shared.c); a custom
+         * allocator, which need not be thread-safe, is called under the
+         * mutex only. */
+        if (pool->sys && cymem__shared_init(pool) != 0) {
+            pthread_mutex_destroy(&pool->lock);
+            cymem__pool_free(pool);
+            errno = ENOMEM;
             return NULL;
         }
     }

@@ -1,7 +1,7 @@
 /*
- * stats.c - cymem_pool_stats() and cymem_pool_foreach(): a pool's figures
- * and its live blocks, gathered from each engine (arena.c, slab.c,
- * direct.c).
+ * stats.c - a pool's figures and its live blocks, for cymem_pool_stats()
+ * and cymem_pool_foreach(), gathered from each engine (arena.c, slab.c,
+ * direct.c).  The caller holds the pool's lock, if it has one.
  *
  * Invariant kept (group 5 of doc/design.md): the statistics are those of
  * the pool alone, exact at the moment of the call; live blocks are counted
@@ -9,23 +9,16 @@
  * hot paths keep only live bytes.  The peak reported is max(peak_bytes,
  * live_bytes) (internal.h, pool_peak()).
  *
- * Its layer: above the engines, below pool.c (whose debug mode walks the
- * live blocks at a reset).
+ * Its layer: above the engines, below blocks.c (whose debug mode walks the
+ * live blocks at a reset), shared.c and api.c.
  */
 #include "stats.h"
 #include "arena.h"
 #include "direct.h"
 #include "slab.h"
 
-#include <errno.h>
-
-int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
+void cymem__stats_unlocked(const cymem_pool *pool, cymem_stats *out)
 {
-    if (pool == NULL || out == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    pool_lock(pool);
     out->live_bytes = pool->live_bytes;
     out->live_blocks = pool->direct_blocks;
     out->used_bytes = pool->direct_used;
@@ -35,8 +28,6 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
     out->reserved_bytes = pool->reserved_bytes;
     out->chunk_count = pool->chunk_count;
     out->metadata_bytes = pool->metadata_bytes;
-    pool_unlock(pool);
-    return 0;
 }
 
 int cymem__foreach_unlocked(const cymem_pool *pool,
@@ -47,18 +38,5 @@ int cymem__foreach_unlocked(const cymem_pool *pool,
         rc = cymem__slabs_foreach(pool, fn, ctx);
     if (rc == 0)
         rc = cymem__direct_foreach(pool, fn, ctx);
-    return rc;
-}
-
-int cymem_pool_foreach(const cymem_pool *pool,
-                       int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
-{
-    if (pool == NULL || fn == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    pool_lock(pool);
-    int rc = cymem__foreach_unlocked(pool, fn, ctx);
-    pool_unlock(pool);
     return rc;
 }

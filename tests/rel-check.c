@@ -119,6 +119,37 @@ static void arena_damage(void)
     cymem_pool_destroy(pool);
 }
 
+/* 7, 1. Damage to a shared pool's heaps. */
+static void shared_damage(void)
+{
+    cymem_pool_options o = { NULL, NULL, CYMEM_POOL_THREADSAFE, 0 };
+    cymem_pool *pool = cymem_pool_new_ex(&o);
+    void *p = pool ? cymem_pool_alloc(pool, 1, 100) : NULL;
+    void *big = pool ? cymem_pool_alloc(pool, 1, 70000) : NULL;
+    if (p == NULL || big == NULL || pool->heapv == NULL || pool->nheaps != 1) {
+        failures++;
+        return;
+    }
+    expect(cymem__pool_check(pool) == 0, "a shared pool fails the check");
+    cymem_pool *h = pool->heapv[0];
+    cymem__slab *k = pool_keeper(h);
+    cymem__pentry *e = cymem__page_entry(k->base);
+    int j = e != NULL && e->chunk[0] == k ? 0 : 1;
+    DAMAGE("heap's key", h->key = h, h->key = pool);
+    DAMAGE("heap flagged THREADSAFE", h->flags |= CYMEM_POOL_THREADSAFE,
+           h->flags &= ~CYMEM_POOL_THREADSAFE);
+    DAMAGE("heap count", pool->nheaps = pool->heapcap + 1, pool->nheaps = 1);
+    DAMAGE("heap's live bytes", h->live_bytes++, h->live_bytes--);
+    DAMAGE("shared pool's own live bytes", pool->live_bytes++, pool->live_bytes--);
+    if (e != NULL && e->chunk[j] == k) {
+        DAMAGE("heap's keeper out of the page map", e->owner[j] = NULL, e->owner[j] = pool);
+        DAMAGE("heap's page slots", h->page_slots++, h->page_slots--);
+    } else {
+        expect(0, "a heap's keeper is not in the page map");
+    }
+    cymem_pool_destroy(pool);
+}
+
 int main(void)
 {
     cymem_pool *pool = cymem_pool_new();
@@ -126,6 +157,7 @@ int main(void)
         return 99;
     expect(cymem__pool_check(pool) == 0, "a new pool fails the check");
     arena_damage();
+    shared_damage();
     /* The rest is about slabs: take the pool out of arena mode, as enough
      * freed arena memory would. */
     pool->arena = NULL;

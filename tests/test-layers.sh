@@ -23,6 +23,7 @@ slab direct
 invariants
 stats
 blocks
+shared
 pool api
 '
 # Upward calls allowed, as caller:symbol (none).

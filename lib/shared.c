@@ -1,0 +1,438 @@
+/*
+ * shared.c - shared pools: a CYMEM_POOL_THREADSAFE pool of the system
+ * allocator whose threads do not take turns on one lock.
+ *
+ * Such a pool (P) holds no block itself: each thread allocates from a
+ * heap, a pool of P's own (plain, with its keeper, arena, slabs and
+ * direct blocks), made when the thread first allocates.  A thread keeps
+ * to its heap, found through a small cache in thread-local storage;
+ * threads are given heaps in turn, a new heap each until P has heapcap of
+ * them (four per processor, at most CYMEM__HEAPS_MAX), then sharing.
+ * Every call on a heap takes the heap's spin lock: its own thread's,
+ * without contention but for frees of its blocks from other threads.
+ * P's mutex guards the table of heaps while a heap is added, and P's
+ * children and cleanups, as for any THREADSAFE pool.
+ *
+ * A free (or realloc, or lookup) from any thread finds the block's chunk
+ * in the page map under P's key, with which every heap records its chunks
+ * and its keeper; the chunk names its heap (home), whose lock it then
+ * takes.  A large block, in no chunk, is looked up in each heap's direct
+ * map in turn.  So a free is exact across threads: two threads that free
+ * one block take turns on its heap, and the second finds it freed.  A
+ * heap's chunks live until P is destroyed (at a reset a heap keeps its
+ * slabs, which other pools may turn into arena chunks), so a chunk's
+ * descriptor may be read for its base, span and heap, which never change,
+ * before the heap's lock is taken.
+ *
+ * Invariants (checked by invariants.c with each heap):
+ *  - heapv[0..nheaps) are P's heaps, nheaps <= heapcap, each published
+ *    before nheaps counts it; each heap is a plain pool (no THREADSAFE
+ *    flag) of the system allocator with P's chunk size and huge-page
+ *    flag, key P, its keeper recorded in the page map, no child and no
+ *    cleanup; P itself holds no block;
+ *  - a thread's cache names a heap of P only next to P's uid, which no
+ *    other pool has had, so an entry of a destroyed pool is never used;
+ *  - P's statistics are the sums of its heaps' and its own; the peak is
+ *    the sum of the heaps' peaks: the true peak while one thread uses the
+ *    pool, at least the true peak otherwise;
+ *  - a reset of P clears each heap under the heap's lock, so it may run
+ *    while other threads use P; a destroy runs while no other call on P
+ *    is under way: the debug mode counts calls (busy) and aborts if one
+ *    is.
+ *
+ * Its layer: above blocks.c (each heap's work, under the heap's lock), the
+ * engines' hot paths (inline), the page map and the direct map; called
+ * by api.c and pool.c.
+ */
+#include "shared.h"
+#include "arena.h"
+#include "backing.h"
+#include "blocks.h"
+#include "os.h"
+#include "pagemap.h"
+#include "ptrmap.h"
+#include "slab.h"
+#include "stats.h"
+#include "track.h"
+
+#include <errno.h>
+
+/* The most heaps a shared pool has, whatever the processors. */
+#define CYMEM__HEAPS_MAX 64
+#define HEAPS_PER_CPU 4
+
+/* ---- Heaps -------------------------------------------------------------- */
+
+static uint64_t uid_last;
+
+int cymem__shared_init(cymem_pool *pool)
+{
+    unsigned cap = cymem__os_cpus() * HEAPS_PER_CPU;
+    if (cap > CYMEM__HEAPS_MAX)
+        cap = CYMEM__HEAPS_MAX;
+    pool->heapv = cymem__meta_alloc(pool, cap * sizeof *pool->heapv);
+    if (pool->heapv == NULL)
+        return -1;
+    memset(pool->heapv, 0, cap * sizeof *pool->heapv);
+    pool->heapcap = cap;
+    pool->nheaps = 0;
+    pool->uid = __atomic_add_fetch(&uid_last, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* A new heap for @pool (P locked), or NULL (ENOMEM). */
+static cymem_pool *heap_new(cymem_pool *pool)
+{
+    cymem_pool proto;
+    memset(&proto, 0, sizeof proto);
+    proto.sys = 1;
+    proto.flags = pool->flags & ~CYMEM_POOL_THREADSAFE;
+    proto.chunk_size = pool->chunk_size;
+    proto.small_max = pool->small_max;
+    proto.keeper_size = pool->keeper_size;
+    proto.key = pool;
+    cymem_pool *h = cymem__pool_make(&proto);
+    if (h == NULL)
+        return NULL;
+    TRACK_POOL_NEW(h);
+    /* Its keeper too, so that P's lookups find its blocks. */
+    if (cymem__page_insert(h, pool_keeper(h)) != 0) {
+        h->key = h;
+        TRACK_POOL_DELETE(h);
+        cymem__pool_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* A heap for the calling thread, which has none of @pool's: the next in
+ * turn, made if need be. */
+static cymem_pool *heap_pick(cymem_pool *pool)
+{
+    cymem_pool *h = NULL;
+    pool_lock(pool);
+    if (pool->nheaps < pool->heapcap) {
+        h = heap_new(pool);
+        if (h != NULL) {
+            /* Published whole: threads read the table without P's lock. */
+            pool->heapv[pool->nheaps] = h;
+            __atomic_store_n(&pool->nheaps, pool->nheaps + 1, __ATOMIC_RELEASE);
+        }
+    }
+    if (h == NULL && pool->nheaps > 0) {
+        /* All made (or no memory for another): share, in turn. */
+        h = pool->heapv[pool->nextheap++ % pool->nheaps];
+    }
+    pool_unlock(pool);
+    return h;
+}
+
+/* The thread's cache: the heaps it was given, newest use first. */
+#define REFS 4
+typedef struct heap_ref {
+    const cymem_pool *pool;
+    uint64_t uid;
+    cymem_pool *heap;
+} heap_ref;
+
+static __thread heap_ref refs[REFS] __attribute__((tls_model("initial-exec")));
+
+static NOINLINE cymem_pool *heap_find(cymem_pool *pool)
+{
+    heap_ref r = { pool, pool->uid, NULL };
+    int i;
+    for (i = 1; i < REFS; i++) {
+        if (refs[i].pool == pool && refs[i].uid == pool->uid) {
+            r.heap = refs[i].heap;
+            break;
+        }
+    }
+    if (r.heap == NULL) {
+        if ((r.heap = heap_pick(pool)) == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        i = REFS - 1;
+    }
+    for (; i > 0; i--)
+        refs[i] = refs[i - 1];
+    refs[0] = r;
+    return r.heap;
+}
+
+/* The calling thread's heap of @pool, or NULL (ENOMEM). */
+static inline cymem_pool *heap_of(cymem_pool *pool)
+{
+    if (likely(refs[0].pool == pool && refs[0].uid == pool->uid))
+        return refs[0].heap;
+    return heap_find(pool);
+}
+
+/* ---- Blocks ------------------------------------------------------------- */
+
+static inline void *shared_alloc(cymem_pool *pool, size_t n, size_t align)
+{
+    cymem_pool *h = heap_of(pool);
+    void *p;
+    if (unlikely(h == NULL))
+        return NULL;
+    heap_lock(h);
+    cymem__slab *a = h->arena_fast;
+    if (align > CYMEM__MIN_ALIGN)
+        p = cymem__block_alloc_aligned(h, n, align);
+    else if (a != NULL && n - 1 < CYMEM__CLASS_MAX)
+        p = arena_take(h, a, n, 0);
+    else if (h->fast != NULL && n - 1 < CYMEM__CLASS_MAX)
+        p = small_take(h, n, size_class(n), 0);
+    else
+        p = cymem__block_alloc(h, n);
+    heap_unlock(h);
+    return p;
+}
+
+/* The heap whose direct blocks include @ptr (a pointer no chunk spans),
+ * or NULL: a search of each heap's direct map, under its lock. */
+static NOINLINE cymem_pool *direct_owner(const cymem_pool *pool, const void *ptr)
+{
+    unsigned n = __atomic_load_n(&pool->nheaps, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++) {
+        cymem_pool *h = pool->heapv[i];
+        heap_lock(h);
+        int mine = cymem__direct_find(h, ptr) != NULL;
+        heap_unlock(h);
+        if (mine)
+            return h;
+    }
+    return NULL;
+}
+
+/* The heap that holds @ptr, if any. */
+static inline cymem_pool *owner_of(const cymem_pool *pool, const void *ptr, cymem__slab **chunk)
+{
+    cymem__slab *s = cymem__page_find_shared(pool, ptr);
+    *chunk = s;
+    return s != NULL ? s->home : direct_owner(pool, ptr);
+}
+
+static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
+{
+    cymem__slab *s;
+    cymem_pool *h = owner_of(pool, ptr, &s);
+    uint32_t idx;
+    int rc = -1;
+    if (h == NULL)
+        return -1;
+    heap_lock(h);
+    if (s == NULL) {
+        rc = cymem__block_free(h, ptr, size);
+    } else if ((idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
+        if (s->cls == CYMEM__ARENA_CLS)
+            *size = h->plain ? arena_release(h, s, idx, 0) : arena_release(h, s, idx, 1);
+        else
+            *size = h->plain ? small_release(h, s, idx, 0) : small_release(h, s, idx, 1);
+        rc = 0;
+    }
+    heap_unlock(h);
+    return rc;
+}
+
+static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
+{
+    cymem__slab *s;
+    cymem_pool *h = owner_of(pool, ptr, &s);
+    size_t old, align, n;
+    void *q;
+    if (h == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (h == heap_of(pool)) {
+        /* The calling thread's own block: as in a pool of its own. */
+        heap_lock(h);
+        q = cymem__block_realloc(h, ptr, new_size);
+        heap_unlock(h);
+        return q;
+    }
+    heap_lock(h);
+    int r = cymem__block_resize(h, ptr, new_size, &old, &align, &q);
+    heap_unlock(h);
+    if (r != 0) {
+        if (r < 0)
+            errno = EINVAL;
+        return r > 0 ? q : NULL;
+    }
+    /* Another thread's block moves to this thread's heap: the new block
+     * first, so that a failure leaves the old one; the copy is made under
+     * the old block's heap lock, where a reset cannot take it away. */
+    q = shared_alloc(pool, new_size, align);
+    if (q == NULL)
+        return NULL;
+    heap_lock(h);
+    r = cymem__block_find(h, ptr, &old);
+    if (r) {
+        memcpy(q, ptr, old < new_size ? old : new_size);
+        cymem__block_free(h, ptr, &n);
+    }
+    heap_unlock(h);
+    if (!r) {
+        shared_free(pool, q, &n);
+        errno = EINVAL;
+        return NULL;
+    }
+    return q;
+}
+
+static inline int shared_find(const cymem_pool *pool, const void *ptr, size_t *size)
+{
+    cymem__slab *s;
+    cymem_pool *h = owner_of(pool, ptr, &s);
+    int found = 0;
+    if (h != NULL) {
+        heap_lock(h);
+        found = cymem__block_find(h, ptr, size);
+        heap_unlock(h);
+    }
+    return found;
+}
+
+static inline int shared_containing(const cymem_pool *pool, const void *addr,
+                                     void **block, size_t *size)
+{
+    cymem__slab *s = cymem__page_find_shared(pool, addr);
+    unsigned n = __atomic_load_n(&pool->nheaps, __ATOMIC_ACQUIRE);
+    int found = 0;
+    for (unsigned i = 0; i < n && !found; i++) {
+        /* A chunk's heap, or (inside a direct block) each heap's scan. */
+        cymem_pool *h = s != NULL ? s->home : pool->heapv[i];
+        heap_lock(h);
+        found = cymem__block_containing(h, addr, block, size);
+        heap_unlock(h);
+        if (s != NULL)
+            break;
+    }
+    return found;
+}
+
+/* ---- The whole pool ----------------------------------------------------- */
+
+void cymem__shared_stats(const cymem_pool *pool, cymem_stats *out)
+{
+    cymem__stats_unlocked(pool, out);
+    for (unsigned i = 0; i < pool->nheaps; i++) {
+        cymem_pool *h = pool->heapv[i];
+        cymem_stats s;
+        heap_lock(h);
+        cymem__stats_unlocked(h, &s);
+        heap_unlock(h);
+        out->live_bytes += s.live_bytes;
+        out->live_blocks += s.live_blocks;
+        out->used_bytes += s.used_bytes;
+        out->peak_bytes += s.peak_bytes;
+        out->reserved_bytes += s.reserved_bytes;
+        out->chunk_count += s.chunk_count;
+        out->metadata_bytes += s.metadata_bytes;
+    }
+}
+
+static int shared_foreach(const cymem_pool *pool,
+                          int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+{
+    int rc = cymem__foreach_unlocked(pool, fn, ctx);
+    for (unsigned i = 0; i < pool->nheaps && rc == 0; i++) {
+        cymem_pool *h = pool->heapv[i];
+        heap_lock(h);
+        rc = cymem__foreach_unlocked(h, fn, ctx);
+        heap_unlock(h);
+    }
+    return rc;
+}
+
+void cymem__shared_clear(cymem_pool *pool)
+{
+    for (unsigned i = 0; i < pool->nheaps; i++) {
+        heap_lock(pool->heapv[i]);
+        cymem__pool_clear(pool->heapv[i]);
+        heap_unlock(pool->heapv[i]);
+    }
+}
+
+void cymem__shared_release(cymem_pool *pool)
+{
+    for (unsigned i = 0; i < pool->nheaps; i++) {
+        TRACK_POOL_DELETE(pool->heapv[i]);
+        cymem__pool_free(pool->heapv[i]);
+    }
+    cymem__meta_free(pool, pool->heapv, pool->heapcap * sizeof *pool->heapv);
+    pool->heapv = NULL;
+    pool->nheaps = pool->heapcap = 0;
+}
+
+size_t cymem__shared_slots(const cymem_pool *pool)
+{
+    size_t n = pool->page_slots;
+    for (unsigned i = 0; pool->heapv != NULL && i < pool->nheaps; i++)
+        n += pool->heapv[i]->page_slots;
+    return n;
+}
+
+/* ---- The calls, watched by the debug mode ------------------------------- */
+
+/* A reset or destroy of a shared pool must not overlap another call on it:
+ * the debug mode counts the calls under way (cymem__shared_alone()). */
+static void enter(const cymem_pool *pool)
+{
+    __atomic_add_fetch(&((cymem_pool *)pool)->busy, 1, __ATOMIC_ACQ_REL);
+}
+
+static void leave(const cymem_pool *pool)
+{
+    __atomic_sub_fetch(&((cymem_pool *)pool)->busy, 1, __ATOMIC_ACQ_REL);
+}
+
+#define WATCHED(type, call)                                                  \
+    do {                                                                     \
+        if (likely(!DEBUG_ON))                                               \
+            return call;                                                     \
+        enter(pool);                                                         \
+        type r_ = call;                                                      \
+        leave(pool);                                                         \
+        return r_;                                                           \
+    } while (0)
+
+void *cymem__shared_alloc(cymem_pool *pool, size_t n, size_t align)
+{
+    WATCHED(void *, shared_alloc(pool, n, align));
+}
+
+int cymem__shared_free(cymem_pool *pool, void *ptr, size_t *size)
+{
+    WATCHED(int, shared_free(pool, ptr, size));
+}
+
+void *cymem__shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
+{
+    WATCHED(void *, shared_realloc(pool, ptr, new_size));
+}
+
+int cymem__shared_find(const cymem_pool *pool, const void *ptr, size_t *size)
+{
+    WATCHED(int, shared_find(pool, ptr, size));
+}
+
+int cymem__shared_containing(const cymem_pool *pool, const void *addr, void **block,
+                             size_t *size)
+{
+    WATCHED(int, shared_containing(pool, addr, block, size));
+}
+
+int cymem__shared_foreach(const cymem_pool *pool,
+                          int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
+{
+    WATCHED(int, shared_foreach(pool, fn, ctx));
+}
+
+void cymem__shared_alone(const cymem_pool *pool, const char *what)
+{
+    if (__atomic_load_n(&pool->busy, __ATOMIC_ACQUIRE) != 0)
+        cymem__fatal(what, 0);
+}

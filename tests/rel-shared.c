@@ -1,0 +1,586 @@
+/*
+ * rel-shared.c - a shared pool (CYMEM_POOL_THREADSAFE, system memory),
+ * whose threads allocate from heaps of their own: blocks cross between
+ * threads, two threads race to free one block, threads exit while their
+ * blocks live on, the pool is reset while threads use it, and reset and
+ * destroyed after they joined.
+ * After each part the engine's invariant checker walks the pool and its
+ * heaps, and the page map holds exactly the pool's slots.  CI builds it
+ * with -fsanitize=thread too.
+ *
+ * "rel-shared watch" is the debug mode's part: a destroy while another
+ * thread is inside a call on the pool must abort the program.
+ */
+#include "internal.h"
+#include "invariants.h"
+#include "options.h"
+#include "pagemap.h"
+#include "shared.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define THREADS 4
+
+static int errors;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define EXPECT(cond, ...)                                                    \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            pthread_mutex_lock(&mu);                                         \
+            if (errors++ < 20) {                                             \
+                fprintf(stderr, "rel-shared:%d: ", __LINE__);                \
+                fprintf(stderr, __VA_ARGS__);                                \
+                fputc('\n', stderr);                                         \
+            }                                                                \
+            pthread_mutex_unlock(&mu);                                       \
+        }                                                                    \
+    } while (0)
+
+static cymem_pool *shared_pool(void)
+{
+    cymem_pool_options o = { NULL, NULL, CYMEM_POOL_THREADSAFE, 0 };
+    cymem_pool *p = cymem_pool_new_ex(&o);
+    if (p == NULL || !pool_shared(p)) {
+        fprintf(stderr, "rel-shared: no shared pool\n");
+        exit(1);
+    }
+    return p;
+}
+
+/* The pool and its heaps keep every invariant, and the page map names
+ * exactly their chunks (no thread may be in a call on the pool). */
+static void check(cymem_pool *p, const char *when)
+{
+    EXPECT(cymem__pool_check(p) == 0, "%s: the invariant check failed", when);
+    EXPECT(cymem__page_census(p, NULL) == cymem__shared_slots(p),
+           "%s: the page map holds %zu slots of the pool, its heaps %zu", when,
+           cymem__page_census(p, NULL), cymem__shared_slots(p));
+}
+
+static void run_threads(unsigned n, void *(*fn)(void *))
+{
+    pthread_t t[THREADS * 2];
+    for (unsigned i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+static uint64_t next(uint64_t *seed)
+{
+    *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+    return *seed >> 33;
+}
+
+/* ---- Heaps: each thread its own ------------------------------------------ */
+
+static cymem_pool *pool;
+static void *first_block[THREADS];
+
+static void *take_one(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    first_block[id] = cymem_pool_alloc(pool, 1, 40);
+    EXPECT(first_block[id] != NULL, "thread %u: no block", id);
+    return NULL;
+}
+
+static void test_heaps(void)
+{
+    pool = shared_pool();
+    cymem_stats st;
+    cymem_pool_stats(pool, &st);
+    EXPECT(pool->nheaps == 0 && st.live_blocks == 0, "a new pool has heaps or blocks");
+    run_threads(THREADS, take_one);
+    /* Each thread got a heap of its own: THREADS <= heapcap always. */
+    EXPECT(pool->nheaps == THREADS, "%u threads made %u heaps", THREADS, pool->nheaps);
+    for (unsigned i = 0; i < THREADS; i++) {
+        cymem__slab *s = cymem__page_find_shared(pool, first_block[i]);
+        EXPECT(s != NULL && s->home != pool, "thread %u's block is not a heap's", i);
+        for (unsigned j = 0; j < i && s != NULL; j++) {
+            cymem__slab *o = cymem__page_find_shared(pool, first_block[j]);
+            EXPECT(o != NULL && o->home != s->home, "threads %u and %u share a heap", j, i);
+        }
+        EXPECT(cymem_pool_owns(pool, first_block[i]), "block %u not owned", i);
+    }
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == THREADS && st.live_bytes == THREADS * 40,
+           "stats: %zu blocks of %zu bytes", st.live_blocks, st.live_bytes);
+    check(pool, "heaps");
+    /* A block of another pool, shared or not, is foreign. */
+    cymem_pool *other = shared_pool(), *plain = cymem_pool_new();
+    void *x = cymem_pool_alloc(other, 1, 40), *y = cymem_pool_alloc(plain, 1, 40);
+    errno = 0;
+    EXPECT(cymem_pool_free(pool, x) == -1 && errno == EINVAL, "another shared pool's block");
+    EXPECT(cymem_pool_free(pool, y) == -1 && errno == EINVAL, "a plain pool's block");
+    EXPECT(cymem_pool_free(plain, x) == -1 && errno == EINVAL, "a shared pool's block");
+    EXPECT(cymem_pool_free(pool, (char *)first_block[0] + 16) == -1, "an interior pointer");
+    EXPECT(!cymem_pool_owns(pool, x) && !cymem_pool_owns(other, first_block[0]),
+           "owns() crosses pools");
+    cymem_pool_destroy(other);
+    cymem_pool_destroy(plain);
+    check(pool, "heaps, after the foreign frees");
+    cymem_pool_destroy(pool);
+    EXPECT(cymem__page_census(pool, NULL) == 0, "the destroyed pool left slots");
+}
+
+/* ---- Blocks that cross threads ------------------------------------------- */
+
+#define SLOTS 256
+#define ROUNDS 30000
+
+/* Blocks thread t hands to thread t+1, which frees or resizes them. */
+static struct mailbox {
+    pthread_mutex_t mu;
+    unsigned char *p[SLOTS];
+    size_t n[SLOTS];
+    unsigned count;
+} box[THREADS];
+
+static void verify(const unsigned char *p, size_t n, const char *what)
+{
+    unsigned char c = p[0];
+    EXPECT(c != 0, "%s: a block lost its mark", what);
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != c) {
+            EXPECT(0, "%s: byte %zu of %zu overwritten", what, i, n);
+            return;
+        }
+}
+
+static size_t size_of(uint64_t r)
+{
+    switch (r % 16) {
+    case 0:
+        return 5000 + r % 70000;          /* direct */
+    case 1:
+        return 0;
+    default:
+        return 1 + (r >> 4) % 700;
+    }
+}
+
+static void *cross(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    uint64_t seed = 7 + id;
+    unsigned char *mine[SLOTS] = { 0 };
+    size_t len[SLOTS] = { 0 };
+    for (int r = 0; r < ROUNDS; r++) {
+        unsigned k = (unsigned)next(&seed) % SLOTS;
+        size_t n = size_of(next(&seed));
+        unsigned char mark = (unsigned char)(1 + id + 8 * (r & 15));
+        if (mine[k] == NULL) {
+            unsigned char *p = r & 8 ? cymem_pool_alloc_aligned(pool, 1, n ? n : 1, 64)
+                                     : cymem_pool_alloc(pool, 1, n);
+            EXPECT(p != NULL, "alloc of %zu bytes failed", n);
+            if (p == NULL)
+                continue;
+            for (size_t i = 0; i < n; i++)
+                if (p[i] != 0) {
+                    EXPECT(0, "a block of %zu bytes is not zero-filled at %zu", n, i);
+                    break;
+                }
+            EXPECT(!(r & 8) || ((uintptr_t)p & 63) == 0, "an aligned block is not");
+            if (n == 0)
+                n = 1, p = cymem_pool_realloc(pool, p, 1);
+            memset(p, mark, n);
+            mine[k] = p;
+            len[k] = n;
+            continue;
+        }
+        verify(mine[k], len[k], "own block");
+        struct mailbox *b = &box[(id + 1) % THREADS];
+        pthread_mutex_lock(&b->mu);
+        if (b->count < SLOTS) {
+            b->p[b->count] = mine[k];
+            b->n[b->count++] = len[k];
+            mine[k] = NULL;
+        }
+        pthread_mutex_unlock(&b->mu);
+        if (mine[k] != NULL) {
+            size_t got = 0;
+            EXPECT(cymem_pool_free_size(pool, mine[k], &got) == 0 && got == len[k],
+                   "free of an own block: %zu bytes, not %zu", got, len[k]);
+            mine[k] = NULL;
+        }
+        /* What the previous thread passed on: half freed here, a quarter
+         * resized here and kept, a quarter checked by lookups first. */
+        struct mailbox *in = &box[id];
+        pthread_mutex_lock(&in->mu);
+        while (in->count > 0) {
+            unsigned i = --in->count;
+            unsigned char *p = in->p[i];
+            size_t pn = in->n[i];
+            verify(p, pn, "passed block");
+            uint64_t how = next(&seed) % 4;
+            if (how == 0) {
+                unsigned j = (unsigned)next(&seed) % SLOTS;
+                if (mine[j] == NULL) {
+                    size_t nn = 1 + next(&seed) % 9000;
+                    unsigned char *q = cymem_pool_realloc(pool, p, nn);
+                    EXPECT(q != NULL, "realloc of a passed block failed");
+                    if (q != NULL) {
+                        verify(q, pn < nn ? pn : nn, "realloc'd block");
+                        for (size_t x = pn; x < nn; x++)
+                            if (q[x] != 0) {
+                                EXPECT(0, "realloc's new bytes are not zero");
+                                break;
+                            }
+                        memset(q, mark, nn);
+                        mine[j] = q;
+                        len[j] = nn;
+                        continue;
+                    }
+                }
+            } else if (how == 1) {
+                void *blk = NULL;
+                size_t bn = 0;
+                EXPECT(cymem_pool_owns(pool, p) && cymem_pool_block_size(pool, p) == pn,
+                       "lookups of a passed block");
+                EXPECT(cymem_pool_find(pool, p + pn / 2, &blk, &bn) == 0 && blk == p &&
+                       bn == pn, "find() inside a passed block");
+            }
+            EXPECT(cymem_pool_free(pool, p) == 0, "free of a passed block failed");
+        }
+        pthread_mutex_unlock(&in->mu);
+    }
+    for (unsigned k = 0; k < SLOTS; k++)
+        if (mine[k] != NULL)
+            EXPECT(cymem_pool_free(pool, mine[k]) == 0, "final free failed");
+    return NULL;
+}
+
+static int count_block(void *ptr, size_t size, void *ctx)
+{
+    (void)ptr;
+    size_t *c = ctx;
+    c[0]++;
+    c[1] += size;
+    return 0;
+}
+
+static void test_cross(void)
+{
+    pool = shared_pool();
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_mutex_init(&box[i].mu, NULL);
+    run_threads(THREADS, cross);
+    /* Blocks left in the mailboxes: counted by stats and foreach alike. */
+    size_t blocks = 0, bytes = 0, seen[2] = { 0, 0 };
+    for (unsigned i = 0; i < THREADS; i++)
+        for (unsigned j = 0; j < box[i].count; j++) {
+            blocks++;
+            bytes += box[i].n[j];
+        }
+    cymem_stats st;
+    cymem_pool_stats(pool, &st);
+    cymem_pool_foreach(pool, count_block, seen);
+    EXPECT(st.live_blocks == blocks && st.live_bytes == bytes && seen[0] == blocks &&
+           seen[1] == bytes, "left %zu blocks of %zu bytes; stats %zu of %zu, foreach %zu of %zu",
+           blocks, bytes, st.live_blocks, st.live_bytes, seen[0], seen[1]);
+    check(pool, "cross");
+    for (unsigned i = 0; i < THREADS; i++)
+        while (box[i].count > 0)
+            EXPECT(cymem_pool_free(pool, box[i].p[--box[i].count]) == 0, "leftover free");
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == 0 && st.live_bytes == 0, "blocks lost or duplicated");
+    check(pool, "cross, emptied");
+    cymem_pool_destroy(pool);
+}
+
+/* ---- Two threads free one block at once ---------------------------------- */
+
+#define RACES 4000
+
+static pthread_barrier_t gate;
+static void *target[RACES];
+static int won[RACES][2];
+
+static void *racer(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < RACES; i++) {
+        /* Thread 0 made the block (its heap, for i even) or thread 1 did
+         * (odd): each race has the owner against another thread. */
+        if ((unsigned)(i & 1) == id)
+            target[i] = cymem_pool_alloc(pool, 1, 8 + (size_t)i % 300);
+        pthread_barrier_wait(&gate);
+        errno = 0;
+        int rc = cymem_pool_free(pool, target[i]);
+        won[i][id] = rc == 0 ? 1 : rc == -1 && errno == EINVAL ? 0 : 2;
+        pthread_barrier_wait(&gate);
+    }
+    return NULL;
+}
+
+static void test_race(void)
+{
+    pool = shared_pool();
+    pthread_barrier_init(&gate, NULL, 2);
+    run_threads(2, racer);
+    int bad = 0;
+    for (int i = 0; i < RACES; i++)
+        bad += won[i][0] + won[i][1] != 1;
+    EXPECT(bad == 0, "%d of %d races had no single winner", bad, RACES);
+    cymem_stats st;
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == 0 && st.live_bytes == 0, "races left %zu blocks", st.live_blocks);
+    check(pool, "race");
+    pthread_barrier_destroy(&gate);
+    cymem_pool_destroy(pool);
+}
+
+/* ---- Threads that exit; reset and destroy after they joined -------------- */
+
+#define KEPT 500
+
+static unsigned char *kept[THREADS * 2][KEPT];
+
+static void *leave_blocks(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    for (unsigned k = 0; k < KEPT; k++) {
+        size_t n = 1 + (k * 37 + id) % 2000;
+        kept[id][k] = cymem_pool_alloc(pool, 1, n);
+        EXPECT(kept[id][k] != NULL, "alloc failed");
+        if (kept[id][k])
+            memset(kept[id][k], (int)(1 + id), n);
+    }
+    return NULL;
+}
+
+static void *free_others(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    /* Thread id frees the blocks of the exited thread id. */
+    for (unsigned k = 0; k < KEPT; k++) {
+        size_t n = 1 + (k * 37 + id) % 2000;
+        verify(kept[id][k], n, "an exited thread's block");
+        EXPECT(cymem_pool_free(pool, kept[id][k]) == 0, "free failed");
+    }
+    return NULL;
+}
+
+static void test_exit(void)
+{
+    pool = shared_pool();
+    run_threads(THREADS, leave_blocks);
+    cymem_stats st, again;
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == THREADS * KEPT, "%zu blocks live after the threads exited",
+           st.live_blocks);
+    check(pool, "exit");
+    run_threads(THREADS, free_others);
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == 0 && st.live_bytes == 0, "not empty after the frees");
+    /* New threads, a reset after they joined, the same again: the heaps
+     * keep their memory, so the pool holds no more the second time. */
+    run_threads(THREADS, leave_blocks);
+    cymem_pool_reset(pool);
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == 0 && st.live_bytes == 0, "a reset left blocks");
+    check(pool, "reset");
+    run_threads(THREADS, leave_blocks);
+    cymem_pool_reset(pool);
+    cymem_pool_stats(pool, &again);
+    EXPECT(again.reserved_bytes <= st.reserved_bytes,
+           "the second round grew the pool: %zu bytes, then %zu", st.reserved_bytes,
+           again.reserved_bytes);
+    check(pool, "second reset");
+    /* Cleanups and children of a shared pool. */
+    cymem_pool_options o = { NULL, pool, CYMEM_POOL_THREADSAFE, 0 };
+    cymem_pool *child = cymem_pool_new_ex(&o);
+    EXPECT(child != NULL && pool_shared(child), "a shared child");
+    run_threads(THREADS, leave_blocks);
+    cymem_pool_destroy(pool);
+    EXPECT(cymem__page_census(pool, NULL) == 0 && cymem__page_census(child, NULL) == 0,
+           "destroy left slots in the page map");
+}
+
+/* ---- A reset while other threads allocate and free --------------------- */
+
+static volatile int stop;
+
+static void *churn(void *arg)
+{
+    uint64_t seed = 31 + (uintptr_t)arg;
+    unsigned char *mine[64] = { 0 };
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+        unsigned k = (unsigned)next(&seed) % 64;
+        if (mine[k] == NULL) {
+            size_t n = size_of(next(&seed));
+            mine[k] = cymem_pool_alloc(pool, 1, n);
+            EXPECT(mine[k] != NULL, "alloc during resets failed");
+            if (mine[k] != NULL && n > 0)
+                mine[k][n - 1] = 1;
+        } else {
+            /* The block may have gone with a reset: either answer is
+             * right, and neither may crash. */
+            if (next(&seed) % 4 == 0) {
+                void *q = cymem_pool_realloc(pool, mine[k], size_of(next(&seed)));
+                (void)q;
+            } else
+                (void)cymem_pool_free(pool, mine[k]);
+            mine[k] = NULL;
+        }
+    }
+    return NULL;
+}
+
+static void test_reset_live(void)
+{
+    pthread_t t[THREADS];
+    pool = shared_pool();
+    stop = 0;
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)i);
+    for (int r = 0; r < 200; r++) {
+        cymem_pool_reset(pool);
+        usleep(200);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    check(pool, "resets under way");
+    cymem_pool_reset(pool);
+    cymem_stats st;
+    cymem_pool_stats(pool, &st);
+    EXPECT(st.live_blocks == 0 && st.live_bytes == 0, "a last reset left blocks");
+    check(pool, "resets, then a last one");
+    cymem_pool_destroy(pool);
+}
+
+/* ---- One thread: a shared pool counts as a plain one does ---------------- */
+
+static void test_stats(void)
+{
+    cymem_pool *a = shared_pool(), *b = cymem_pool_new();
+    uint64_t seed = 99;
+    void *pa[300] = { 0 }, *pb[300] = { 0 };
+    for (int r = 0; r < 20000; r++) {
+        unsigned k = (unsigned)next(&seed) % 300;
+        size_t n = size_of(next(&seed));
+        if (pa[k] == NULL) {
+            pa[k] = cymem_pool_alloc(a, 1, n);
+            pb[k] = cymem_pool_alloc(b, 1, n);
+        } else if (r % 5 == 0) {
+            pa[k] = cymem_pool_realloc(a, pa[k], n);
+            pb[k] = cymem_pool_realloc(b, pb[k], n);
+        } else {
+            cymem_pool_free(a, pa[k]);
+            cymem_pool_free(b, pb[k]);
+            pa[k] = pb[k] = NULL;
+        }
+    }
+    cymem_stats sa, sb;
+    cymem_pool_stats(a, &sa);
+    cymem_pool_stats(b, &sb);
+    EXPECT(sa.live_bytes == sb.live_bytes && sa.live_blocks == sb.live_blocks &&
+           sa.peak_bytes == sb.peak_bytes,
+           "one thread: shared %zu bytes in %zu blocks, peak %zu; plain %zu, %zu, %zu",
+           sa.live_bytes, sa.live_blocks, sa.peak_bytes, sb.live_bytes, sb.live_blocks,
+           sb.peak_bytes);
+    check(a, "stats");
+    cymem_pool_destroy(a);
+    cymem_pool_destroy(b);
+}
+
+/* ---- The debug mode's watch ---------------------------------------------- */
+
+static volatile int inside;
+
+static int hold_walk(void *ptr, size_t size, void *ctx)
+{
+    (void)ptr, (void)size, (void)ctx;
+    __atomic_store_n(&inside, 1, __ATOMIC_RELEASE);
+    /* Wait (at most ~5 s) for the main thread's destroy to abort us all. */
+    for (int i = 0; i < 500 && __atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 1; i++)
+        usleep(10000);
+    return 1;
+}
+
+static void *walker(void *arg)
+{
+    (void)arg;
+    cymem_pool_foreach(pool, hold_walk, NULL);
+    return NULL;
+}
+
+static int watch(void)
+{
+    pool = shared_pool();
+    if (!cymem__debug) {
+        fprintf(stderr, "rel-shared watch: the debug mode is off in this build\n");
+        return 77;
+    }
+    if (cymem_pool_alloc(pool, 1, 10) == NULL)
+        return 1;
+    pthread_t t;
+    pthread_create(&t, NULL, walker, NULL);
+    while (__atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 0)
+        usleep(1000);
+    cymem_pool_destroy(pool);     /* must abort */
+    pthread_join(t, NULL);
+    return 0;
+}
+
+/* Run "argv0 watch" with CYMEM_DEBUG=1: it must die of SIGABRT, saying
+ * why.  (Without the debug mode, the same program would wait for the walk
+ * and then destroy the pool under it.) */
+static void test_watch(const char *argv0)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        setenv("CYMEM_DEBUG", "1", 1);
+        execl(argv0, argv0, "watch", (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char buf[4096];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fd[0], buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = 0;
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+        printf("watch: skipped (%s)\n", "no debug mode");
+        return;
+    }
+    EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+           strstr(buf, "cymem_pool_destroy: another thread is using the pool") != NULL,
+           "a destroy during another thread's call was not caught (status %#x): %s",
+           status, buf);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "watch") == 0)
+        return watch();
+    test_heaps();
+    test_cross();
+    test_race();
+    test_exit();
+    test_reset_live();
+    test_stats();
+    test_watch(argv[0]);
+    printf("rel-shared: %d errors\n", errors);
+    return errors != 0;
+}
