@@ -310,6 +310,7 @@ struct thread_arg {
     struct child *c;
     unsigned i;
     int rc;
+    double t0;               /* when it started */
 };
 
 static void *thread_main(void *arg)
@@ -318,6 +319,9 @@ static void *thread_main(void *arg)
     struct child *c = ta->c;
     struct exec *x = &c->x[ta->i].x;
     pthread_barrier_wait(&c->start);
+    /* Its own time: the main thread may not get a processor back at
+     * once when the threads fill them all. */
+    ta->t0 = now_ns();
     ta->rc = exec_run(x, &c->plans[ta->i]);
     if (ta->rc != 0 && !x->sampled) {
         /* Still meet the others at the snapshot so that nobody hangs. */
@@ -394,7 +398,6 @@ static int child_run(struct child *c)
         /* The threads' stacks are there now: not the run's memory. */
         mapped_baseline();
         pthread_barrier_wait(&c->start);
-        double t0 = now_ns();
         pthread_barrier_wait(&c->mid);
         double t1 = now_ns();
         snapshot(c);
@@ -408,11 +411,15 @@ static int child_run(struct child *c)
             }
         }
         /* The threads peek at their pools at the same moments, more or
-         * less: the longest of those pauses is left out. */
-        double peeks = 0;
-        for (unsigned i = 0; i < n; i++)
+         * less: the longest of those pauses is left out.  The time starts
+         * when the first thread does. */
+        double peeks = 0, t0 = ta[0].t0;
+        for (unsigned i = 0; i < n; i++) {
             if (x[i].peek_ns > peeks)
                 peeks = x[i].peek_ns;
+            if (ta[i].t0 < t0)
+                t0 = ta[i].t0;
+        }
         s->time_ns = now_ns() - t0 - (t2 - t1) - peeks;
     }
     prof_stop(s->prof);
