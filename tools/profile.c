@@ -36,6 +36,7 @@ static const unsigned char category[] = {
     [OP_ALLOC] = 0, [OP_ALIGNED] = 0, [OP_REALLOC] = 1, [OP_FREE] = 2,
     [OP_FREEALL] = 3, [OP_FILL] = 4, [OP_FLOATS] = 4, [OP_SAMPLE] = PROF_KINDS,
     [OP_KEEP] = 0, [OP_REPEAT] = PROF_KINDS, [OP_CLOCK] = PROF_KINDS,
+    [OP_HANDOFF] = 2, [OP_DRAIN] = 2,
 };
 
 static void on_sigprof(int sig)

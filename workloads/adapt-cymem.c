@@ -1,4 +1,8 @@
-/* adapt-cymem.c - libcymem pools. */
+/*
+ * adapt-cymem.c - libcymem pools: plain ones, and CYMEM_POOL_THREADSAFE
+ * ones, which several threads may use at once (one per thread, or one
+ * that every thread of a run shares).
+ */
 #include "config.h"
 
 #include "adapter.h"
@@ -9,6 +13,14 @@
 #include <string.h>
 
 static void *c_create(void) { return cymem_pool_new(); }
+
+static void *c_create_ts(void)
+{
+    cymem_pool_options o;
+    memset(&o, 0, sizeof o);
+    o.flags = CYMEM_POOL_THREADSAFE;
+    return cymem_pool_new_ex(&o);
+}
 static void c_destroy(void *pool) { cymem_pool_destroy(pool); }
 static void c_reset(void *pool) { cymem_pool_reset(pool); }
 static void *c_zalloc(void *pool, size_t n) { return cymem_pool_alloc(pool, 1, n); }
@@ -45,15 +57,34 @@ static void c_identify(char *buf, size_t len)
     snprintf(buf, len, "libcymem %s", cymem_version());
 }
 
+/* What the three adapters have in common. */
+#define CYMEM_CALLS \
+    .destroy = c_destroy, \
+    .reset = c_reset, \
+    .zalloc = c_zalloc, \
+    .release = c_release, \
+    .resize = c_resize, \
+    .aligned = c_aligned, \
+    .memory = c_memory, \
+    .identify = c_identify
+
 const struct adapter adapter_cymem = {
     .name = "libcymem",
     .create = c_create,
-    .destroy = c_destroy,
-    .reset = c_reset,
-    .zalloc = c_zalloc,
-    .release = c_release,
-    .resize = c_resize,
-    .aligned = c_aligned,
-    .memory = c_memory,
-    .identify = c_identify,
+    CYMEM_CALLS,
+};
+
+const struct adapter adapter_cymem_ts = {
+    .name = "libcymem-ts",
+    .create = c_create_ts,
+    .threadsafe = 1,
+    CYMEM_CALLS,
+};
+
+const struct adapter adapter_cymem_shared = {
+    .name = "libcymem-shared",
+    .create = c_create_ts,
+    .threadsafe = 1,
+    .shared = 1,
+    CYMEM_CALLS,
 };

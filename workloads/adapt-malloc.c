@@ -150,6 +150,7 @@ const struct adapter adapter_malloc = {
     .release = m_release,
     .resize = m_resize,
     .blocks_need_release = 1,
+    .threadsafe = 1,
     .alloc = m_alloc,
     .realloc = m_realloc,
     .aligned = m_aligned,

@@ -43,6 +43,12 @@ struct adapter {
     /* destroy/reset only free the arena's bookkeeping: the executor must
      * release every live block first (malloc-style allocators). */
     int blocks_need_release;
+    /* Several threads may use one arena at once, and a block may be freed
+     * by another thread than the one using its arena. */
+    int threadsafe;
+    /* The threads of a run share one arena, which the run makes (in the
+     * workloads whose threads may share one; see workload.h). */
+    int shared;
 
     /* The rest may be NULL. */
     /* @n bytes whose contents are undefined; NULL: zalloc. */
@@ -62,9 +68,12 @@ struct adapter {
     void (*identify)(char *buf, size_t len);
 };
 
-/* The two adapters of every program: malloc (whatever library provides
- * it in the process) and libcymem pools. */
-extern const struct adapter adapter_malloc, adapter_cymem;
+/* The adapters of every program: malloc (whatever library provides it in
+ * the process) and libcymem pools: plain ones, CYMEM_POOL_THREADSAFE ones
+ * (one per thread, like the plain ones), and one CYMEM_POOL_THREADSAFE
+ * pool that the threads of a run share. */
+extern const struct adapter adapter_malloc, adapter_cymem, adapter_cymem_ts,
+    adapter_cymem_shared;
 
 /* "glibc 2.36", or what is known of another C library. */
 const char *libc_version(void);

@@ -8,14 +8,20 @@
  * zero when handed out (if zero-filled blocks were asked for) and to keep
  * its contents until it is freed; with a trace, every operation is written
  * down as it is executed.  Both are slow and meant for tests.
+ *
+ * The threads of one run may share an arena and hand blocks to each other
+ * to free (struct exec_shared, workload.h); what they share is set up
+ * here too, so that both programs share it the same way.
  */
 #include "config.h"
 
 #include "workload.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 __thread volatile unsigned char exec_op = EXEC_IDLE;
@@ -46,7 +52,9 @@ int exec_init(struct exec *x, const struct plan *p)
         ((volatile uint64_t *)x->sizes)[k] = 0;
     }
     for (int k = 0; k < PLAN_SCOPES; k++)
-        if ((x->arena[k] = x->a->create()) == NULL) {
+        if (k == 0 && x->shared && x->shared->arena)
+            x->arena[k] = x->shared->arena;
+        else if ((x->arena[k] = x->a->create()) == NULL) {
             x->error = "cannot create an arena";
             return -1;
         }
@@ -123,7 +131,8 @@ static const char *const op_names[OP_KINDS] = {
     [OP_ALLOC] = "alloc", [OP_ALIGNED] = "aligned", [OP_REALLOC] = "realloc",
     [OP_FREE] = "free", [OP_FREEALL] = "freeall", [OP_FILL] = "fill",
     [OP_FLOATS] = "floats", [OP_SAMPLE] = "sample", [OP_KEEP] = "keep",
-    [OP_REPEAT] = "repeat", [OP_CLOCK] = "clock",
+    [OP_REPEAT] = "repeat", [OP_CLOCK] = "clock", [OP_HANDOFF] = "handoff",
+    [OP_DRAIN] = "drain",
 };
 
 /* One line an operation: the executor's id (its thread), what the
@@ -132,6 +141,205 @@ static void trace(struct exec *x, const struct op *o)
 {
     fprintf(x->trace, "%u %s %u %" PRIu32 " %" PRIu64 " %" PRIu64 " %u\n", x->id,
             op_names[o->kind], o->scope, o->slot, o->size, o->aux, o->align_shift);
+}
+
+/* ---- what the threads of a run share ------------------------------------------- */
+
+/* A block on its way to the thread that frees it. */
+struct handoff {
+    void *block, *arena;
+    uint64_t size;
+    uint32_t slot;           /* the producer's, whose pattern the block holds */
+};
+
+/* Each index on a cache line of its own: the published ones are read by
+ * the other side, the private ones only by their owner. */
+struct exec_ring {
+    size_t head __attribute__((aligned(64)));   /* freed up to, published */
+    size_t tail __attribute__((aligned(64)));   /* written up to, published */
+    int closed;                                 /* no more entries will come */
+    size_t write __attribute__((aligned(64)));  /* the producer's: next entry */
+    size_t seen_head;                           /* the producer's: head it saw */
+    size_t read __attribute__((aligned(64)));   /* the consumer's: next entry */
+    struct handoff items[EXEC_RING_SIZE] __attribute__((aligned(64)));
+};
+
+int exec_shared_init(struct exec_shared *sh, const struct adapter *a,
+                     const struct plan *plans, unsigned n, const char **error)
+{
+    int share = a->shared, hands = 0;
+    memset(sh, 0, sizeof *sh);
+    sh->nthreads = n;
+    for (unsigned i = 0; i < n; i++) {
+        share &= plans[i].shares_arena;
+        hands |= plans[i].handoffs != 0;
+    }
+    if (hands && (n < 2 || !a->threadsafe)) {
+        *error = n < 2 ? "blocks handed to another thread need two threads or more"
+                       : "the allocator cannot take a block freed by another thread";
+        return -1;
+    }
+    if (share && (sh->arena = a->create()) == NULL) {
+        *error = "cannot create the shared arena";
+        return -1;
+    }
+    if (hands) {
+        /* Mapped, not allocated: the rings are not the allocator's. */
+        sh->rings_size = n * sizeof *sh->rings;
+        void *m = mmap(NULL, sh->rings_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            *error = "out of memory for the hand-off rings";
+            return -1;
+        }
+        sh->rings = m;
+        /* Fault them in now, not during the run. */
+        for (size_t k = 0; k < sh->rings_size; k += 4096)
+            ((volatile char *)m)[k] = 0;
+    }
+    return 0;
+}
+
+void exec_shared_free(struct exec_shared *sh, const struct adapter *a)
+{
+    if (sh->arena)
+        a->destroy(sh->arena);
+    if (sh->rings)
+        munmap(sh->rings, sh->rings_size);
+    memset(sh, 0, sizeof *sh);
+}
+
+static struct exec_ring *ring_out(struct exec *x)
+{
+    return &x->shared->rings[x->id];
+}
+
+static struct exec_ring *ring_in(struct exec *x)
+{
+    unsigned n = x->shared->nthreads;
+    return &x->shared->rings[(x->id + n - 1) % n];
+}
+
+static void ring_publish(struct exec_ring *r)
+{
+    __atomic_store_n(&r->tail, r->write, __ATOMIC_RELEASE);
+}
+
+/* Let the other threads run while this one waits for them: -1 when one
+ * of them failed, and will not come. */
+static int wait_turn(struct exec *x)
+{
+    if (__atomic_load_n(&x->shared->failed, __ATOMIC_ACQUIRE)) {
+        x->error = "another thread of the run failed";
+        return -1;
+    }
+    sched_yield();
+    return 0;
+}
+
+/* Free every block that has come on @r. */
+static int ring_drain(struct exec *x, struct exec_ring *r, int checked)
+{
+    size_t end = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    if (end == r->read)
+        return 0;
+    for (; r->read != end; r->read++) {
+        const struct handoff *h = &r->items[r->read & (EXEC_RING_SIZE - 1)];
+        if (checked && x->verify && !is_filled(h->block, 0, h->size, pattern(h->slot))) {
+            x->error = "block contents changed";
+            return -1;
+        }
+        if (x->a->release(h->arena, h->block, (size_t)h->size) != 0) {
+            x->error = "the allocator refused a block another thread handed over";
+            return -1;
+        }
+    }
+    __atomic_store_n(&r->head, end, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static int need_rings(struct exec *x)
+{
+    if (x->shared && x->shared->rings)
+        return 0;
+    x->error = "blocks handed to another thread need two threads or more";
+    return -1;
+}
+
+/* OP_HANDOFF: put the block on the ring to the next thread; while the
+ * ring is full, free what came from the previous one and let the others
+ * run. */
+static int handoff(struct exec *x, void *block, uint64_t size, uint32_t slot, int checked)
+{
+    if (need_rings(x) != 0)
+        return -1;
+    struct exec_ring *r = ring_out(x);
+    while (r->write - r->seen_head == EXEC_RING_SIZE) {
+        r->seen_head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+        if (r->write - r->seen_head < EXEC_RING_SIZE)
+            break;
+        ring_publish(r);
+        if (ring_drain(x, ring_in(x), checked) != 0 || wait_turn(x) != 0)
+            return -1;
+    }
+    struct handoff *h = &r->items[r->write & (EXEC_RING_SIZE - 1)];
+    h->block = block;
+    h->arena = x->arena[0];
+    h->size = size;
+    h->slot = slot;
+    if ((++r->write & (EXEC_RING_BATCH - 1)) == 0)
+        ring_publish(r);
+    return 0;
+}
+
+/* OP_DRAIN: publish what this thread handed over, free what it was
+ * handed.  The last one closes this thread's ring, frees until the
+ * previous thread closed its own, then waits until the next thread has
+ * freed everything this one handed it: its arena may go after that. */
+static int drain(struct exec *x, int last, int checked)
+{
+    if (need_rings(x) != 0)
+        return -1;
+    struct exec_ring *out = ring_out(x), *in = ring_in(x);
+    ring_publish(out);
+    if (!last)
+        return ring_drain(x, in, checked);
+    __atomic_store_n(&out->closed, 1, __ATOMIC_RELEASE);
+    for (;;) {
+        int closed = __atomic_load_n(&in->closed, __ATOMIC_ACQUIRE);
+        if (ring_drain(x, in, checked) != 0)
+            return -1;
+        if (closed)
+            break;
+        if (wait_turn(x) != 0)
+            return -1;
+    }
+    while (__atomic_load_n(&out->head, __ATOMIC_ACQUIRE) != out->write)
+        if (wait_turn(x) != 0)
+            return -1;
+    return 0;
+}
+
+/* Before the snapshot of a run whose threads hand blocks over: every
+ * thread stops handing over, and frees what it was handed, so that no
+ * block is on its way when the snapshot is taken.  Threads that wait
+ * keep freeing what comes: a thread still running never waits for them. */
+static int quiesce(struct exec *x, int checked)
+{
+    struct exec_shared *sh = x->shared;
+    struct exec_ring *in = ring_in(x);
+    ring_publish(ring_out(x));
+    __atomic_add_fetch(&sh->arrived, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&sh->arrived, __ATOMIC_ACQUIRE) < sh->nthreads)
+        if (ring_drain(x, in, checked) != 0 || wait_turn(x) != 0)
+            return -1;
+    if (ring_drain(x, in, checked) != 0)
+        return -1;
+    __atomic_add_fetch(&sh->drained, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&sh->drained, __ATOMIC_ACQUIRE) < sh->nthreads)
+        if (wait_turn(x) != 0)
+            return -1;
+    return 0;
 }
 
 /* ---- the loop ------------------------------------------------------------------- */
@@ -143,20 +351,24 @@ static void *arena_of(struct exec *x, unsigned scope)
     return x->arena[scope];
 }
 
+/* An arena that every thread of the run shares is never freed all at
+ * once by one of them: its blocks are freed one by one, and the run
+ * destroys it at the end. */
 static int free_all(struct exec *x, const struct op *o, int checked)
 {
     const struct adapter *a = x->a;
     void *arena = x->arena[o->scope];
+    int shared = arena != NULL && x->shared && arena == x->shared->arena;
     for (uint64_t s = o->slot; s < o->aux; s++) {
         if (x->slots[s] == NULL)
             continue;
         if (checked && x->verify && !intact(x, (uint32_t)s))
             return -1;
-        if (a->blocks_need_release)
+        if (a->blocks_need_release || shared)
             a->release(arena, x->slots[s], (size_t)x->sizes[s]);
         x->slots[s] = NULL;
     }
-    if (arena == NULL)
+    if (arena == NULL || shared)
         return 0;
     if (o->size) {
         a->destroy(arena);
@@ -233,6 +445,17 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int checked)
             }
             slots[o->slot] = NULL;
             break;
+        case OP_HANDOFF:
+            if (checked && x->verify && !intact(x, o->slot))
+                return -1;
+            if (handoff(x, slots[o->slot], o->size, o->slot, checked) != 0)
+                return -1;
+            slots[o->slot] = NULL;
+            break;
+        case OP_DRAIN:
+            if (drain(x, o->aux != 0, checked) != 0)
+                return -1;
+            break;
         case OP_FREEALL:
             if (free_all(x, o, checked) != 0)
                 return -1;
@@ -271,8 +494,11 @@ exec_ops(struct exec *x, const struct op *ops, size_t n, const int checked)
                 memset(slots[o->slot], pattern(o->slot), (size_t)sizes[o->slot]);
             break;
         case OP_SAMPLE:
-            if (!x->sampled && x->sample)
+            if (!x->sampled && x->sample) {
+                if (x->shared && x->shared->rings && quiesce(x, checked) != 0)
+                    return -1;
                 x->sample(x);
+            }
             x->sampled = 1;
             break;
         case OP_REPEAT:
@@ -310,5 +536,13 @@ int exec_run(struct exec *x, const struct plan *p)
 {
     int rc = x->verify || x->trace ? exec_checked(x, p) : exec_fast(x, p);
     exec_op = EXEC_IDLE;
+    if (rc != 0 && x->shared) {
+        /* Nobody waits for this thread any more. */
+        __atomic_store_n(&x->shared->failed, 1, __ATOMIC_RELEASE);
+        if (x->shared->rings) {
+            ring_publish(ring_out(x));
+            __atomic_store_n(&ring_out(x)->closed, 1, __ATOMIC_RELEASE);
+        }
+    }
     return rc;
 }

@@ -132,6 +132,22 @@ int plan_free_block(struct plan *p, unsigned scope, uint32_t slot, uint64_t size
     return 0;
 }
 
+int plan_handoff(struct plan *p, uint32_t slot, uint64_t size)
+{
+    if (push(p, OP_HANDOFF, 0, slot, size, 0, 0) != 0)
+        return -1;
+    p->frees++;
+    p->handoffs++;
+    p->live_blocks--;
+    p->live_bytes -= size;
+    return 0;
+}
+
+int plan_drain(struct plan *p, int last)
+{
+    return push(p, OP_DRAIN, 0, 0, 0, last ? 1 : 0, 0);
+}
+
 static int free_all(struct plan *p, unsigned scope, uint32_t first, uint32_t end,
                     uint64_t blocks, uint64_t bytes, int drop)
 {
@@ -185,6 +201,7 @@ void plan_section(struct plan *p)
     p->sec_frees = p->frees;
     p->sec_reallocs = p->reallocs;
     p->sec_other = p->other_ops;
+    p->sec_handoffs = p->handoffs;
     p->sec_bytes = p->live_bytes;
     p->sec_blocks = p->live_blocks;
 }
@@ -200,6 +217,7 @@ int plan_repeat(struct plan *p, uint64_t times)
     p->frees += (p->frees - p->sec_frees) * more;
     p->reallocs += (p->reallocs - p->sec_reallocs) * more;
     p->other_ops += (p->other_ops - p->sec_other) * more;
+    p->handoffs += (p->handoffs - p->sec_handoffs) * more;
     /* Unsigned arithmetic: a section that frees more than it allocates
      * comes out right too. */
     p->live_bytes += (p->live_bytes - p->sec_bytes) * more;

@@ -33,9 +33,14 @@ enum op_kind {
                   * the next slot from aux on in scope 0 (a copy there, for
                   * an allocator with arenas) */
     OP_REPEAT,   /* run ops [aux, here) size more times (no nesting) */
-    OP_CLOCK     /* the time that counts starts here */
+    OP_CLOCK,    /* the time that counts starts here */
+    OP_HANDOFF,  /* free slots[slot], of size bytes, by another thread: the
+                  * block goes to the next thread of the run, which frees it
+                  * at one of its OP_DRAINs */
+    OP_DRAIN     /* free the blocks handed to this thread so far; aux 1:
+                  * the last, which waits until no more can come */
 };
-#define OP_KINDS (OP_CLOCK + 1)
+#define OP_KINDS (OP_DRAIN + 1)
 
 /* One operation; 24 bytes, so a million of them take 24 MiB.  Sizes are
  * 64 bits wide: a traced program may ask for more than 4 GiB. */
@@ -56,8 +61,13 @@ struct plan {
     size_t nops, cap;
     uint32_t nslots;
 
-    /* What the plan does, counted while it is built (repeats included). */
+    /* What the plan does, counted while it is built (repeats included);
+     * frees count the blocks handed to another thread to free. */
     uint64_t allocs, frees, reallocs, other_ops;
+    uint64_t handoffs;                    /* of those frees */
+    /* Its scope 0 may be one arena that every thread of the run shares:
+     * it never frees all of it, and drops it only when it is empty. */
+    int shares_arena;
     uint64_t live_bytes, live_blocks;     /* running, while building */
     uint64_t sample_bytes, sample_blocks; /* live at the OP_SAMPLE */
     uint64_t peak_bytes;
@@ -71,7 +81,7 @@ struct plan {
     /* While building: where the section plan_repeat() repeats starts, and
      * the counts there. */
     size_t section;
-    uint64_t sec_allocs, sec_frees, sec_reallocs, sec_other;
+    uint64_t sec_allocs, sec_frees, sec_reallocs, sec_other, sec_handoffs;
     uint64_t sec_bytes, sec_blocks;
 };
 
@@ -96,6 +106,10 @@ int plan_drop_blocks(struct plan *p, unsigned scope, uint32_t first, uint32_t en
 int plan_keep(struct plan *p, uint32_t slot, uint64_t size, uint32_t first_kept);
 int plan_other(struct plan *p, enum op_kind kind, uint32_t slot, uint32_t size,
                uint64_t count);
+/* Hand slots[slot] to the next thread, which frees it (a free). */
+int plan_handoff(struct plan *p, uint32_t slot, uint64_t size);
+/* Free what other threads handed over; @last: all of it, to the end. */
+int plan_drain(struct plan *p, int last);
 /* A repeated section: plan_section() marks its start, plan_repeat() its
  * end, to be run @times in all. */
 void plan_section(struct plan *p);
@@ -130,7 +144,7 @@ static inline uint32_t rng_range(uint64_t *state, uint32_t lo, uint32_t hi)
 struct params {
     double scale;        /* multiplies each workload's count */
     uint64_t iterations; /* when not 0: the count itself */
-    unsigned threads;    /* for `threads' */
+    unsigned threads;    /* of the workloads with a plan per thread */
     uint64_t seed;       /* 1 unless asked otherwise */
 };
 
@@ -138,6 +152,8 @@ struct params {
 #define NEEDS_RELEASE 1
 #define NEEDS_RESIZE 2
 #define NEEDS_ALIGNED 4
+/* Blocks are freed by another thread than the arena's own. */
+#define NEEDS_THREADSAFE 8
 
 struct workload {
     const char *name;
@@ -151,6 +167,9 @@ struct workload {
      * message in err. */
     int (*build)(const struct workload *w, const struct params *pr,
                  struct plan *plans, unsigned *nplans, char *err, size_t errlen);
+    /* Its threads may share one arena (plan.shares_arena): an allocator
+     * whose threads share one (adapter.shared) runs only these. */
+    int shares_arena;
 };
 
 #define MAX_THREADS 256
@@ -164,8 +183,38 @@ const char *workload_not_applicable(const struct workload *w, const struct adapt
 
 /* ---- The executor ------------------------------------------------------------ */
 
+/* What the threads of one run share (exec.c): the one arena of an adapter
+ * whose threads share one, and the rings that carry the blocks each thread
+ * hands to the next (OP_HANDOFF) until that one frees them (OP_DRAIN).  A
+ * ring is single-producer, single-consumer and lock-free: a hand-off
+ * writes one entry and publishes the ring's end every EXEC_RING_BATCH
+ * entries and at each drain; a drain reads the end once and frees what
+ * has come.  It costs every allocator the same, and its time is in the
+ * run's, as a program's own hand-off would be. */
+struct exec_ring;
+struct exec_shared {
+    unsigned nthreads;
+    void *arena;                 /* every thread's scope 0, or NULL */
+    struct exec_ring *rings;     /* rings[t]: thread t to thread t + 1 */
+    size_t rings_size;
+    int failed;                  /* a thread failed: nobody waits for it */
+    unsigned arrived, drained;   /* the quiet point before the snapshot */
+};
+
+#define EXEC_RING_SIZE 1024      /* entries: as many blocks as a thread keeps
+                                  * live; a full ring makes its producer wait */
+#define EXEC_RING_BATCH 32
+
+/* Set up what the threads running @plans[0..n) on @a share: 0, or -1 with
+ * a message in *error. */
+int exec_shared_init(struct exec_shared *sh, const struct adapter *a,
+                     const struct plan *plans, unsigned n, const char **error);
+/* After every thread ended: destroy the shared arena, unmap the rings. */
+void exec_shared_free(struct exec_shared *sh, const struct adapter *a);
+
 struct exec {
     const struct adapter *a;
+    struct exec_shared *shared;  /* of the run, or NULL; id is the thread */
     int zero;            /* zero-filled blocks (zalloc, resize) */
     int verify;          /* check every block's contents (slow) */
     FILE *trace;         /* each operation, as it is executed (slow) */
@@ -191,7 +240,8 @@ struct exec {
 extern __thread volatile unsigned char exec_op;
 
 /* Allocate the slots of @p and the arenas: 0, or -1 with x->error.  Set
- * a, zero, verify, trace and the hooks first. */
+ * a, zero, verify, trace, the hooks and (for several threads) shared and
+ * id first. */
 int exec_init(struct exec *x, const struct plan *p);
 /* Run @p: 0, or -1 with x->error. */
 int exec_run(struct exec *x, const struct plan *p);

@@ -368,27 +368,27 @@ static int build_aligned(const struct workload *w, const struct params *pr,
 
 const struct workload workloads[] = {
     { "small", "a million small zero-filled blocks, then free-all",
-      1000000, "blocks", 1, 0, 1, build_small },
+      1000000, "blocks", 1, 0, 1, build_small, 0 },
     { "small-free", "the same blocks, each freed on its own in a shuffled order",
-      1000000, "blocks", 1, NEEDS_RELEASE, 2, build_small_free },
+      1000000, "blocks", 1, NEEDS_RELEASE, 2, build_small_free, 0 },
     { "prealloc", "10,000 mixed blocks, then free-all keeping the arena (brief 4.1)",
-      200, "rounds", 1, 0, 3, build_prealloc },
+      200, "rounds", 1, 0, 3, build_prealloc, 0 },
     { "churn", "random free and alloc around a steady live set of 100,000",
-      1000000, "free+alloc steps", 1, NEEDS_RELEASE, 4, build_churn },
+      1000000, "free+alloc steps", 1, NEEDS_RELEASE, 4, build_churn, 0 },
     { "server", "an arena per request, 1% of its blocks kept (brief 1.2)",
-      100000, "requests", 1, 0, 5, build_server },
+      100000, "requests", 1, 0, 5, build_server, 0 },
     { "realloc", "64 buffers doubling from 16 B to 1 MiB, round robin",
-      8, "rounds", 1, NEEDS_RELEASE | NEEDS_RESIZE, 6, build_realloc },
+      8, "rounds", 1, NEEDS_RELEASE | NEEDS_RESIZE, 6, build_realloc, 0 },
     { "threads", "an arena per thread, small blocks, 10 rounds (brief 4.2)",
-      100000, "blocks per thread and round", 1, 0, 6, build_threads },
+      100000, "blocks per thread and round", 1, 0, 6, build_threads, 0 },
     { "destroy", "a million small blocks; only the free-all is timed",
-      1000000, "blocks", 0, 0, 7, build_destroy },
+      1000000, "blocks", 0, 0, 7, build_destroy, 0 },
     { "floats", "a million float operations in one allocated array (brief 5.2)",
-      1000000, "floats in the array", 1, 0, 8, build_floats },
+      1000000, "floats in the array", 1, 0, 8, build_floats, 0 },
     { "aligned", "64-byte aligned blocks of 64 B to 8 KiB (brief 6.1)",
-      200000, "allocations", 1, NEEDS_ALIGNED, 9, build_aligned },
+      200000, "allocations", 1, NEEDS_ALIGNED, 9, build_aligned, 0 },
     { "replay", "a recorded mtrace log: cymem-stat replay FILE",
-      0, "the trace's operations", 0, 0, 0, NULL },
+      0, "the trace's operations", 0, 0, 0, NULL, 0 },
 };
 const size_t nworkloads = sizeof workloads / sizeof workloads[0];
 
@@ -416,5 +416,9 @@ const char *workload_not_applicable(const struct workload *w, const struct adapt
         return "no free of one block";
     if ((w->needs & NEEDS_ALIGNED) && a->aligned == NULL)
         return "no aligned allocation";
+    if ((w->needs & NEEDS_THREADSAFE) && !a->threadsafe)
+        return "no free of a block by another thread than its arena's";
+    if (a->shared && !w->shares_arena)
+        return "one arena for all threads: the shared workloads only";
     return NULL;
 }
