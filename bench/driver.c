@@ -171,9 +171,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "\nbench: %s: %s\n", trace_path, strerror(errno));
         return 2;
     }
+    /* The arena the threads share, if they share one, and the rings of
+     * the blocks they hand to each other. */
+    struct exec_shared shared;
+    const char *why = NULL;
+    if (exec_shared_init(&shared, e->a, plans, nplans, &why) != 0) {
+        fprintf(stderr, "\nbench: %s: %s\n", e->name, why);
+        return 1;
+    }
     uint64_t ops = 0, peak = 0;
     for (unsigned k = 0; k < nplans; k++) {
         t[k].x.a = e->a;
+        t[k].x.shared = &shared;
         t[k].x.zero = 1;
         t[k].x.verify = verify;
         t[k].x.trace = trace;
@@ -221,6 +230,7 @@ int main(int argc, char **argv)
     }
     getrusage(RUSAGE_SELF, &u1);
     long hwm = status_kib("VmHWM");
+    exec_shared_free(&shared, e->a);
     for (unsigned k = 0; k < nplans; k++)
         if (t[k].rc != 0) {
             if (!failed)
