@@ -2,7 +2,9 @@
 # A workload's name means the same operations in cymem-stat and in the
 # benchmark (bench/): both write down every operation as they execute it
 # (--trace, hidden in cymem-stat), and for every workload the two logs are
-# the same, line for line, on malloc and on libcymem.
+# the same, line for line, on malloc and on each kind of libcymem pool; an
+# allocator that does not run a workload says so in both, for the same
+# reason.
 . "${srcdir:-.}/stat-common.sh"
 
 BENCH=$top_builddir/bench/bench-pools
@@ -33,7 +35,16 @@ trace_of() {
 
 for w in $bench_names; do
     case "$tool_names" in *" $w "*) ;; *) fail "$w: in the benchmark, not in cymem-stat";; esac
-    for pair in malloc:glibc pool:libcymem; do
+    for pair in malloc:glibc pool:libcymem pool-ts:libcymem-ts pool-shared:libcymem-shared; do
+        expect_status 0 "$BENCH" --scale 0.002 --threads 2 "${pair#*:}" "$w"
+        na=$(sed -n 's/.*"na":"\([^"]*\)".*/\1/p' "$scratch/out")
+        if test -n "$na"; then
+            expect_status 0 "$CYMEM_STAT" --allocators "malloc,${pair%%:*}" --repeat 1 \
+                --quiet --scale 0.002 --threads 2 --workload "$w"
+            grep -q "^ *${pair%%:*}  *n/a: $na\$" "$scratch/out" ||
+                fail "$w on ${pair%%:*}: the benchmark says n/a ($na), cymem-stat does not"
+            continue
+        fi
         trace_of tool "${pair%%:*}" "$w"
         mv "$scratch/trace" "$scratch/tool"
         trace_of bench "${pair#*:}" "$w"

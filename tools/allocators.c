@@ -5,7 +5,9 @@
  * one the user preloaded); "jemalloc", "tcmalloc" and "mimalloc" are the
  * malloc side again with that library preloaded into the run's fresh
  * process (runproc.c), found at run time under its Debian name; "pool" is
- * libcymem.  Each run says which library its malloc came from and its
+ * a plain libcymem pool per thread, "pool-ts" a CYMEM_POOL_THREADSAFE pool
+ * per thread and "pool-shared" one CYMEM_POOL_THREADSAFE pool that the
+ * threads share.  Each run says which library its malloc came from and its
  * version (the malloc adapter's identify), so a report never calls a
  * preloaded jemalloc "the system malloc".
  */
@@ -34,6 +36,8 @@ static const struct known known[] = {
     { "tcmalloc", BACKEND_MALLOC, { "libtcmalloc_minimal.so.4", "libtcmalloc.so.4", NULL } },
     { "mimalloc", BACKEND_MALLOC, { "libmimalloc.so.2", NULL } },
     { "pool", BACKEND_POOL, { NULL } },
+    { "pool-ts", BACKEND_POOL_TS, { NULL } },
+    { "pool-shared", BACKEND_POOL_SHARED, { NULL } },
 };
 
 int loadable(const char *name)
@@ -120,7 +124,7 @@ int allocators_parse(const char *list, struct allocator *out, unsigned *n, char 
                 k = &known[i];
         if (k == NULL) {
             snprintf(err, errlen, "unknown allocator '%s' (malloc, jemalloc, tcmalloc, "
-                     "mimalloc or pool)", tok);
+                     "mimalloc, pool, pool-ts or pool-shared)", tok);
             return -1;
         }
         for (unsigned i = 0; i < *n; i++)

@@ -86,16 +86,22 @@ void usage_now(struct usage *u);
 /* ---- Measurement ------------------------------------------------------------ */
 
 /* How a run allocates: malloc and friends (of whatever library provides
- * them in the run's process), or libcymem pools. */
-enum backend { BACKEND_MALLOC, BACKEND_POOL, NBACKENDS };
+ * them in the run's process), or libcymem pools: a plain one per thread,
+ * a CYMEM_POOL_THREADSAFE one per thread, or one CYMEM_POOL_THREADSAFE
+ * pool that the threads share (in the workloads whose threads may). */
+enum backend { BACKEND_MALLOC, BACKEND_POOL, BACKEND_POOL_TS, BACKEND_POOL_SHARED,
+               NBACKENDS };
 extern const char *const backend_names[NBACKENDS];
-/* The adapter of each backend: adapter_malloc, adapter_cymem. */
+/* The adapter of each backend: adapter_malloc, adapter_cymem,
+ * adapter_cymem_ts, adapter_cymem_shared. */
 extern const struct adapter *const backend_adapters[NBACKENDS];
+#define backend_is_pool(b) ((b) != BACKEND_MALLOC)
 
 /* An allocator of --allocators (allocators.c). */
-#define MAX_ALLOCATORS 5
+#define MAX_ALLOCATORS 7
 struct allocator {
-    char name[16];           /* malloc, jemalloc, tcmalloc, mimalloc, pool */
+    char name[16];           /* malloc, jemalloc, tcmalloc, mimalloc, pool,
+                              * pool-ts, pool-shared */
     enum backend kind;
     char preload[256];       /* the library preloaded into its runs, or "" */
     int available;
@@ -157,6 +163,7 @@ int run_helper_main(int argc, char **argv);
 struct stat3 { double median, min, max; };
 
 struct backend_result {
+    const char *na;          /* why the allocator does not run the workload */
     unsigned runs;
     uint64_t ops;
     struct stat3 time_ns;
@@ -178,8 +185,10 @@ struct result {
     int failed;
     char error[200];
     struct backend_result be[MAX_ALLOCATORS];   /* one per report allocator */
-    struct stat3 speedup;    /* the first allocator's time / the pool's
-                              * (or the second allocator's, without pool) */
+    unsigned target;         /* the allocator of speedup: the report's, or
+                              * where that one does not run the workload,
+                              * the next pool (or allocator) that does */
+    struct stat3 speedup;    /* the first allocator's time / the target's */
     double speedup_q1, speedup_q3;  /* quartiles of the run pairs' ratios */
     int spread_wide;         /* q3 / q1 above SPREAD_WIDE */
     uint64_t allocs, frees, reallocs;
@@ -204,7 +213,8 @@ struct report {
     unsigned nalloc;
     struct allocator missing[MAX_ALLOCATORS];   /* asked for, not installed */
     unsigned nmissing;
-    unsigned target;         /* the allocator result.speedup is of */
+    unsigned target;         /* the allocator result.speedup is of: the
+                              * first pool, or the second allocator */
     char **argv;             /* the command line */
     int argc;
     unsigned repeat;         /* 0: automatic */

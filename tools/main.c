@@ -55,7 +55,8 @@ static void print_help(void)
            "\n"
            "  -w, --workload=NAME[,NAME]  run these workloads (see --list)\n"
            "  -a, --allocators=NAME[,NAME]  compare these: malloc, jemalloc, tcmalloc,\n"
-           "                              mimalloc, pool (default malloc,pool)\n"
+           "                              mimalloc, pool, pool-ts, pool-shared\n"
+           "                              (default malloc,pool)\n"
            "  -l, --list                  list the workloads and exit\n"
            "  -s, --scale=FACTOR          multiply every workload's size (default 1)\n"
            "  -n, --iterations=N          set every workload's count to N\n"
@@ -245,12 +246,31 @@ static void ratio_of(struct stat3 *out, const struct stat3 *num, const struct st
     out->max = den->min > 0 ? num->max / den->min : 0;
 }
 
-/* Each allocator's speed-up over the first, and the report's speed-up. */
+/* Each allocator's speed-up over the first (none where either does not
+ * run the workload), and the result's speed-up. */
 static void speedup_of(struct result *res, const struct report *rep)
 {
-    for (unsigned k = 0; k < rep->nalloc; k++)
-        ratio_of(&res->be[k].speedup, &res->be[0].time_ns, &res->be[k].time_ns);
-    res->speedup = res->be[rep->target].speedup;
+    for (unsigned k = 0; k < rep->nalloc; k++) {
+        struct stat3 *sp = &res->be[k].speedup;
+        if (res->be[0].na || res->be[k].na)
+            sp->median = sp->min = sp->max = NAN;
+        else
+            ratio_of(sp, &res->be[0].time_ns, &res->be[k].time_ns);
+    }
+    res->speedup = res->be[res->target].speedup;
+}
+
+/* The allocator of @res's speed-up: the report's, or where that one does
+ * not run the workload, the first pool (or else allocator) that does. */
+static unsigned result_target(const struct result *res, const struct report *rep)
+{
+    if (!res->be[rep->target].na)
+        return rep->target;
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned k = 1; k < rep->nalloc; k++)
+            if (!res->be[k].na && (pass || backend_is_pool(rep->alloc[k].kind)))
+                return k;
+    return 0;
 }
 
 /* The speed-up of each pair of runs, and the quartiles of those. */
@@ -269,12 +289,13 @@ static void pair_spread(struct result *res, struct sample s[][MAX_REPEAT], unsig
     res->spread_wide = res->speedup_q1 > 0 && res->speedup_q3 / res->speedup_q1 > SPREAD_WIDE;
 }
 
-/* Run one workload's plans on every allocator, alternating: @repeat
- * times, or with @repeat 0 from DEFAULT_REPEAT times on, two more rounds
- * at a time while the speed-up's spread is wide, up to AUTO_REPEAT_MAX
- * rounds and AUTO_REPEAT_SECONDS. */
-static void run_workload(struct result *res, const struct plan *plans, unsigned nplans,
-                         struct report *rep, struct progress *pg)
+/* Run one workload's plans on every allocator it applies to (w), alternating:
+ * @repeat times, or with @repeat 0 from DEFAULT_REPEAT times on, two more
+ * rounds at a time while the speed-up's spread is wide, up to
+ * AUTO_REPEAT_MAX rounds and AUTO_REPEAT_SECONDS. */
+static void run_workload(struct result *res, const struct workload *w,
+                         const struct plan *plans, unsigned nplans, struct report *rep,
+                         struct progress *pg)
 {
     static struct sample s[MAX_ALLOCATORS][MAX_REPEAT];
     unsigned repeat = rep->repeat, want = repeat ? repeat : DEFAULT_REPEAT, done = 0;
@@ -285,6 +306,9 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
         res->frees += plans[i].frees;
         res->reallocs += plans[i].reallocs;
     }
+    for (unsigned b = 0; b < rep->nalloc; b++)
+        res->be[b].na = workload_not_applicable(w, backend_adapters[rep->alloc[b].kind]);
+    res->target = result_target(res, rep);
     struct plan_set ps;
     if (plan_set_export(&ps, plans, nplans, res->error, sizeof res->error) != 0) {
         res->failed = 1;
@@ -293,6 +317,8 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
     for (;;) {
         for (; done < want; done++)
             for (unsigned b = 0; b < rep->nalloc; b++) {
+                if (res->be[b].na)
+                    continue;
                 progress_show(pg, res->name, done + 1, want);
                 if (run_once(&ps, &rep->alloc[b], &s[b][done]) != 0) {
                     res->failed = 1;
@@ -301,11 +327,12 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
                     return;
                 }
             }
-        if (rep->target == 0) {
-            res->speedup_q1 = res->speedup_q3 = NAN;   /* one allocator */
+        if (res->target == 0 || res->be[0].na) {
+            /* One allocator, or none to compare with. */
+            res->speedup_q1 = res->speedup_q3 = NAN;
             break;
         }
-        pair_spread(res, s, done, rep->target);
+        pair_spread(res, s, done, res->target);
         if (repeat || !res->spread_wide || done + 2 > AUTO_REPEAT_MAX ||
             now_s() - t0 > AUTO_REPEAT_SECONDS)
             break;
@@ -313,6 +340,8 @@ static void run_workload(struct result *res, const struct plan *plans, unsigned 
     }
     plan_set_close(&ps);
     for (unsigned b = 0; b < rep->nalloc; b++) {
+        if (res->be[b].na)
+            continue;
         summarise(&res->be[b], s[b], done);
         if (rep->alloc[b].identity[0] == '\0')
             memcpy(rep->alloc[b].identity, s[b][0].identity, sizeof rep->alloc[b].identity);
@@ -394,7 +423,7 @@ static void run_named(struct result *res, const struct workload *w, const struct
         res->failed = 1;
         snprintf(res->error, sizeof res->error, "%.190s", err);
     } else {
-        run_workload(res, plans, nplans, rep, pg);
+        run_workload(res, w, plans, nplans, rep, pg);
     }
     free_plans(plans);
 }
@@ -426,6 +455,8 @@ static void total_of(struct result *t, const struct result *first, const struct 
         for (unsigned b = 0; b < rep->nalloc; b++) {
             struct backend_result *tb = &t->be[b];
             const struct backend_result *rb = &r->be[b];
+            if (rb->na)
+                tb->na = rb->na;
             if (rb->runs < tb->runs)
                 tb->runs = rb->runs;
             tb->ops += rb->ops;
@@ -462,6 +493,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
         tb->ops_per_sec = tb->time_ns.median > 0 ? (double)tb->ops * 1e9 / tb->time_ns.median : 0;
         derive_fragmentation(tb);
     }
+    t->target = result_target(t, rep);
     speedup_of(t, rep);
     t->speedup_q1 = t->speedup_q3 = NAN;   /* no pairs of runs of its own */
 }
@@ -486,7 +518,7 @@ static void run_trace(struct result *res, const struct input *in, struct report 
         res->count = plan_ops(&plans[0]);
         res->trace_runs = plans[0].trace_runs;
         res->failed_allocs = plans[0].failed_allocs;
-        run_workload(res, plans, 1, rep, pg);
+        run_workload(res, workload_find("replay"), plans, 1, rep, pg);
     }
     free_plans(plans);
 }
@@ -643,11 +675,11 @@ int main(int argc, char **argv)
         inputs_free(inputs, ninputs);
         return EXIT_WORKLOAD;
     }
-    /* The speed-up of the report: the pool's over the first allocator, or
-     * the second allocator's without a pool. */
+    /* The speed-up of the report: the first pool's over the first
+     * allocator, or the second allocator's without a pool. */
     rep.target = rep.nalloc > 1 ? 1 : 0;
-    for (unsigned k = 1; k < rep.nalloc; k++)
-        if (rep.alloc[k].kind == BACKEND_POOL)
+    for (unsigned k = rep.nalloc; k-- > 1;)
+        if (backend_is_pool(rep.alloc[k].kind))
             rep.target = k;
     rep.results = calloc(nchosen + ninputs + nsets, sizeof *rep.results);
     struct plan *plans = calloc(MAX_THREADS, sizeof *plans);

@@ -117,6 +117,38 @@ static const char *row_label(const struct report *r, size_t i, char *buf, size_t
     return buf;
 }
 
+/* The widths of the table's first two columns: at least those of
+ * "workload" and "backend" with room to spare, more for longer names. */
+static int name_w = 9, backend_w = 8;
+
+static void set_widths(const struct report *r)
+{
+    char lab[32];
+    name_w = 9;
+    backend_w = 8;
+    for (size_t i = 0; i < r->nresults; i++) {
+        int n = (int)strlen(row_label(r, i, lab, sizeof lab));
+        name_w = n > name_w ? n : name_w;
+    }
+    for (unsigned k = 0; k < r->nalloc; k++) {
+        int n = (int)strlen(r->alloc[k].name);
+        backend_w = n > backend_w ? n : backend_w;
+    }
+}
+
+/* The two first columns of a row, and the rest "n/a" when the allocator
+ * does not run the workload: 1 then. */
+static int row_start(const struct report *r, size_t i, unsigned k)
+{
+    char lab[32];
+    printf("%-*s %-*s", name_w, k ? "" : row_label(r, i, lab, sizeof lab), backend_w,
+           r->alloc[k].name);
+    if (r->results[i].be[k].na == NULL)
+        return 0;
+    printf(" n/a: %s\n", r->results[i].be[k].na);
+    return 1;
+}
+
 static void print_sources(const struct report *r)
 {
     char lab[32];
@@ -158,10 +190,10 @@ static const struct result *find_result(const struct report *r, const char *name
 static void print_claims(const struct report *r)
 {
     const struct result *pre = find_result(r, "prealloc"), *srv = find_result(r, "server");
-    if (strcmp(r->alloc[0].name, "malloc") != 0 || r->alloc[r->target].kind != BACKEND_POOL ||
+    if (strcmp(r->alloc[0].name, "malloc") != 0 || !backend_is_pool(r->alloc[r->target].kind) ||
         (pre == NULL && srv == NULL))
         return;
-    const unsigned t = r->target;
+    unsigned t = pre ? pre->target : 0;
     printf("\nthe brief's claims against this run:\n");
     /* prealloc's count is its rounds of 10,000 allocations. */
     if (pre != NULL)
@@ -169,6 +201,7 @@ static void print_claims(const struct report *r)
                "    prealloc here: %.2fx (malloc %.3f ms, pool %.3f ms a round)\n",
                pre->speedup.median, pre->be[0].time_ns.median / 1e6 / (double)pre->count,
                pre->be[t].time_ns.median / 1e6 / (double)pre->count);
+    t = srv ? srv->target : 0;
     if (srv != NULL && srv->be[0].peak_rss > 0) {
         double d = ((double)srv->be[t].peak_rss / (double)srv->be[0].peak_rss - 1) * 100;
         printf("  40%% less memory for a long-running service:\n"
@@ -196,9 +229,9 @@ static uint64_t prof_total(const struct backend_result *br)
  * backend (cymem-stat(1): "mapped" and "untouched"). */
 static void print_mapped(const struct report *r)
 {
-    char lab[32], a[16], b[16], c[16];
-    printf("\n%-9s %-8s %9s %9s %9s\n", "workload", "backend", "mapped", "touched",
-           "untouched");
+    char a[16], b[16], c[16];
+    printf("\n%-*s %-*s %9s %9s %9s\n", name_w, "workload", backend_w, "backend", "mapped",
+           "touched", "untouched");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         if (!has_figures(res))
@@ -206,8 +239,9 @@ static void print_mapped(const struct report *r)
         for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             int have = br->have_mapped;
-            printf("%-9s %-8s %9s %9s %9s\n", k ? "" : row_label(r, i, lab, sizeof lab),
-                   r->alloc[k].name, have ? fmt_bytes(a, sizeof a, br->mapped) : "n/a",
+            if (row_start(r, i, k))
+                continue;
+            printf(" %9s %9s %9s\n", have ? fmt_bytes(a, sizeof a, br->mapped) : "n/a",
                    have ? fmt_bytes(b, sizeof b, br->mapped - br->untouched) : "n/a",
                    have ? fmt_bytes(c, sizeof c, br->untouched) : "n/a");
         }
@@ -218,9 +252,8 @@ static void print_mapped(const struct report *r)
  * kinds of operations, page faults, user and system time. */
 static void print_time_split(const struct report *r)
 {
-    char lab[32];
-    printf("\n%-9s %-8s %6s %6s %6s %6s %6s %8s %7s %7s\n", "workload", "backend", "alloc",
-           "resize", "free", "frall", "use", "faults", "user ms", "sys ms");
+    printf("\n%-*s %-*s %6s %6s %6s %6s %6s %8s %7s %7s\n", name_w, "workload", backend_w,
+           "backend", "alloc", "resize", "free", "frall", "use", "faults", "user ms", "sys ms");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         if (!has_figures(res))
@@ -228,7 +261,8 @@ static void print_time_split(const struct report *r)
         for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             uint64_t total = prof_total(br);
-            printf("%-9s %-8s", k ? "" : row_label(r, i, lab, sizeof lab), r->alloc[k].name);
+            if (row_start(r, i, k))
+                continue;
             for (int c = 0; c < PROF_KINDS; c++) {
                 if (total)
                     printf(" %5.0f%%", 100.0 * (double)br->prof[c] / (double)total);
@@ -298,6 +332,7 @@ static void print_profiles(const struct report *r)
 static void print_table(const struct report *r, int quiet)
 {
     char a[32], b[32], c[32], d[32], e[80], lab[32];
+    set_widths(r);
     if (!quiet) {
         printf("cymem-stat %s, libcymem %s:", PACKAGE_VERSION, cymem_version());
         for (unsigned k = 0; k < r->nalloc; k++)
@@ -321,33 +356,34 @@ static void print_table(const struct report *r, int quiet)
     }
     print_sources(r);
     putchar('\n');
-    printf("%-9s %-8s %12s %9s  %-19s %7s %8s\n", "workload", "backend", "operations",
-           "time ms", "(min - max)", "ns/op", "Mops/s");
+    printf("%-*s %-*s %12s %9s  %-19s %7s %8s\n", name_w, "workload", backend_w, "backend",
+           "operations", "time ms", "(min - max)", "ns/op", "Mops/s");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         const char *name = row_label(r, i, lab, sizeof lab);
         if (res->failed) {
-            printf("%-9s FAILED: %.60s\n", name, res->error);
+            printf("%-*s FAILED: %.60s\n", name_w, name, res->error);
             continue;
         }
         if (res->skipped) {
-            printf("%-9s skipped: no allocation\n", name);
+            printf("%-*s skipped: no allocation\n", name_w, name);
             continue;
         }
         for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
+            if (row_start(r, i, k))
+                continue;
             fmt_ms(b, sizeof b, br->time_ns.min);
             fmt_ms(c, sizeof c, br->time_ns.max);
             snprintf(e, sizeof e, "(%s - %s)", b, c);
-            printf("%-9s %-8s %12s %9s  %-19s %7.1f %8.2f\n", k ? "" : name,
-                   r->alloc[k].name, fmt_count(a, sizeof a, br->ops),
+            printf(" %12s %9s  %-19s %7.1f %8.2f\n", fmt_count(a, sizeof a, br->ops),
                    fmt_ms(d, sizeof d, br->time_ns.median), e, br->ns_per_op,
                    br->ops_per_sec / 1e6);
         }
     }
 
-    printf("\n%-9s %-8s %9s %9s %9s %9s %8s %8s\n", "workload", "backend", "requested",
-           "reserved", "peak res", "peak RSS", "int frag", "ext frag");
+    printf("\n%-*s %-*s %9s %9s %9s %9s %8s %8s\n", name_w, "workload", backend_w, "backend",
+           "requested", "reserved", "peak res", "peak RSS", "int frag", "ext frag");
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
         if (!has_figures(res))
@@ -355,9 +391,9 @@ static void print_table(const struct report *r, int quiet)
         for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
             char f1[16], f2[16];
-            printf("%-9s %-8s %9s %9s %9s %9s %8s %8s\n",
-                   k ? "" : row_label(r, i, lab, sizeof lab),
-                   r->alloc[k].name, fmt_bytes(a, sizeof a, br->requested),
+            if (row_start(r, i, k))
+                continue;
+            printf(" %9s %9s %9s %9s %8s %8s\n", fmt_bytes(a, sizeof a, br->requested),
                    br->have_reserved ? fmt_bytes(b, sizeof b, br->reserved) : "n/a",
                    br->have_reserved ? fmt_bytes(e, sizeof e, br->peak_reserved) : "n/a",
                    fmt_bytes(c, sizeof c, br->peak_rss),
@@ -378,7 +414,8 @@ static void print_table(const struct report *r, int quiet)
     double top = 2;
     for (size_t i = 0; i < r->nresults; i++)
         for (unsigned k = 1; k < r->nalloc && has_figures(&r->results[i]); k++)
-            if (r->results[i].be[k].speedup.median > top)
+            if (isfinite(r->results[i].be[k].speedup.median) &&
+                r->results[i].be[k].speedup.median > top)
                 top = r->results[i].be[k].speedup.median;
     if (r->nalloc < 2)
         return;
@@ -391,14 +428,17 @@ static void print_table(const struct report *r, int quiet)
             continue;
         for (unsigned k = 1; k < r->nalloc; k++) {
             const struct stat3 *sp = &res->be[k].speedup;
-            int len = (int)lround(sp->median / top * width);
+            int len = isfinite(sp->median) ? (int)lround(sp->median / top * width) : 0;
             for (int x = 0; x <= width; x++)
                 bar[x] = x == mark ? '|' : x < len ? '#' : ' ';
             bar[width + 1] = '\0';
-            printf("%-9s ", k == 1 ? row_label(r, i, lab, sizeof lab) : "");
+            printf("%-*s ", name_w, k == 1 ? row_label(r, i, lab, sizeof lab) : "");
             if (r->nalloc > 2)
-                printf("%-8s ", r->alloc[k].name);
-            printf("%s %6.2fx (%.2f-%.2f)\n", bar, sp->median, sp->min, sp->max);
+                printf("%-*s ", backend_w, r->alloc[k].name);
+            if (isfinite(sp->median))
+                printf("%s %6.2fx (%.2f-%.2f)\n", bar, sp->median, sp->min, sp->max);
+            else
+                printf("%s    n/a\n", bar);
         }
     }
     printf("\nint frag: (used - requested) / used; ext frag: (reserved - used) / reserved;\n"
@@ -582,7 +622,7 @@ static void print_json_context(const struct report *r)
         fputs(", \"preload\": ", stdout);
         json_string(a->preload[0] ? a->preload : NULL);
         fputs(", \"identity\": ", stdout);
-        json_string(a->kind == BACKEND_POOL ? "libcymem " CYMEM_VERSION_STRING : a->identity);
+        json_string(backend_is_pool(a->kind) ? "libcymem " CYMEM_VERSION_STRING : a->identity);
         putchar('}');
     }
     fputs("],\n \"allocators_missing\": [", stdout);
@@ -629,7 +669,7 @@ static void print_json(const struct report *r)
            "\"pool_zero_fills\": true,\n \"workloads\": [", r->params.threads);
     for (size_t i = 0; i < r->nresults; i++) {
         const struct result *res = &r->results[i];
-        const struct backend_result *m = &res->be[0], *p = &res->be[r->target];
+        const struct backend_result *m = &res->be[0], *p = &res->be[res->target];
         printf("%s\n  {\"name\": ", i ? "," : "");
         json_string(res->name);
         fputs(", \"source\": ", stdout);
@@ -663,12 +703,23 @@ static void print_json(const struct report *r)
         json_number(ratio(p->peak_rss, m->peak_rss));
         if (res->profile && res->profile->map == NULL)
             json_profile(res->profile);
-        fputs(",\n   \"backends\": {", stdout);
+        fputs(",\n   \"not_applicable\": {", stdout);
+        for (unsigned k = 0, n = 0; k < r->nalloc; k++)
+            if (res->be[k].na) {
+                fputs(n++ ? ", " : "", stdout);
+                json_string(r->alloc[k].name);
+                fputs(": ", stdout);
+                json_string(res->be[k].na);
+            }
+        fputs("},\n   \"backends\": {", stdout);
         for (unsigned k = 0; k < r->nalloc; k++) {
             printf("%s\n    ", k ? "," : "");
             json_string(r->alloc[k].name);
             fputs(": ", stdout);
-            json_backend(&res->be[k]);
+            if (res->be[k].na)
+                fputs("null", stdout);
+            else
+                json_backend(&res->be[k]);
         }
         fputs("}}", stdout);
     }
@@ -714,6 +765,8 @@ static void print_csv(const struct report *r)
             continue;
         for (unsigned k = 0; k < r->nalloc; k++) {
             const struct backend_result *br = &res->be[k];
+            if (br->na)
+                continue;
             csv_field(res->name);
             putchar(',');
             csv_field(res->source);

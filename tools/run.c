@@ -28,8 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const backend_names[NBACKENDS] = { "malloc", "pool" };
-const struct adapter *const backend_adapters[NBACKENDS] = { &adapter_malloc, &adapter_cymem };
+const char *const backend_names[NBACKENDS] = { "malloc", "pool", "pool-ts", "pool-shared" };
+const struct adapter *const backend_adapters[NBACKENDS] = {
+    &adapter_malloc, &adapter_cymem, &adapter_cymem_ts, &adapter_cymem_shared,
+};
 
 #define now_ns exec_now_ns
 
@@ -184,6 +186,7 @@ struct child {
     enum backend b;
     FILE *trace;
     struct run_exec *x;            /* one per plan */
+    struct exec_shared shared;     /* what the threads share */
     struct sample *out;
     double excluded_ns;            /* snapshot time, not counted */
     pthread_barrier_t start, mid, resume;
@@ -207,6 +210,13 @@ static uint64_t malloc_live_used(const struct child *c)
     return used;
 }
 
+/* Whether thread @i is to count its arena @arena: the one arena the
+ * threads share is the first thread's to count. */
+static int counts_arena(const struct exec *x, unsigned i, const void *arena)
+{
+    return arena != NULL && !(i > 0 && x->shared && arena == x->shared->arena);
+}
+
 static void snapshot(struct child *c)
 {
     struct sample *s = c->out;
@@ -214,14 +224,15 @@ static void snapshot(struct child *c)
     s->requested = 0;
     for (unsigned i = 0; i < c->nplans; i++)
         s->requested += c->plans[i].sample_bytes;
-    if (c->b == BACKEND_POOL) {
+    if (backend_adapters[c->b]->memory_is_global == 0) {
         uint64_t live = 0;
         s->used = s->reserved = s->metadata = 0;
         for (unsigned i = 0; i < c->nplans; i++)
             for (int k = 0; k < PLAN_SCOPES; k++) {
                 struct adapter_memory m;
                 void *arena = c->x[i].x.arena[k];
-                if (arena == NULL || adapter_cymem.memory(arena, &m) != 0)
+                if (!counts_arena(&c->x[i].x, i, arena) ||
+                    backend_adapters[c->b]->memory(arena, &m) != 0)
                     continue;
                 live += m.live;
                 s->used += m.used;
@@ -270,7 +281,8 @@ static __attribute__((noinline)) void peek(struct exec *ex)
     if (!ex->a->memory_is_global) {
         for (int k = 0; k < PLAN_SCOPES; k++) {
             struct adapter_memory m;
-            if (ex->arena[k] != NULL && ex->a->memory(ex->arena[k], &m) == 0)
+            if (counts_arena(ex, ex->id, ex->arena[k]) &&
+                ex->a->memory(ex->arena[k], &m) == 0)
                 r += m.reserved;
         }
     } else if (x->owns_heap) {
@@ -337,11 +349,18 @@ static int child_run(struct child *c)
     unsigned n = c->nplans;
     struct run_exec *x = calloc(n, sizeof *x);
     int rc = 0;
+    const char *why = NULL;
     if (x == NULL)
         return -1;
     c->x = x;
+    if (exec_shared_init(&c->shared, backend_adapters[c->b], c->plans, n, &why) != 0) {
+        snprintf(s->error, sizeof s->error, "%s", why);
+        s->ok = 0;
+        return 0;
+    }
     for (unsigned i = 0; i < n; i++) {
         x[i].x.a = backend_adapters[c->b];
+        x[i].x.shared = &c->shared;
         /* A pool zero-fills by contract and pays for it in its time; a
          * program without pools would not pay for calloc. */
         x[i].x.zero = 0;
@@ -437,6 +456,8 @@ static int child_run(struct child *c)
         s->peak_reserved = s->reserved;
     if (rc != 0)
         s->ok = 0;
+    else
+        exec_shared_free(&c->shared, backend_adapters[c->b]);
     return 0;
 }
 
