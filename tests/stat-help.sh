@@ -18,7 +18,7 @@ expect_status 0 "$CYMEM_STAT" -V
 
 expect_status 0 "$CYMEM_STAT" --list
 for w in small small-free prealloc churn server realloc threads destroy floats aligned \
-         replay; do
+         shared shared-xfree replay; do
     grep -q "^$w " "$scratch/out" || fail "--list does not name $w"
 done
 # --scale shows in the counts --list prints.

@@ -12,6 +12,7 @@ awk 'length > 80 { bad = 1 } END { exit bad }' "$scratch/page" || fail "lines ov
 for word in --workload --list --scale --iterations --threads --repeat --seed \
             --json --csv --quiet --output --help --version \
             prealloc floats threads server small churn realloc aligned replay record \
+            shared shared-xfree pool-ts pool-shared not_applicable \
             internal_fragmentation external_fragmentation reserved_bytes \
             CYMEM_STAT_PRELOAD 'EXIT STATUS' 'SEE ALSO' 'cymem(3)'; do
     grep -q -- "$word" "$scratch/page" || fail "the page does not mention $word"

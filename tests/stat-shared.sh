@@ -13,7 +13,8 @@ test -x "$BENCH" || { echo "the benchmark is not built: $BENCH" >&2; exit 99; }
 tool_names=" $("$CYMEM_STAT" --list | awk '/^[a-z]/ { printf "%s ", $1 }')"
 bench_names=$("$BENCH" --list | sed -n 2p)
 # The workloads the product brief and doc/performance.md speak of are in both.
-for w in small small-free prealloc churn server realloc threads destroy; do
+for w in small small-free prealloc churn server realloc threads destroy shared \
+         shared-xfree; do
     case " $bench_names " in *" $w "*) ;; *) fail "$w: not a workload of the benchmark";; esac
 done
 
@@ -66,6 +67,34 @@ test "$(tail -n 1 "$scratch/trace")" = "0 freeall 0 0 1 2000 0" ||
 trace_of bench libcymem threads
 test "$(grep -c '^1 alloc' "$scratch/trace")" -eq 2000 ||
     fail "threads: not 10 rounds of 200 blocks in the second thread"
+
+# shared at scale 0.002: per thread 1,000 blocks, two rounds that free
+# and replace each of them, then 1,000 frees; shared-xfree hands every
+# other free to the next thread, and ends with the last drain.
+trace_of bench libcymem-shared shared
+for t in 0 1; do
+    test "$(grep -c "^$t alloc 0 " "$scratch/trace")" -eq 3000 ||
+        fail "shared: thread $t does not allocate 3,000 blocks"
+    test "$(grep -c "^$t free 0 " "$scratch/trace")" -eq 3000 ||
+        fail "shared: thread $t does not free 3,000 blocks"
+done
+awk '$2 == "alloc" && ($5 < 16 || $5 > 256) { exit 1 }' "$scratch/trace" ||
+    fail "shared: a size outside 16..256"
+! grep -q "handoff\|drain" "$scratch/trace" || fail "shared: a block handed over"
+trace_of tool pool-shared shared-xfree
+for t in 0 1; do
+    test "$(grep -c "^$t handoff 0 " "$scratch/trace")" -eq 1500 ||
+        fail "shared-xfree: thread $t does not hand 1,500 blocks over"
+    test "$(grep -c "^$t free 0 " "$scratch/trace")" -eq 1500 ||
+        fail "shared-xfree: thread $t does not free 1,500 blocks itself"
+    test "$(grep "^$t drain " "$scratch/trace" | tail -n 1)" = "$t drain 0 0 0 1 0" ||
+        fail "shared-xfree: thread $t does not end with the last drain"
+done
+# It needs a second thread, in both programs.
+expect_status 2 "$BENCH" --threads 1 glibc shared-xfree
+grep -q "needs two threads" "$scratch/err" || fail "bench: $(cat "$scratch/err")"
+expect_status 1 "$CYMEM_STAT" --threads 1 --repeat 1 --quiet --workload shared-xfree
+grep -q "needs two threads" "$scratch/err" || fail "cymem-stat: $(cat "$scratch/err")"
 
 # And the comparison notices a difference: another seed, other sizes.
 trace_of tool pool small --seed 2

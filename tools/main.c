@@ -60,7 +60,8 @@ static void print_help(void)
            "  -l, --list                  list the workloads and exit\n"
            "  -s, --scale=FACTOR          multiply every workload's size (default 1)\n"
            "  -n, --iterations=N          set every workload's count to N\n"
-           "  -t, --threads=N             threads for 'threads' (default: CPUs)\n"
+           "  -t, --threads=N             threads of 'threads', 'shared' and\n"
+           "                              'shared-xfree' (default: CPUs)\n"
            "  -r, --repeat=N              runs per workload and backend (default: 5, up\n"
            "                              to 15 while the speed-up varies widely)\n"
            "  -S, --seed=N                seed of the operation sequences (default 1)\n"
@@ -92,9 +93,9 @@ static void print_list(const struct params *pr)
 {
     for (size_t i = 0; i < nworkloads; i++) {
         const struct workload *w = &workloads[i];
-        printf("%-10s %s\n", w->name, w->summary);
+        printf("%-12s %s\n", w->name, w->summary);
         if (w->build)
-            printf("%-10s count %llu %s%s\n", "",
+            printf("%-12s count %llu %s%s\n", "",
                    (unsigned long long)workload_count(w, pr), w->count_means,
                    w->in_default_set ? "" : " (not in the default set)");
     }

@@ -330,6 +330,118 @@ static int build_threads(const struct workload *w, const struct params *pr,
     return 0;
 }
 
+/* ---- shared, shared-xfree (shared pools) ------------------------------------ */
+
+/*
+ * Every thread keeps SH_LIVE live blocks of 16..256 B in scope 0, which
+ * the threads may share: round after round it frees each of them, in an
+ * order shuffled anew every round, and allocates one of a new size in its
+ * place at once; @count steps (a free and an allocation) per thread, in
+ * whole rounds, then the last blocks are freed and the arena dropped
+ * (empty).  The plan holds SH_PATTERNS rounds, repeated.  With @xfree,
+ * every other free hands the block to the next thread instead, which
+ * frees it at its next drain (every SH_DRAIN_EVERY steps): half of the
+ * frees come from another thread.
+ */
+enum { SH_LIVE = 1000, SH_PATTERNS = 16, SH_DRAIN_EVERY = 32 };
+
+struct sh_round {
+    uint32_t size[SH_LIVE];   /* of the block each slot gets */
+    uint32_t order[SH_LIVE];  /* the order of the slots */
+};
+
+/* Free slot @s (of @size bytes), the @k-th free of the plan. */
+static int sh_free(struct plan *p, int xfree, uint64_t k, uint32_t s, uint32_t size)
+{
+    return xfree && k % 2 ? plan_handoff(p, s, size) : plan_free_block(p, 0, s, size);
+}
+
+/* Round @r of @rounds: every slot freed and allocated again; the slots
+ * held the sizes of round @prev. */
+static int sh_round(struct plan *p, int xfree, const struct sh_round *rounds, unsigned r,
+                    unsigned prev)
+{
+    for (uint32_t k = 0; k < SH_LIVE; k++) {
+        uint32_t s = rounds[r].order[k];
+        if (sh_free(p, xfree, k, s, rounds[prev].size[s]) != 0 ||
+            plan_alloc(p, 0, s, rounds[r].size[s]) != 0 ||
+            (xfree && (k + 1) % SH_DRAIN_EVERY == 0 && plan_drain(p, 0) != 0))
+            return -1;
+    }
+    return 0;
+}
+
+static int shared_plan(struct plan *p, uint64_t *rng, uint64_t rounds, int xfree)
+{
+    unsigned np = rounds < SH_PATTERNS ? (unsigned)rounds : SH_PATTERNS;
+    unsigned rest = (unsigned)(rounds % np), last = rest ? rest - 1 : np - 1;
+    struct sh_round *pat = calloc(np, sizeof *pat);
+    int rc = pat == NULL;
+    for (unsigned r = 0; r < np && !rc; r++) {
+        for (uint32_t i = 0; i < SH_LIVE; i++) {
+            pat[r].size[i] = rng_range(rng, 16, 256);
+            pat[r].order[i] = i;
+        }
+        for (uint32_t i = SH_LIVE - 1; i > 0; i--) {
+            uint32_t j = rng_range(rng, 0, i), t = pat[r].order[i];
+            pat[r].order[i] = pat[r].order[j];
+            pat[r].order[j] = t;
+        }
+    }
+    p->shares_arena = 1;
+    /* The slots start with the sizes of the pattern's last round, which
+     * the first round frees, in every repetition. */
+    for (uint32_t i = 0; i < SH_LIVE && !rc; i++)
+        rc = plan_alloc(p, 0, i, pat[np - 1].size[i]);
+    if (!rc)
+        plan_section(p);
+    for (unsigned r = 0; r < np && !rc; r++)
+        rc = sh_round(p, xfree, pat, r, r ? r - 1 : np - 1);
+    if (!rc)
+        rc = plan_repeat(p, rounds / np);
+    for (unsigned r = 0; r < rest && !rc; r++)
+        rc = sh_round(p, xfree, pat, r, r ? r - 1 : np - 1);
+    for (uint32_t i = 0; i < SH_LIVE && !rc; i++)
+        rc = sh_free(p, xfree, i, i, pat[last].size[i]);
+    if (!rc && xfree)
+        rc = plan_drain(p, 1);
+    if (!rc)
+        rc = plan_drop(p, 0, 0, 0) != 0 || plan_finish(p) != 0;
+    free(pat);
+    return rc;
+}
+
+static int shared_plans(const struct workload *w, const struct params *pr,
+                        struct plan *plans, unsigned *nplans, char *err, size_t errlen,
+                        int xfree)
+{
+    uint64_t steps = workload_count(w, pr);
+    uint64_t rounds = steps / SH_LIVE + (steps % SH_LIVE != 0);
+    *nplans = pr->threads;
+    if (xfree && pr->threads < 2) {
+        snprintf(err, errlen, "%s: needs two threads or more (--threads)", w->name);
+        return -1;
+    }
+    for (unsigned t = 0; t < pr->threads; t++) {
+        uint64_t rng = seed_of(w, pr) + t;
+        if (shared_plan(&plans[t], &rng, rounds, xfree) != 0)
+            return FAIL_NOMEM(err, errlen);
+    }
+    return 0;
+}
+
+static int build_shared(const struct workload *w, const struct params *pr,
+                        struct plan *plans, unsigned *nplans, char *err, size_t errlen)
+{
+    return shared_plans(w, pr, plans, nplans, err, errlen, 0);
+}
+
+static int build_shared_xfree(const struct workload *w, const struct params *pr,
+                              struct plan *plans, unsigned *nplans, char *err, size_t errlen)
+{
+    return shared_plans(w, pr, plans, nplans, err, errlen, 1);
+}
+
 /* ---- floats (brief 5.2) -------------------------------------------------- */
 
 static int build_floats(const struct workload *w, const struct params *pr,
@@ -387,6 +499,11 @@ const struct workload workloads[] = {
       1000000, "floats in the array", 1, 0, 8, build_floats, 0 },
     { "aligned", "64-byte aligned blocks of 64 B to 8 KiB (brief 6.1)",
       200000, "allocations", 1, NEEDS_ALIGNED, 9, build_aligned, 0 },
+    { "shared", "threads on one arena: 1,000 live small blocks each, own frees",
+      1000000, "free+alloc steps per thread", 0, NEEDS_RELEASE, 10, build_shared, 1 },
+    { "shared-xfree", "the same, half of the frees by the next thread",
+      1000000, "free+alloc steps per thread", 0, NEEDS_RELEASE | NEEDS_THREADSAFE, 11,
+      build_shared_xfree, 1 },
     { "replay", "a recorded mtrace log: cymem-stat replay FILE",
       0, "the trace's operations", 0, 0, 0, NULL, 0 },
 };
