@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """report.py - turn a run-bench output directory into results.md and
-results.json: per workload and allocator the median ns/op with min-max,
-the ratios to glibc and to the bump reference, peak RSS, RSS growth over
-the requested live bytes, and minor page faults."""
+results.json: per workload (and thread count) and allocator the median
+ns/op with min-max, the ratios to glibc and to the bump reference, peak
+RSS, RSS growth over the requested live bytes, and minor page faults.  A
+workload run at several thread counts (shared, shared-xfree) gets a table
+per count, then one of the medians by thread count and one of every
+round."""
 
 import json
 import os
@@ -42,23 +45,27 @@ def machine():
 
 
 def summarize(rows, by_ops=False):
+    """Group by (workload, threads, allocator), and ops with by_ops; the
+    rounds in the order they ran."""
     groups = {}
     for r in rows:
-        key = (r["workload"], r["allocator"]) + ((r.get("ops"),) if by_ops else ())
+        key = (r["workload"], r.get("threads"), r["allocator"]) + \
+            ((r.get("ops"),) if by_ops else ())
         groups.setdefault(key, []).append(r)
     out = {}
     for key, rs in groups.items():
-        w, a = key[0], key[1]
+        w, t, a = key[0], key[1], key[2]
         if any("na" in r for r in rs):
-            out[key] = {"workload": w, "allocator": a, "na": rs[0].get("na")}
+            out[key] = {"workload": w, "threads": t, "allocator": a, "na": rs[0].get("na")}
             continue
         ns = [r["ns_per_op"] for r in rs]
         growth = [r["rss_growth_kib"] / r["requested_peak_kib"]
                   for r in rs if r["requested_peak_kib"] > 0]
         out[key] = {
-            "workload": w, "allocator": a, "rounds": len(rs),
+            "workload": w, "threads": t, "allocator": a, "rounds": len(rs),
             "ok": all(r["ok"] for r in rs),
             "ns_per_op": statistics.median(ns), "ns_min": min(ns), "ns_max": max(ns),
+            "ns_rounds": ns,
             "peak_rss_kib": statistics.median(r["peak_rss_kib"] for r in rs),
             "rss_per_requested": statistics.median(growth) if growth else None,
             "minflt": statistics.median(r["minflt"] for r in rs),
@@ -66,7 +73,7 @@ def summarize(rows, by_ops=False):
         }
     for key, s in out.items():
         for ref in ("glibc", "bump"):
-            base = out.get((key[0], ref) + key[2:])
+            base = out.get((key[0], key[1], ref) + key[3:])
             if "na" not in s and base and "na" not in base:
                 s["vs_" + ref] = s["ns_per_op"] / base["ns_per_op"]
     return out
@@ -74,6 +81,53 @@ def summarize(rows, by_ops=False):
 
 def fmt(v, spec):
     return "n/a" if v is None else format(v, spec)
+
+
+def section(w, t, several, runs):
+    """The table of workload @w at @t threads; titled with the count
+    where the workload ran at @several."""
+    title = "%s, %d thread%s" % (w, t, "" if t == 1 else "s") if several else w
+    md = ["## " + title, "",
+          "| allocator | ns/op (median) | min - max | vs glibc | vs bump | peak RSS MiB | RSS growth / requested | minor faults |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    # A run that did not apply says no thread count: it stands in each.
+    rows = [s for (ww, tt, a), s in runs.items() if ww == w and
+            (tt == t or (tt is None and (w, t, a) not in runs))]
+    rows.sort(key=lambda s: s.get("ns_per_op", float("inf")))
+    for s in rows:
+        if "na" in s:
+            md.append("| %s | n/a (%s) | | | | | | |" % (s["allocator"], s["na"]))
+            continue
+        md.append("| %s%s | %.2f | %.2f - %.2f | %s | %s | %.1f | %s | %d |" % (
+            s["allocator"], "" if s["ok"] else " (FAILED)", s["ns_per_op"], s["ns_min"],
+            s["ns_max"], fmt(s.get("vs_glibc"), ".2f"), fmt(s.get("vs_bump"), ".2f"),
+            s["peak_rss_kib"] / 1024, fmt(s["rss_per_requested"], ".3f"), s["minflt"]))
+    return md + [""]
+
+
+def by_threads(w, counts, runs):
+    """Workload @w's medians by thread count, then every round."""
+    allocs = list(dict.fromkeys(a for (ww, t, a) in runs if ww == w))
+    head = "| allocator | " + " | ".join("%d thr" % t for t in counts) + " |"
+    md = ["## %s by thread count" % w, "", "ns/op, median of the rounds:", "", head,
+          "|---|" + "---:|" * len(counts)]
+    for a in allocs:
+        cells = []
+        for t in counts:
+            s = runs.get((w, t, a), runs.get((w, None, a)))
+            cells.append("" if s is None else "n/a" if "na" in s else
+                         "%.2f%s" % (s["ns_per_op"], "" if s["ok"] else " (FAILED)"))
+        if any(c not in ("", "n/a") for c in cells):
+            md.append("| %s | %s |" % (a, " | ".join(cells)))
+    md += ["", "Every round, ns/op in the order the rounds ran:", "",
+           "| allocator | threads | rounds |", "|---|---:|---|"]
+    for a in allocs:
+        for t in counts:
+            s = runs.get((w, t, a))
+            if s is not None and "na" not in s:
+                md.append("| %s | %d | %s |" % (a, t, ", ".join("%.2f" % v
+                                                               for v in s["ns_rounds"])))
+    return md + [""]
 
 
 def main():
@@ -91,22 +145,16 @@ def main():
     md.append("Correctness pass (zero fill and contents, scale 0.02): %d runs, %d failed."
               % (len([v for v in verify if "na" not in v]), len(bad)))
     md.append("")
-    for w in sorted({k[0] for k in runs}, key=lambda w: [r["workload"] for r in
-                                                        load(os.path.join(d, "runs.jsonl"))].index(w)):
-        md += ["## " + w, "",
-               "| allocator | ns/op (median) | min - max | vs glibc | vs bump | peak RSS MiB | RSS growth / requested | minor faults |",
-               "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        rows = [s for (ww, a), s in runs.items() if ww == w]
-        rows.sort(key=lambda s: s.get("ns_per_op", float("inf")))
-        for s in rows:
-            if "na" in s:
-                md.append("| %s | n/a (%s) | | | | | | |" % (s["allocator"], s["na"]))
-                continue
-            md.append("| %s%s | %.2f | %.2f - %.2f | %s | %s | %.1f | %s | %d |" % (
-                s["allocator"], "" if s["ok"] else " (FAILED)", s["ns_per_op"], s["ns_min"],
-                s["ns_max"], fmt(s.get("vs_glibc"), ".2f"), fmt(s.get("vs_bump"), ".2f"),
-                s["peak_rss_kib"] / 1024, fmt(s["rss_per_requested"], ".3f"), s["minflt"]))
-        md.append("")
+    order = []   # (workload, threads) in the order they first ran
+    for r in load(os.path.join(d, "runs.jsonl")):
+        if "na" not in r and (r["workload"], r.get("threads")) not in order:
+            order.append((r["workload"], r.get("threads")))
+    for w in dict.fromkeys(ww for ww, _ in order):
+        counts = [t for ww, t in order if ww == w]
+        for t in counts:
+            md += section(w, t, len(counts) > 1, runs)
+        if len(counts) > 1:
+            md += by_threads(w, counts, runs)
     if destroy:
         md += ["## destroy cost", "",
                "| allocator | blocks | total us (median) | ns per block |", "|---|---:|---:|---:|"]
