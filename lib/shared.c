@@ -48,6 +48,7 @@
 #include "arena.h"
 #include "backing.h"
 #include "blocks.h"
+#include "direct.h"
 #include "os.h"
 #include "pagemap.h"
 #include "ptrmap.h"
@@ -359,6 +360,7 @@ void cymem__shared_clear(cymem_pool *pool)
 void cymem__shared_release(cymem_pool *pool)
 {
     for (unsigned i = 0; i < pool->nheaps; i++) {
+        cymem__direct_release_all(pool->heapv[i]);
         TRACK_POOL_DELETE(pool->heapv[i]);
         cymem__pool_free(pool->heapv[i]);
     }
