@@ -51,18 +51,29 @@ int exec_init(struct exec *x, const struct plan *p)
         ((void *volatile *)x->slots)[k] = NULL;
         ((volatile uint64_t *)x->sizes)[k] = 0;
     }
-    for (int k = 0; k < PLAN_SCOPES; k++)
+    for (int k = 0; k < PLAN_SCOPES; k++) {
+        x->owned[k] = 0;
         if (k == 0 && x->shared && x->shared->arena)
             x->arena[k] = x->shared->arena;
         else if ((x->arena[k] = x->a->create()) == NULL) {
             x->error = "cannot create an arena";
             return -1;
-        }
+        } else
+            x->owned[k] = 1;
+    }
     return 0;
 }
 
 void exec_free(struct exec *x)
 {
+    /* The thread's own arenas (a shared one is exec_shared_free()'s): a
+     * checker of leaks then sees none. */
+    for (int k = 0; k < PLAN_SCOPES; k++) {
+        if (x->owned[k] && x->arena[k] != NULL)
+            x->a->destroy(x->arena[k]);
+        x->owned[k] = 0;
+        x->arena[k] = NULL;
+    }
     free(x->slots);
     free(x->sizes);
     x->slots = NULL;

@@ -222,6 +222,7 @@ struct exec {
     void **slots;
     uint64_t *sizes;     /* of each slot's block */
     void *arena[PLAN_SCOPES];
+    unsigned char owned[PLAN_SCOPES]; /* arena[k] is this thread's own */
     uint32_t kept;       /* OP_KEEPs so far */
     /* Called at OP_SAMPLE; and every EXEC_PEEK_EVERY operations and
      * before each free-all, with the arenas as they are. */
