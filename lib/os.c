@@ -73,13 +73,21 @@ void cymem__spin_wait(int *lock)
     } while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0);
 }
 
+/* Read once: glibc reads a file of /sys for it, three system calls. */
 unsigned cymem__os_cpus(void)
 {
-    long v = -1;
+    static unsigned cpus;
+    unsigned n = __atomic_load_n(&cpus, __ATOMIC_RELAXED);
+    if (n == 0) {
+        long v = -1;
 #if defined(HAVE_UNISTD_H) && defined(_SC_NPROCESSORS_ONLN)
-    v = sysconf(_SC_NPROCESSORS_ONLN);
+        v = sysconf(_SC_NPROCESSORS_ONLN);
 #endif
-    return v > 0 ? (unsigned)v : 1;
+        /* Threads racing here all store the same value. */
+        n = v > 0 ? (unsigned)v : 1;
+        __atomic_store_n(&cpus, n, __ATOMIC_RELAXED);
+    }
+    return n;
 }
 
 /* munmap() fails only for a bad range or when splitting a mapping would

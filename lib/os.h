@@ -18,7 +18,7 @@
 /* The system's page size, read once (4096 if the system will not say). */
 size_t cymem__page_size(void);
 
-/* The processors online (at least 1). */
+/* The processors online (at least 1), read once. */
 unsigned cymem__os_cpus(void);
 
 /* @size bytes of fresh zero pages, or NULL (errno is not set). */
