@@ -19,7 +19,15 @@
  * rest is a unit or more.  When the bytes of holes not reused pass
  * CYMEM__ARENA_DEAD_MIN and 1/CYMEM__ARENA_DEAD_DIVISOR of the arena, the
  * pool's pattern is not one an arena serves well: it leaves arena mode,
- * and its later small blocks come from slabs (slab.c) until a reset.
+ * and its later small blocks come from slabs (slab.c) until a reset.  So
+ * it does once its frees have made CYMEM__ARENA_CHURN holes since the last
+ * reset, if its arena is within its budget: a pool that frees and
+ * allocates one block at a time, over and over, is served better by
+ * slabs, whose reuse of a freed block is on the fast path, than by holes,
+ * which every allocation looks for off it.  Out of arena mode, holes serve
+ * the general path only (a request before the pool has slabs, or one the
+ * fast path cannot serve), so most of them wait for the reset: at most
+ * the arena, within its budget for a pool that left by churn.
  *
  * arena.h states the invariants of a chunk; those of the pool's arena:
  *  - the chunks are the keeper, then pool->arenas in the order they were
@@ -106,6 +114,7 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     pool->arena_bytes = k->span;
     pool->arena_budget = CYMEM__ARENA_BUDGET;
     pool->arena_dead = 0;
+    pool->arena_churn = 0;
     cymem__arena_set_fast(pool);
     return size - k->span;
 }
@@ -308,8 +317,11 @@ void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t 
 {
     pool->arena_dead += (size_t)units << CYMEM__UNIT_SHIFT;
     hole_push(pool, a, idx, units);
-    if (pool->arena != NULL && pool->arena_dead > CYMEM__ARENA_DEAD_MIN &&
-        pool->arena_dead > pool->arena_bytes / CYMEM__ARENA_DEAD_DIVISOR) {
+    if (pool->arena != NULL &&
+        ((++pool->arena_churn > CYMEM__ARENA_CHURN &&
+          pool->arena_budget <= CYMEM__ARENA_BUDGET) ||
+         (pool->arena_dead > CYMEM__ARENA_DEAD_MIN &&
+          pool->arena_dead > pool->arena_bytes / CYMEM__ARENA_DEAD_DIVISOR))) {
         pool->arena = NULL;
         cymem__arena_set_fast(pool);
     }
@@ -399,6 +411,7 @@ void cymem__arena_reset(cymem_pool *pool)
         pool->holes[c].n = 0;
     pool->nholes = 0;
     pool->arena_dead = 0;
+    pool->arena_churn = 0;
     pool->arena = pool_keeper(pool);
     cymem__arena_set_fast(pool);
 }

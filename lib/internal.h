@@ -100,7 +100,9 @@
  * the pool, the keeper's descriptor, its units, then their marks; further
  * arena chunks start at ARENA_MIN bytes and double up to the chunk size.
  * A pool leaves arena mode when its freed, unreused arena bytes exceed
- * ARENA_DEAD_MIN and 1/ARENA_DEAD_DIVISOR of its arena. */
+ * ARENA_DEAD_MIN and 1/ARENA_DEAD_DIVISOR of its arena, or when its
+ * frees have made ARENA_CHURN holes since its last reset (an arena within
+ * its budget only). */
 #define CYMEM__UNIT_SHIFT 4
 #define CYMEM__UNIT ((size_t)1 << CYMEM__UNIT_SHIFT)
 #define CYMEM__KEEPER ((size_t)64 << 10)
@@ -112,6 +114,7 @@
  * grows without bound (arena.c). */
 #define CYMEM__ARENA_BUDGET ((size_t)1 << 20)
 #define CYMEM__ARENA_DEAD_DIVISOR 4
+#define CYMEM__ARENA_CHURN ((size_t)1 << 13)
 /* The cls of an arena chunk's descriptor. */
 #define CYMEM__ARENA_CLS 0xFFu
 
@@ -260,6 +263,7 @@ struct cymem_pool {
     size_t arena_bytes;      /* span of every arena chunk, keeper included */
     size_t arena_budget;     /* arena_bytes may grow up to this */
     size_t arena_dead;       /* bytes of freed arena blocks not reused */
+    size_t arena_churn;      /* holes made in arena mode since the reset */
     cymem__class *classes;   /* NULL until a small block needs a slab */
     size_t small_max;        /* largest size served by slabs */
     unsigned flags;

@@ -200,6 +200,57 @@ static void leave_arena_mode(void)
     cymem_pool_destroy(pool);
 }
 
+/* A pool that frees and allocates one block at a time, over and over,
+ * leaves arena mode after CYMEM__ARENA_CHURN holes: its allocations go to
+ * slabs, on the fast path; once its slabs are made the same load needs no
+ * more memory; and a reset brings the arena back. */
+static void churn_leaves_arena(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    enum { LIVE = 500 };
+    static unsigned char *blk[LIVE];
+    uint64_t seed = 3;
+    for (int i = 0; i < LIVE; i++)
+        blk[i] = cymem_pool_alloc(pool, 1, 16 + (size_t)i % 200);
+    size_t steps = 0, fast = 0;
+    cymem_stats before, after;
+    for (int phase = 0; phase < 3; phase++) {
+        if (phase == 1) {
+            EXPECT(pool->arena == NULL, "churn did not end arena mode");
+            EXPECT(steps > CYMEM__ARENA_CHURN / 2, "arena mode ended too soon");
+            checked(pool, "out of arena mode by churn");
+        }
+        if (phase == 2)
+            cymem_pool_stats(pool, &before);
+        for (size_t i = 0; i < (phase == 0 ? 4 * CYMEM__ARENA_CHURN : 20000); i++) {
+            if (phase == 0 && pool->arena == NULL)
+                break;
+            seed = seed * 6364136223846793005ull + 1;
+            unsigned k = (unsigned)(seed >> 33) % LIVE;
+            size_t n = 16 + (size_t)(seed >> 50) % 240;
+            EXPECT(cymem_pool_free(pool, blk[k]) == 0, "free during churn");
+            blk[k] = cymem_pool_alloc(pool, 1, n);
+            EXPECT(blk[k] != NULL && blk[k][0] == 0 && blk[k][n - 1] == 0, "churn alloc");
+            memset(blk[k], 1, n);
+            fast += phase > 0 && !in_arena(pool, blk[k]);
+            steps++;
+        }
+    }
+    cymem_pool_stats(pool, &after);
+    EXPECT(fast > 20000, "out of arena mode, slabs serve few blocks");
+    /* The load did not change: neither may the memory, much. */
+    EXPECT(after.reserved_bytes <= before.reserved_bytes + before.reserved_bytes / 8,
+           "churn out of arena mode keeps growing the pool");
+    EXPECT(after.live_blocks == LIVE, "stats miscount after churn");
+    checked(pool, "churn on slabs");
+    cymem_pool_reset(pool);
+    EXPECT(pool->arena == pool_keeper(pool), "a reset does not bring arena mode back");
+    void *q = cymem_pool_alloc(pool, 1, 100);
+    EXPECT(in_arena(pool, q), "after a reset, blocks do not come from the arena");
+    checked(pool, "after churn and a reset");
+    cymem_pool_destroy(pool);
+}
+
 /* realloc keeps an arena block in place when its units stay, and grows
  * the top block in place. */
 static void realloc_in_place(void)
@@ -307,9 +358,10 @@ int main(void)
     lifo_across_chunks();
     budget_and_conversion();
     leave_arena_mode();
+    churn_leaves_arena();
     realloc_in_place();
     if (failures == 0)
-        printf("rel-arena: keeper, holes, budget, conversion, arena mode, realloc, aligned,"
-               " destroy order: ok\n");
+        printf("rel-arena: keeper, holes, budget, conversion, arena mode, churn, realloc,"
+               " aligned, destroy order: ok\n");
     return failures ? 1 : 0;
 }
