@@ -85,7 +85,7 @@ void *cymem_pool_alloc(cymem_pool *pool, size_t number, size_t size)
             return arena_take(pool, a, n, 0);
         if (pool->fast != NULL && n <= CYMEM__CLASS_MAX)
             return small_take(pool, n, size_class(n), 0);
-        if (pool->heapv != NULL)
+        if (pool_shared(pool))
             return cymem__shared_alloc(pool, n, CYMEM__MIN_ALIGN);
     }
     return alloc_checked(pool, number, size);
@@ -156,26 +156,13 @@ int free_fast(cymem_pool *pool, void *ptr, size_t *n)
     return 0;
 }
 
-/* A free from a shared pool (not NULL, @ptr not NULL): its heaps. */
-static NOINLINE int free_shared(cymem_pool *pool, void *ptr, size_t *size)
-{
-    size_t n;
-    if (unlikely(cymem__shared_free(pool, ptr, &n) != 0)) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (size)
-        *size = n;
-    return 0;
-}
-
 int cymem_pool_free(cymem_pool *pool, void *ptr)
 {
     size_t n;
     if (likely(pool != NULL && pool->plain) && likely(free_fast(pool, ptr, &n)))
         return 0;
     if (pool != NULL && pool_shared(pool) && ptr != NULL)
-        return free_shared(pool, ptr, NULL);
+        return cymem__shared_free(pool, ptr, NULL);
     return free_checked(pool, ptr, NULL);
 }
 
@@ -191,7 +178,7 @@ int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
         return 0;
     }
     if (pool != NULL && pool_shared(pool) && ptr != NULL)
-        return free_shared(pool, ptr, size);
+        return cymem__shared_free(pool, ptr, size);
     return free_checked(pool, ptr, size);
 }
 

@@ -255,6 +255,10 @@ struct cymem_pool {
      * cymem_pool_stats(): the hot paths keep only live and peak bytes. */
     size_t live_bytes, peak_bytes;
     size_t page_slots;       /* its slots in the page map (pagemap.c) */
+    /* A shared pool's number, which no other pool has had (shared.c); 0
+     * for any other pool.  Here, where the fallback of the fast paths
+     * and the threads' caches read it. */
+    uint64_t uid;
 
     cymem__slab *arena;      /* serves bump allocations; NULL out of arena mode */
     cymem__slab *arenas;     /* arena chunks after the keeper, oldest first */
@@ -287,12 +291,10 @@ struct cymem_pool {
      * heap, the shared pool it serves (shared.c). */
     const cymem_pool *key;
     /* A shared pool (THREADSAFE, system memory): its heaps, heapv[0..
-     * nheaps), at most heapcap of them, made as threads first use it; uid
-     * tells the threads' caches this pool from an earlier one at the
-     * same address.  A heap: its lock (shared.c). */
+     * nheaps), at most heapcap of them, made as threads first use it.  A
+     * heap: its lock (shared.c). */
     cymem_pool **heapv;
     unsigned nheaps, heapcap, nextheap;
-    uint64_t uid;
     int hlock;
     /* The debug mode's count of calls under way on a shared pool, which a
      * destroy must find at 0. */

@@ -220,20 +220,25 @@ static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
     cymem__slab *s;
     cymem_pool *h = owner_of(pool, ptr, &s);
     uint32_t idx;
+    size_t n = 0;
     int rc = -1;
-    if (h == NULL)
-        return -1;
-    heap_lock(h);
-    if (s == NULL) {
-        rc = cymem__block_free(h, ptr, size);
-    } else if ((idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
-        if (s->cls == CYMEM__ARENA_CLS)
-            *size = h->plain ? arena_release(h, s, idx, 0) : arena_release(h, s, idx, 1);
-        else
-            *size = h->plain ? small_release(h, s, idx, 0) : small_release(h, s, idx, 1);
-        rc = 0;
+    if (likely(h != NULL)) {
+        heap_lock(h);
+        if (s == NULL) {
+            rc = cymem__block_free(h, ptr, &n);
+        } else if ((idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
+            if (s->cls == CYMEM__ARENA_CLS)
+                n = h->plain ? arena_release(h, s, idx, 0) : arena_release(h, s, idx, 1);
+            else
+                n = h->plain ? small_release(h, s, idx, 0) : small_release(h, s, idx, 1);
+            rc = 0;
+        }
+        heap_unlock(h);
     }
-    heap_unlock(h);
+    if (unlikely(rc != 0))
+        errno = EINVAL;
+    else if (size != NULL)
+        *size = n;
     return rc;
 }
 
@@ -367,6 +372,7 @@ void cymem__shared_release(cymem_pool *pool)
     cymem__meta_free(pool, pool->heapv, pool->heapcap * sizeof *pool->heapv);
     pool->heapv = NULL;
     pool->nheaps = pool->heapcap = 0;
+    pool->uid = 0;
 }
 
 size_t cymem__shared_slots(const cymem_pool *pool)

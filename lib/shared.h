@@ -13,7 +13,7 @@
 /* Whether @pool is a shared pool (its calls come here). */
 static inline int pool_shared(const cymem_pool *pool)
 {
-    return pool->heapv != NULL;
+    return pool->uid != 0;
 }
 
 /* Make @pool, a new THREADSAFE pool of the system allocator, a shared
@@ -24,8 +24,9 @@ int cymem__shared_init(cymem_pool *pool);
  * CYMEM__MIN_ALIGN), from the calling thread's heap; NULL (ENOMEM). */
 void *cymem__shared_alloc(cymem_pool *pool, size_t n, size_t align);
 
-/* Free @ptr if it is a live block of @pool, whichever thread's heap it
- * came from (its size to *size); 0, or -1 with nothing changed. */
+/* Free @ptr (not NULL) if it is a live block of @pool, whichever
+ * thread's heap it came from (its size to *@size, if @size); 0, or -1
+ * with errno EINVAL and nothing changed. */
 int cymem__shared_free(cymem_pool *pool, void *ptr, size_t *size);
 
 /* cymem_pool_realloc() of a live @ptr: as in a pool of its own if it is
