@@ -137,7 +137,9 @@ typedef struct cymem_pool_options {
 typedef struct cymem_stats {
     size_t live_bytes;     /**< sum of the requested sizes of live blocks */
     size_t live_blocks;    /**< number of live blocks */
-    size_t peak_bytes;     /**< highest live_bytes since the pool was made */
+    size_t peak_bytes;     /**< highest live_bytes since the pool was made
+                                (a shared pool: the sum of its heaps'
+                                peaks, cymem(3) "Threads") */
     size_t reserved_bytes; /**< bytes held from the backing allocator now,
                                 the pool's own bookkeeping included */
     size_t used_bytes;     /**< bytes the live blocks occupy, size-class
