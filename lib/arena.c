@@ -318,7 +318,7 @@ void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t 
     pool->arena_dead += (size_t)units << CYMEM__UNIT_SHIFT;
     hole_push(pool, a, idx, units);
     if (pool->arena != NULL &&
-        ((++pool->arena_churn > CYMEM__ARENA_CHURN &&
+        ((++pool->arena_churn >= CYMEM__ARENA_CHURN &&
           pool->arena_budget <= CYMEM__ARENA_BUDGET) ||
          (pool->arena_dead > CYMEM__ARENA_DEAD_MIN &&
           pool->arena_dead > pool->arena_bytes / CYMEM__ARENA_DEAD_DIVISOR))) {

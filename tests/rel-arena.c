@@ -237,10 +237,14 @@ static void churn_leaves_arena(void)
         }
     }
     cymem_pool_stats(pool, &after);
-    EXPECT(fast > 20000, "out of arena mode, slabs serve few blocks");
-    /* The load did not change: neither may the memory, much. */
-    EXPECT(after.reserved_bytes <= before.reserved_bytes + before.reserved_bytes / 8,
-           "churn out of arena mode keeps growing the pool");
+    /* With checker hooks (valgrind, ASan) there is no fast path: the
+     * general path takes holes first, as before. */
+    if (pool->plain) {
+        EXPECT(fast > 20000, "out of arena mode, slabs serve few blocks");
+        /* The load did not change: neither may the memory, much. */
+        EXPECT(after.reserved_bytes <= before.reserved_bytes + before.reserved_bytes / 8,
+               "churn out of arena mode keeps growing the pool");
+    }
     EXPECT(after.live_blocks == LIVE, "stats miscount after churn");
     checked(pool, "churn on slabs");
     cymem_pool_reset(pool);
