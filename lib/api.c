@@ -7,10 +7,10 @@
  * (arena_take() and arena_release() of arena.h, small_take() and
  * small_release() of slab.h) for a plain pool (no lock, no checker hooks:
  * pool->arena_fast, pool->fast, pool->plain), reading only the pool's
- * first cache line.  Everything else goes through one out-of-line
- * function per call (alloc_checked, free_checked), which takes the lock
- * if the pool has one and lets blocks.c do the work, checker hooks
- * included.
+ * first cache line.  A shared pool's calls go to shared.c; everything
+ * else goes through one out-of-line function per call (alloc_checked,
+ * free_checked), which takes the lock if the pool has one and lets
+ * blocks.c do the work, checker hooks included.
  *
  * Invariant kept: a call that fails (EINVAL, ENOMEM) leaves the pool as it
  * was (blocks.c keeps the rest: zero fill, realloc's new block before the
@@ -260,12 +260,16 @@ int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
         errno = EINVAL;
         return -1;
     }
+    if (pool_shared(pool) && DEBUG_ON)
+        cymem__shared_watch(pool, 1);
     pool_lock(pool);
     if (pool_shared(pool))
         cymem__shared_stats(pool, out);
     else
         cymem__stats_unlocked(pool, out);
     pool_unlock(pool);
+    if (pool_shared(pool) && DEBUG_ON)
+        cymem__shared_watch(pool, -1);
     return 0;
 }
 

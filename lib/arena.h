@@ -33,8 +33,12 @@ static inline cymem__slab *cymem__chunk_find(const cymem_pool *pool, const void 
 {
     if ((uintptr_t)ptr - (uintptr_t)pool->kbase < pool->kspan)
         return pool_keeper(pool);
-    cymem__slab *s = cymem__page_find(pool->key, ptr);
-    /* A heap's key finds its sibling heaps' chunks too. */
+    if (pool->key == pool)
+        return cymem__page_find(pool, ptr);
+    /* A heap: its key is its shared pool's, whose other heaps claim and
+     * release slots under it from their threads; their chunks are not
+     * this heap's. */
+    cymem__slab *s = cymem__page_find_key(pool, ptr);
     return s != NULL && s->home == pool ? s : NULL;
 }
 

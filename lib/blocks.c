@@ -11,7 +11,8 @@
  * handed out zero-filled.  The engines keep their own invariants.
  *
  * Its layer: above the engines and stats.c (the debug mode walks the live
- * blocks at a reset); called by pool.c and api.c.
+ * blocks at a reset); called by shared.c (for a heap, under its lock),
+ * pool.c and api.c.
  */
 #include "blocks.h"
 #include "arena.h"

@@ -2,8 +2,8 @@
  * blocks.h - one pool's blocks and memory, without a lock (blocks.c).
  *
  * Each function works on one pool, whose lock (if any) the caller holds
- * (api.c, pool.c).  Blocks of a size no class serves are the pool's
- * direct blocks.
+ * (api.c, pool.c; shared.c for a heap).  Blocks of a size no class serves
+ * are the pool's direct blocks.
  */
 #ifndef CYMEM_BLOCKS_H
 #define CYMEM_BLOCKS_H

@@ -42,8 +42,9 @@
 static void report(const cymem_pool *pool, const void *p, size_t n, const char *what,
                    size_t at)
 {
+    /* A heap's blocks are its shared pool's, the pool the program knows. */
     fprintf(stderr, "libcymem: %s at byte %zu of block %p (%zu bytes) in pool %p\n",
-            what, at, p, n, (const void *)pool);
+            what, at, p, n, (const void *)pool->key);
     if (cymem__debug_abort)
         abort();
 }

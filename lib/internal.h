@@ -31,8 +31,8 @@
  * doc/design.md, "Files and layers", has the order of the files; each
  * declares what it offers in its own header (os.h, tcache.h, backing.h,
  * hashtab.h, pagemap.h, ptrmap.h, region.h, arena.h, slab.h, direct.h,
- * stats.h, options.h, track.h, invariants.h), and this one the structures
- * they share and the pool's lock.
+ * stats.h, blocks.h, shared.h, options.h, track.h, invariants.h), and this
+ * one the structures they share, the pool's lock and a heap's.
  */
 #ifndef CYMEM_INTERNAL_H
 #define CYMEM_INTERNAL_H
@@ -295,6 +295,8 @@ struct cymem_pool {
      * heap: its lock (shared.c). */
     cymem_pool **heapv;
     unsigned nheaps, heapcap, nextheap;
+    unsigned resets;         /* a shared pool's resets, twice (shared.c) */
+    uint64_t thread;         /* a heap: the thread it was made for */
     int hlock;
     /* The debug mode's count of calls under way on a shared pool, which a
      * destroy must find at 0. */

@@ -40,11 +40,14 @@
  *      consecutive blocks (arena.h), the ownership lookup finds every live
  *      arena block and no freed or interior one, never-written units are
  *      zero, each hole waits once in the bin of its class, and the keeper
- *      lies in the pool's own allocation, outside the page map.
+ *      lies in the pool's own allocation, outside the page map (a heap's:
+ *      in it, under its shared pool's key).
  *
  * The check reads every block header-free: it never trusts a pointer it
- * has not first found in the pool's own lists.  It takes no lock: the
- * caller makes sure no other thread uses the pool meanwhile.  Memory that
+ * has not first found in the pool's own lists.  It takes no lock but each
+ * heap's, while it checks that heap: the caller makes sure no other
+ * thread uses the pool meanwhile, or holds the pool's lock (a reset of a
+ * shared pool, whose heaps other threads may use).  Memory that
  * memcheck was told is off limits is not read under valgrind (invariant 3
  * is skipped there), and the zero scan is not instrumented by ASan.
  *
@@ -221,7 +224,7 @@ static void check_slab_blocks(checker *ck, const cymem_pool *pool, const cymem__
             continue;
         }
         int is_free = bit(lv0, i);
-        EXPECT(ck, 1, cymem__page_find(pool->key, p) == s,
+        EXPECT(ck, 1, cymem__page_find_key(pool, p) == s,
                "slab %p: the page map does not lead to block %u", (void *)s, i);
         if (is_free) {
             nfree++;
@@ -457,7 +460,7 @@ static void check_direct(checker *ck, const cymem_pool *pool, sums *t, size_t *n
                d->size, d->asked);
         EXPECT(ck, 4, cymem__direct_find(pool, p) == d,
                "direct block %p not found by its own map", (void *)p);
-        EXPECT(ck, 4, cymem__page_find(pool->key, p) == NULL,
+        EXPECT(ck, 4, cymem__page_find_key(pool, p) == NULL,
                "direct block %p inside a slab", (void *)p);
         t->live_bytes += d->size;
         hold(t, d->asked, 0);
@@ -580,7 +583,7 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
      * (shared.c); any other keeper is found by its bounds. */
     if (pool->key != pool && n <= max_slabs)
         slabs[t->nslabs++] = k;
-    EXPECT(ck, 8, cymem__page_find(pool->key, k->base) == (pool->key != pool ? k : NULL),
+    EXPECT(ck, 8, cymem__page_find_key(pool, k->base) == (pool->key != pool ? k : NULL),
            pool->key != pool ? "a heap's keeper is not in the page map"
                              : "the keeper is in the page map");
 
@@ -758,10 +761,14 @@ int cymem__pool_check(const cymem_pool *root)
         for (unsigned i = 0; p->heapv != NULL && i < p->nheaps && i < p->heapcap; i++) {
             const cymem_pool *h = p->heapv[i];
             ck.pool = p;
-            EXPECT(&ck, 7, h != NULL && h->key == p && h->sys &&
+            int twice = 0;
+            for (unsigned j = 0; j < i; j++)
+                twice |= p->heapv[j] == h;
+            EXPECT(&ck, 7, h != NULL && h->key == p && h->sys && !twice &&
                    h->flags == (p->flags & ~CYMEM_POOL_THREADSAFE) &&
                    h->chunk_size == p->chunk_size && h->parent == NULL,
-                   "heap %u (%p) is not one of the pool's", i, (const void *)h);
+                   "heap %u (%p) is not one of the pool's, or is there twice", i,
+                   (const void *)h);
             if (h != NULL && h->key == p) {
                 /* Other threads may use the heap (a reset runs the check
                  * while they may). */

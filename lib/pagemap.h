@@ -48,7 +48,9 @@ static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *
         return NULL;
     cymem__pentry *e = &leaf[key & (CYMEM__PM_LEAF - 1)];
     /* Relaxed: a slot whose owner is @pool was last written by @pool's own
-     * calls, which do not run concurrently with this one. */
+     * calls, which do not run concurrently with this one.  Not so for the
+     * key of a shared pool, which its heaps share: that is
+     * cymem__page_find_shared()'s. */
     for (int j = 0; j < 2; j++) {
         if (__atomic_load_n(&e->owner[j], __ATOMIC_RELAXED) == pool) {
             cymem__slab *s = __atomic_load_n(&e->chunk[j], __ATOMIC_RELAXED);
@@ -79,6 +81,14 @@ static inline cymem__slab *cymem__page_find_shared(const cymem_pool *pool, const
         }
     }
     return NULL;
+}
+
+/* The chunk of any pool's key whose blocks span @ptr: the pool's own
+ * slots, or its shared pool's (for a heap). */
+static inline cymem__slab *cymem__page_find_key(const cymem_pool *pool, const void *ptr)
+{
+    return pool->key == pool ? cymem__page_find(pool, ptr)
+                             : cymem__page_find_shared(pool->key, ptr);
 }
 
 /* Record chunk @s of @pool in every granule its blocks overlap: either

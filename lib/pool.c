@@ -34,12 +34,28 @@
 
 /* ---- Cleanups, reset, destroy ------------------------------------------ */
 
+/* The debug mode: a shared pool is destroyed while no other call on it is
+ * under way (cymem(3), "Threads"). */
+static void debug_alone(const cymem_pool *pool, const char *what)
+{
+    if (DEBUG_ON && pool_shared(pool))
+        cymem__shared_alone(pool, what);
+}
+
+/* ... and the calls that may overlap each other count themselves. */
+static void debug_watch(const cymem_pool *pool, int calls)
+{
+    if (DEBUG_ON && pool_shared(pool))
+        cymem__shared_watch(pool, calls);
+}
+
 int cymem_pool_on_cleanup(cymem_pool *pool, void (*fn)(void *arg), void *arg)
 {
     if (pool == NULL || fn == NULL) {
         errno = EINVAL;
         return -1;
     }
+    debug_watch(pool, 1);
     pool_lock(pool);
     cymem__cleanup *c = cymem__meta_alloc(pool, sizeof *c);
     if (c != NULL) {
@@ -49,6 +65,7 @@ int cymem_pool_on_cleanup(cymem_pool *pool, void (*fn)(void *arg), void *arg)
         pool->cleanups = c;
     }
     pool_unlock(pool);
+    debug_watch(pool, -1);
     return c != NULL ? 0 : -1;
 }
 
@@ -87,18 +104,11 @@ static void debug_verify(const cymem_pool *pool)
 #endif
 }
 
-/* The debug mode: a shared pool is destroyed while no other call on it is
- * under way (cymem(3), "Threads"). */
-static void debug_alone(const cymem_pool *pool, const char *what)
-{
-    if (DEBUG_ON && pool_shared(pool))
-        cymem__shared_alone(pool, what);
-}
-
 void cymem_pool_reset(cymem_pool *pool)
 {
     if (pool == NULL)
         return;
+    debug_watch(pool, 1);
     pool_lock(pool);
     debug_verify(pool);
     run_teardown(pool);
@@ -106,11 +116,14 @@ void cymem_pool_reset(cymem_pool *pool)
     if (pool_shared(pool))
         cymem__shared_clear(pool);
     pool_unlock(pool);
+    debug_watch(pool, -1);
 }
 
 /* Tear down @pool, already unlinked from its parent, and free it. */
 static void destroy_tree(cymem_pool *pool)
 {
+    /* A child destroyed with its parent, too. */
+    debug_alone(pool, "cymem_pool_destroy: another thread is using the pool");
     run_teardown(pool);
     cymem__direct_release_all(pool);
     TRACK_POOL_DELETE(pool);
@@ -130,6 +143,7 @@ void cymem_pool_destroy(cymem_pool *pool)
     debug_verify(pool);
     cymem_pool *parent = pool->parent;
     if (parent != NULL) {
+        debug_watch(parent, 1);
         pool_lock(parent);
         if (pool->prev_sibling)
             pool->prev_sibling->next_sibling = pool->next_sibling;
@@ -138,6 +152,7 @@ void cymem_pool_destroy(cymem_pool *pool)
         if (pool->next_sibling)
             pool->next_sibling->prev_sibling = pool->prev_sibling;
         pool_unlock(parent);
+        debug_watch(parent, -1);
         pool->parent = NULL;
     }
     destroy_tree(pool);
@@ -199,6 +214,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
 
     cymem_pool *parent = opts->parent;
     if (parent != NULL) {
+        debug_watch(parent, 1);
         pool_lock(parent);
         pool->parent = parent;
         pool->next_sibling = parent->first_child;
@@ -206,6 +222,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
             parent->first_child->prev_sibling = pool;
         parent->first_child = pool;
         pool_unlock(parent);
+        debug_watch(parent, -1);
     }
     return pool;
 }

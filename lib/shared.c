@@ -5,9 +5,11 @@
  * Such a pool (P) holds no block itself: each thread allocates from a
  * heap, a pool of P's own (plain, with its keeper, arena, slabs and
  * direct blocks), made when the thread first allocates.  A thread keeps
- * to its heap, found through a small cache in thread-local storage;
- * threads are given heaps in turn, a new heap each until P has heapcap of
- * them (four per processor, at most CYMEM__HEAPS_MAX), then sharing.
+ * to its heap, found through a small cache in thread-local storage, or
+ * when the cache has lost it, by the thread's number, which the heap made
+ * for it records; a thread new to P gets a new heap until P has heapcap
+ * of them (four per processor, at most CYMEM__HEAPS_MAX), then shares
+ * them in turn.
  * Every call on a heap takes the heap's spin lock: its own thread's,
  * without contention but for frees of its blocks from other threads.
  * P's mutex guards the table of heaps while a heap is added, and P's
@@ -20,9 +22,10 @@
  * map in turn.  So a free is exact across threads: two threads that free
  * one block take turns on its heap, and the second finds it freed.  A
  * heap's chunks live until P is destroyed (at a reset a heap keeps its
- * slabs, which other pools may turn into arena chunks), so a chunk's
- * descriptor may be read for its base, span and heap, which never change,
- * before the heap's lock is taken.
+ * slabs as slabs, where a pool of its own would make them arena chunks
+ * and free their descriptors), so a chunk's descriptor may be read for
+ * its base, span and heap, which never change, before the heap's lock is
+ * taken.
  *
  * Invariants (checked by invariants.c with each heap):
  *  - heapv[0..nheaps) are P's heaps, nheaps <= heapcap, each published
@@ -33,8 +36,8 @@
  *  - a thread's cache names a heap of P only next to P's uid, which no
  *    other pool has had, so an entry of a destroyed pool is never used;
  *  - P's statistics are the sums of its heaps' and its own; the peak is
- *    the sum of the heaps' peaks: the true peak while one thread uses the
- *    pool, at least the true peak otherwise;
+ *    the sum of the heaps' peaks: the true peak while only one thread has
+ *    used the pool, at least the true peak otherwise;
  *  - a reset of P clears each heap under the heap's lock, so it may run
  *    while other threads use P; a destroy runs while no other call on P
  *    is under way: the debug mode counts calls (busy) and aborts if one
@@ -106,24 +109,41 @@ static cymem_pool *heap_new(cymem_pool *pool)
     return h;
 }
 
-/* A heap for the calling thread, which has none of @pool's: the next in
- * turn, made if need be. */
+/* The calling thread's number, which no other thread of the process has
+ * had: the heaps made for it say so, for when its cache no longer names
+ * them. */
+static __thread uint64_t thread_no __attribute__((tls_model("initial-exec")));
+static uint64_t thread_last;
+
+static uint64_t this_thread(void)
+{
+    if (thread_no == 0)
+        thread_no = __atomic_add_fetch(&thread_last, 1, __ATOMIC_RELAXED);
+    return thread_no;
+}
+
+/* A heap for the calling thread, whose cache names none of @pool's: the
+ * one made for it earlier, else a new one, else (all made, or no memory)
+ * the next in turn. */
 static cymem_pool *heap_pick(cymem_pool *pool)
 {
+    uint64_t me = this_thread();
     cymem_pool *h = NULL;
     pool_lock(pool);
-    if (pool->nheaps < pool->heapcap) {
+    for (unsigned i = 0; i < pool->nheaps && h == NULL; i++)
+        if (pool->heapv[i]->thread == me)
+            h = pool->heapv[i];
+    if (h == NULL && pool->nheaps < pool->heapcap) {
         h = heap_new(pool);
         if (h != NULL) {
+            h->thread = me;
             /* Published whole: threads read the table without P's lock. */
             pool->heapv[pool->nheaps] = h;
             __atomic_store_n(&pool->nheaps, pool->nheaps + 1, __ATOMIC_RELEASE);
         }
     }
-    if (h == NULL && pool->nheaps > 0) {
-        /* All made (or no memory for another): share, in turn. */
+    if (h == NULL && pool->nheaps > 0)
         h = pool->heapv[pool->nextheap++ % pool->nheaps];
-    }
     pool_unlock(pool);
     return h;
 }
@@ -137,6 +157,15 @@ typedef struct heap_ref {
 } heap_ref;
 
 static __thread heap_ref refs[REFS] __attribute__((tls_model("initial-exec")));
+
+/* The heap of @pool the thread's cache names, or NULL: nothing made. */
+static cymem_pool *heap_peek(const cymem_pool *pool)
+{
+    for (int i = 0; i < REFS; i++)
+        if (refs[i].pool == pool && refs[i].uid == pool->uid)
+            return refs[i].heap;
+    return NULL;
+}
 
 static NOINLINE cymem_pool *heap_find(cymem_pool *pool)
 {
@@ -161,7 +190,7 @@ static NOINLINE cymem_pool *heap_find(cymem_pool *pool)
     return r.heap;
 }
 
-/* The calling thread's heap of @pool, or NULL (ENOMEM). */
+/* The calling thread's heap of @pool, made if need be; NULL (ENOMEM). */
 static inline cymem_pool *heap_of(cymem_pool *pool)
 {
     if (likely(refs[0].pool == pool && refs[0].uid == pool->uid))
@@ -192,16 +221,20 @@ static inline void *shared_alloc(cymem_pool *pool, size_t n, size_t align)
 }
 
 /* The heap whose direct blocks include @ptr (a pointer no chunk spans),
- * or NULL: a search of each heap's direct map, under its lock. */
+ * or NULL: a search of each heap's direct map, under its lock, the
+ * calling thread's first (its own large blocks are the likely ones). */
 static NOINLINE cymem_pool *direct_owner(const cymem_pool *pool, const void *ptr)
 {
+    cymem_pool *mine = heap_peek(pool);
     unsigned n = __atomic_load_n(&pool->nheaps, __ATOMIC_ACQUIRE);
-    for (unsigned i = 0; i < n; i++) {
-        cymem_pool *h = pool->heapv[i];
+    for (unsigned i = 0; i <= n; i++) {
+        cymem_pool *h = i == 0 ? mine : pool->heapv[i - 1];
+        if (h == NULL || (i > 0 && h == mine))
+            continue;
         heap_lock(h);
-        int mine = cymem__direct_find(h, ptr) != NULL;
+        int found = cymem__direct_find(h, ptr) != NULL;
         heap_unlock(h);
-        if (mine)
+        if (found)
             return h;
     }
     return NULL;
@@ -252,12 +285,20 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
         errno = EINVAL;
         return NULL;
     }
-    if (h == heap_of(pool)) {
+    if (h == heap_peek(pool)) {
         /* The calling thread's own block: as in a pool of its own. */
         heap_lock(h);
         q = cymem__block_realloc(h, ptr, new_size);
         heap_unlock(h);
         return q;
+    }
+    /* A reset under way (odd count) or begun from here on may free both
+     * blocks under us; under way, it frees the old one anyway: as if this
+     * call came after it. */
+    unsigned resets = __atomic_load_n(&pool->resets, __ATOMIC_ACQUIRE);
+    if (resets & 1) {
+        errno = EINVAL;
+        return NULL;
     }
     heap_lock(h);
     int r = cymem__block_resize(h, ptr, new_size, &old, &align, &q);
@@ -268,20 +309,35 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
         return r > 0 ? q : NULL;
     }
     /* Another thread's block moves to this thread's heap: the new block
-     * first, so that a failure leaves the old one; the copy is made under
-     * the old block's heap lock, where a reset cannot take it away. */
+     * first, so that a failure leaves the old one.  The copy and the free
+     * are made with both heaps locked (in address order: no other call
+     * holds two), after checking that no reset began meanwhile: a reset
+     * increments `resets' before it clears any heap and after the last,
+     * and cannot clear these two while they are locked. */
     q = shared_alloc(pool, new_size, align);
     if (q == NULL)
         return NULL;
-    heap_lock(h);
-    r = cymem__block_find(h, ptr, &old);
+    cymem_pool *mine = heap_peek(pool);
+    cymem_pool *first = (uintptr_t)mine < (uintptr_t)h ? mine : h;
+    cymem_pool *second = first == h ? mine : h;
+    heap_lock(first);
+    if (second != first)
+        heap_lock(second);
+    int same = __atomic_load_n(&pool->resets, __ATOMIC_RELAXED) == resets;
+    r = same && cymem__block_find(h, ptr, &old);
     if (r) {
         memcpy(q, ptr, old < new_size ? old : new_size);
         cymem__block_free(h, ptr, &n);
+    } else if (same) {
+        /* Another thread freed the old block meanwhile: as if this call
+         * came after, and the new block goes too.  (After a reset, it
+         * went with the reset.) */
+        cymem__block_free(mine, q, &n);
     }
-    heap_unlock(h);
+    if (second != first)
+        heap_unlock(second);
+    heap_unlock(first);
     if (!r) {
-        shared_free(pool, q, &n);
         errno = EINVAL;
         return NULL;
     }
@@ -355,11 +411,14 @@ static int shared_foreach(const cymem_pool *pool,
 
 void cymem__shared_clear(cymem_pool *pool)
 {
+    /* Odd while the heaps are cleared (shared_realloc()). */
+    __atomic_add_fetch(&pool->resets, 1, __ATOMIC_ACQ_REL);
     for (unsigned i = 0; i < pool->nheaps; i++) {
         heap_lock(pool->heapv[i]);
         cymem__pool_clear(pool->heapv[i]);
         heap_unlock(pool->heapv[i]);
     }
+    __atomic_add_fetch(&pool->resets, 1, __ATOMIC_ACQ_REL);
 }
 
 void cymem__shared_release(cymem_pool *pool)
@@ -385,16 +444,21 @@ size_t cymem__shared_slots(const cymem_pool *pool)
 
 /* ---- The calls, watched by the debug mode ------------------------------- */
 
-/* A reset or destroy of a shared pool must not overlap another call on it:
- * the debug mode counts the calls under way (cymem__shared_alone()). */
+/* A destroy of a shared pool must not overlap another call on it: the
+ * debug mode counts the calls under way (cymem__shared_alone()). */
+void cymem__shared_watch(const cymem_pool *pool, int calls)
+{
+    __atomic_add_fetch(&((cymem_pool *)pool)->busy, calls, __ATOMIC_ACQ_REL);
+}
+
 static void enter(const cymem_pool *pool)
 {
-    __atomic_add_fetch(&((cymem_pool *)pool)->busy, 1, __ATOMIC_ACQ_REL);
+    cymem__shared_watch(pool, 1);
 }
 
 static void leave(const cymem_pool *pool)
 {
-    __atomic_sub_fetch(&((cymem_pool *)pool)->busy, 1, __ATOMIC_ACQ_REL);
+    cymem__shared_watch(pool, -1);
 }
 
 #define WATCHED(type, call)                                                  \

@@ -59,8 +59,11 @@ void cymem__shared_release(cymem_pool *pool);
 size_t cymem__shared_slots(const cymem_pool *pool);
 
 /* The debug mode: a destroy, which no other call on the pool may overlap,
- * aborts, saying @what, if one is under way (each call above counts
- * itself in pool->busy while the debug mode is on). */
+ * aborts, saying @what, if one is under way.  Each call above counts
+ * itself in pool->busy while the debug mode is on, and so do the others
+ * (reset, stats, cleanups, a child's making) through
+ * cymem__shared_watch(@pool, +1 then -1). */
 void cymem__shared_alone(const cymem_pool *pool, const char *what);
+void cymem__shared_watch(const cymem_pool *pool, int calls);
 
 #endif /* CYMEM_SHARED_H */

@@ -139,6 +139,8 @@ static void shared_damage(void)
     DAMAGE("heap flagged THREADSAFE", h->flags |= CYMEM_POOL_THREADSAFE,
            h->flags &= ~CYMEM_POOL_THREADSAFE);
     DAMAGE("heap count", pool->nheaps = pool->heapcap + 1, pool->nheaps = 1);
+    DAMAGE("a heap listed twice", (pool->heapv[1] = h, pool->nheaps = 2),
+           (pool->heapv[1] = NULL, pool->nheaps = 1));
     DAMAGE("heap's live bytes", h->live_bytes++, h->live_bytes--);
     DAMAGE("shared pool's own live bytes", pool->live_bytes++, pool->live_bytes--);
     if (e != NULL && e->chunk[j] == k) {

@@ -8,8 +8,9 @@
  * heaps, and the page map holds exactly the pool's slots.  CI builds it
  * with -fsanitize=thread too.
  *
- * "rel-shared watch" is the debug mode's part: a destroy while another
- * thread is inside a call on the pool must abort the program.
+ * "rel-shared watch" and "rel-shared watch-reset" are the debug mode's
+ * part: a destroy while another thread is inside a call on the pool (a
+ * walk, a reset) must abort the program.
  */
 #include "internal.h"
 #include "invariants.h"
@@ -442,7 +443,8 @@ static void test_reset_live(void)
     stop = 0;
     for (unsigned i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)i);
-    for (int r = 0; r < 200; r++) {
+    /* (Each reset waits for the processor behind the busy threads.) */
+    for (int r = 0; r < 40; r++) {
         cymem_pool_reset(pool);
         usleep(200);
     }
@@ -455,6 +457,111 @@ static void test_reset_live(void)
     cymem_pool_stats(pool, &st);
     EXPECT(st.live_blocks == 0 && st.live_bytes == 0, "a last reset left blocks");
     check(pool, "resets, then a last one");
+    cymem_pool_destroy(pool);
+}
+
+/* ---- Heaps that grow side by side; one thread over many pools --------- */
+
+/* Each thread's heap makes new chunks while the others do, in granules
+ * next to each other, and looks its blocks up meanwhile (block_size, and
+ * the free of a large block, which a heap looks for under the shared
+ * pool's key): ThreadSanitizer checks the page map's ordering here. */
+static void *grow(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    uint64_t seed = 11 + id;
+    size_t total = 0;
+    while (total < ((size_t)600 << 10)) {
+        size_t n = 2000 + next(&seed) % 2000;
+        char *p = cymem_pool_alloc(pool, 1, n);
+        EXPECT(p != NULL, "alloc while heaps grow");
+        if (p == NULL)
+            break;
+        total += n;
+        EXPECT(cymem_pool_block_size(pool, p) == n, "block_size while heaps grow");
+        if (next(&seed) % 8 == 0) {
+            void *q = cymem_pool_alloc(pool, 1, 200000);
+            EXPECT(q != NULL && cymem_pool_free(pool, q) == 0, "a large block while heaps grow");
+        }
+    }
+    return NULL;
+}
+
+static void test_grow(void)
+{
+    for (int r = 0; r < 5; r++) {
+        pool = shared_pool();
+        run_threads(THREADS, grow);
+        check(pool, "heaps grown side by side");
+        cymem_pool_destroy(pool);
+    }
+}
+
+/* A thread that uses more pools than its cache holds keeps one heap in
+ * each: the peak of one thread's use stays exact. */
+static void test_many_pools(void)
+{
+    enum { NP = 7 };
+    cymem_pool *p[NP];
+    for (int i = 0; i < NP; i++)
+        p[i] = shared_pool();
+    for (int r = 0; r < 20; r++)
+        for (int i = 0; i < NP; i++) {
+            void *b = cymem_pool_alloc(p[i], 1, 100000);
+            void *c = cymem_pool_alloc(p[i], 1, 100);
+            EXPECT(b != NULL && c != NULL && cymem_pool_free(p[i], b) == 0 &&
+                   cymem_pool_free(p[i], c) == 0, "alloc and free over many pools");
+        }
+    for (int i = 0; i < NP; i++) {
+        cymem_stats st;
+        cymem_pool_stats(p[i], &st);
+        EXPECT(p[i]->nheaps == 1 && st.peak_bytes == 100100,
+               "one thread over %d pools: %u heaps, peak %zu (not 100100)", NP,
+               p[i]->nheaps, st.peak_bytes);
+        check(p[i], "many pools");
+        cymem_pool_destroy(p[i]);
+    }
+}
+
+/* ---- realloc of other threads' blocks while the pool is reset ----------- */
+
+static unsigned char *volatile handed[THREADS];
+
+static void *realloc_under_reset(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    uint64_t seed = 5 + id;
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+        /* Hand a block on, take the previous thread's and move it to
+         * this thread's heap (large, so that a reset unmaps it). */
+        void *mine = cymem_pool_alloc(pool, 1, 1 + next(&seed) % 300);
+        void *theirs = __atomic_exchange_n(&handed[(id + THREADS - 1) % THREADS], NULL,
+                                           __ATOMIC_ACQ_REL);
+        __atomic_store_n(&handed[id], mine, __ATOMIC_RELEASE);
+        if (theirs != NULL) {
+            /* Either answer is right when a reset may come between. */
+            void *q = cymem_pool_realloc(pool, theirs, 100000 + next(&seed) % 300000);
+            (void)q;
+        }
+    }
+    return NULL;
+}
+
+static void test_realloc_reset(void)
+{
+    pthread_t t[THREADS];
+    pool = shared_pool();
+    stop = 0;
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, realloc_under_reset, (void *)(uintptr_t)i);
+    for (int r = 0; r < 40; r++) {
+        cymem_pool_reset(pool);
+        usleep(100);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    check(pool, "realloc under resets");
     cymem_pool_destroy(pool);
 }
 
@@ -514,7 +621,23 @@ static void *walker(void *arg)
     return NULL;
 }
 
-static int watch(void)
+/* A cleanup that holds a reset of the pool under way. */
+static void slow_cleanup(void *arg)
+{
+    (void)arg;
+    __atomic_store_n(&inside, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 500 && __atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 1; i++)
+        usleep(10000);
+}
+
+static void *resetter(void *arg)
+{
+    (void)arg;
+    cymem_pool_reset(pool);
+    return NULL;
+}
+
+static int watch(int by_reset)
 {
     pool = shared_pool();
     if (!cymem__debug) {
@@ -522,10 +645,11 @@ static int watch(void)
         cymem_pool_destroy(pool);
         return 77;
     }
-    if (cymem_pool_alloc(pool, 1, 10) == NULL)
+    if (cymem_pool_alloc(pool, 1, 10) == NULL ||
+        (by_reset && cymem_pool_on_cleanup(pool, slow_cleanup, NULL) != 0))
         return 1;
     pthread_t t;
-    pthread_create(&t, NULL, walker, NULL);
+    pthread_create(&t, NULL, by_reset ? resetter : walker, NULL);
     while (__atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 0)
         usleep(1000);
     cymem_pool_destroy(pool);     /* must abort */
@@ -533,10 +657,10 @@ static int watch(void)
     return 0;
 }
 
-/* Run "argv0 watch" with CYMEM_DEBUG=1: it must die of SIGABRT, saying
+/* Run "argv0 @what" with CYMEM_DEBUG=1: it must die of SIGABRT, saying
  * why.  (Without the debug mode, the same program would wait for the walk
- * and then destroy the pool under it.) */
-static void test_watch(const char *argv0)
+ * or the reset and then destroy the pool under it.) */
+static void test_watch(const char *argv0, const char *what)
 {
     int fd[2];
     if (pipe(fd) != 0)
@@ -546,7 +670,7 @@ static void test_watch(const char *argv0)
         dup2(fd[1], 2);
         close(fd[0]);
         setenv("CYMEM_DEBUG", "1", 1);
-        execl(argv0, argv0, "watch", (char *)NULL);
+        execl(argv0, argv0, what, (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
@@ -565,21 +689,27 @@ static void test_watch(const char *argv0)
     }
     EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
            strstr(buf, "cymem_pool_destroy: another thread is using the pool") != NULL,
-           "a destroy during another thread's call was not caught (status %#x): %s",
-           status, buf);
+           "%s: a destroy during another thread's call was not caught (status %#x): %s",
+           what, status, buf);
 }
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "watch") == 0)
-        return watch();
+        return watch(0);
+    if (argc > 1 && strcmp(argv[1], "watch-reset") == 0)
+        return watch(1);
     test_heaps();
     test_cross();
     test_race();
     test_exit();
     test_reset_live();
+    test_grow();
+    test_many_pools();
+    test_realloc_reset();
     test_stats();
-    test_watch(argv[0]);
+    test_watch(argv[0], "watch");
+    test_watch(argv[0], "watch-reset");
     printf("rel-shared: %d errors\n", errors);
     return errors != 0;
 }
