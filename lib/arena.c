@@ -159,6 +159,11 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
         bytes *= 2;
     if (bytes > pool->chunk_size)
         bytes = pool->chunk_size;
+    /* Within the budget: chunks carved from a region may have come out
+     * smaller than the doubling asked, and the next one must not make up
+     * for them past it (cymem__arena_next() saw room for the smallest). */
+    while (bytes > CYMEM__ARENA_MIN && pool->arena_bytes + bytes > pool->arena_budget)
+        bytes /= 2;
     size_t dirty = 0, mem_size = 0;
     char *mem = NULL;
     int carved = 0;
