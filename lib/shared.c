@@ -158,26 +158,29 @@ typedef struct heap_ref {
 
 static __thread heap_ref refs[REFS] __attribute__((tls_model("initial-exec")));
 
+/* The entry of the thread's cache that names @pool, or REFS. */
+static int ref_of(const cymem_pool *pool)
+{
+    int i = 0;
+    while (i < REFS && !(refs[i].pool == pool && refs[i].uid == pool->uid))
+        i++;
+    return i;
+}
+
 /* The heap of @pool the thread's cache names, or NULL: nothing made. */
 static cymem_pool *heap_peek(const cymem_pool *pool)
 {
-    for (int i = 0; i < REFS; i++)
-        if (refs[i].pool == pool && refs[i].uid == pool->uid)
-            return refs[i].heap;
-    return NULL;
+    int i = ref_of(pool);
+    return i < REFS ? refs[i].heap : NULL;
 }
 
 static NOINLINE cymem_pool *heap_find(cymem_pool *pool)
 {
     heap_ref r = { pool, pool->uid, NULL };
-    int i;
-    for (i = 1; i < REFS; i++) {
-        if (refs[i].pool == pool && refs[i].uid == pool->uid) {
-            r.heap = refs[i].heap;
-            break;
-        }
-    }
-    if (r.heap == NULL) {
+    int i = ref_of(pool);
+    if (i < REFS) {
+        r.heap = refs[i].heap;
+    } else {
         if ((r.heap = heap_pick(pool)) == NULL) {
             errno = ENOMEM;
             return NULL;
