@@ -435,21 +435,28 @@ static void *churn(void *arg)
     return NULL;
 }
 
-static void test_reset_live(void)
+/* Make a shared pool and reset it 40 times, @pause_us apart, while
+ * THREADS threads run @fn on it; they stop and are joined after. */
+static void resets_under(void *(*fn)(void *), useconds_t pause_us)
 {
     pthread_t t[THREADS];
     pool = shared_pool();
     stop = 0;
     for (unsigned i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)i);
+        pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i);
     /* (Each reset waits for the processor behind the busy threads.) */
     for (int r = 0; r < 40; r++) {
         cymem_pool_reset(pool);
-        usleep(200);
+        usleep(pause_us);
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
+}
+
+static void test_reset_live(void)
+{
+    resets_under(churn, 200);
     check(pool, "resets under way");
     cymem_pool_reset(pool);
     cymem_stats st;
@@ -552,18 +559,7 @@ static void *realloc_under_reset(void *arg)
 
 static void test_realloc_reset(void)
 {
-    pthread_t t[THREADS];
-    pool = shared_pool();
-    stop = 0;
-    for (unsigned i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, realloc_under_reset, (void *)(uintptr_t)i);
-    for (int r = 0; r < 40; r++) {
-        cymem_pool_reset(pool);
-        usleep(100);
-    }
-    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-    for (unsigned i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
+    resets_under(realloc_under_reset, 100);
     check(pool, "realloc under resets");
     cymem_pool_destroy(pool);
 }
