@@ -54,15 +54,20 @@ void cymem__arena_set_fast(cymem_pool *pool)
         pool->arena_fast = pool->nholes == 0 ? pool->arena : NULL;
 }
 
-/* The bytes of the marks of a chunk of @units units: a byte per unit, and
- * eight of padding for arena_extent(), in whole words. */
-static size_t meta_bytes(uint32_t units)
+/* The units of a chunk of @bytes bytes that holds its own marks after
+ * them (0 if none fit). */
+static uint32_t units_with_marks(size_t bytes)
 {
-    return ((size_t)units + 8 + 7) & ~(size_t)7;
+    if (bytes < arena_marks_bytes(0) + CYMEM__UNIT)
+        return 0;
+    uint32_t units = (uint32_t)(bytes / (CYMEM__UNIT + 1));
+    while (units > 0 && ((size_t)units << CYMEM__UNIT_SHIFT) + arena_marks_bytes(units) > bytes)
+        units--;
+    return units;
 }
 
 /* Set up descriptor @a for @units units at @base, with its marks at @meta
- * (meta_bytes(units) bytes, of which the first @marks_dirty may be
+ * (arena_marks_bytes(units) bytes, of which the first @marks_dirty may be
  * non-zero); @dirty leading bytes of the units may hold old data. */
 static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
                        size_t dirty, size_t marks_dirty)
@@ -75,7 +80,7 @@ static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
     a->nblocks = units;
     a->cls = (uint8_t)CYMEM__ARENA_CLS;
     a->marks = meta;
-    memset(a->marks, 0, marks_dirty < meta_bytes(units) ? marks_dirty : meta_bytes(units));
+    memset(a->marks, 0, marks_dirty < arena_marks_bytes(units) ? marks_dirty : arena_marks_bytes(units));
     dirty = (dirty + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT;
     a->dirty_end = (uint32_t)(dirty < units ? dirty : units);
     TRACK_SLAB_NEW(a->base, a->span);
@@ -96,9 +101,7 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     uintptr_t b = (uintptr_t)(k + 1);
     char *base = (char *)((b + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     size_t lead = (size_t)(base - mem);
-    uint32_t units = (uint32_t)((size - lead) / (CYMEM__UNIT + 1));
-    while (lead + ((size_t)units << CYMEM__UNIT_SHIFT) + meta_bytes(units) > size)
-        units--;
+    uint32_t units = units_with_marks(size - lead);
     size_t marks_at = lead + ((size_t)units << CYMEM__UNIT_SHIFT);
     chunk_init(k, base, units, mem + marks_at, dirty > lead ? dirty - lead : 0,
                dirty > marks_at ? dirty - marks_at : 0);
@@ -121,16 +124,28 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
 
 /* A descriptor, with its marks, for the @units units at @base of memory
  * the pool holds (@mem_size bytes at @mem, @carved from a region), whose
- * first @dirty bytes from @base may hold old data; NULL (ENOMEM). */
+ * first @dirty bytes from @base may hold old data; NULL (ENOMEM).  With
+ * @inside, the marks take the end of those units, as the keeper's do
+ * (fewer units, no new memory); else they follow the descriptor. */
 static cymem__slab *chunk_describe(cymem_pool *pool, char *base, uint32_t units, void *mem,
-                                   size_t mem_size, int carved, size_t dirty)
+                                   size_t mem_size, int carved, size_t dirty, int inside)
 {
     size_t head = (sizeof(cymem__slab) + 7) & ~(size_t)7;
-    size_t meta = head + meta_bytes(units);
+    uint32_t own = inside ? units_with_marks((size_t)units << CYMEM__UNIT_SHIFT) : 0;
+    inside = own > 0;
+    size_t meta = inside ? head : head + arena_marks_bytes(units);
     cymem__slab *a = cymem__meta_alloc(pool, meta);
     if (a == NULL)
         return NULL;
-    chunk_init(a, base, units, (char *)a + head, dirty, SIZE_MAX);
+    if (inside) {
+        size_t at = (size_t)own << CYMEM__UNIT_SHIFT;
+        TRACK_SLAB_META(base + at, arena_marks_bytes(own));
+        chunk_init(a, base, own, base + at, dirty, dirty > at ? dirty - at : 0);
+        pool->metadata_bytes += arena_marks_bytes(own);
+    } else {
+        chunk_init(a, base, units, (char *)a + head, dirty, SIZE_MAX);
+    }
+    a->inside = (uint8_t)inside;
     a->mem = mem;
     a->mem_size = mem_size;
     a->meta_size = meta;
@@ -184,7 +199,7 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
                           ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     size_t lead = (size_t)(base - mem);
     cymem__slab *a = chunk_describe(pool, base, (uint32_t)(bytes >> CYMEM__UNIT_SHIFT), mem,
-                                    mem_size, carved, dirty > lead ? dirty - lead : 0);
+                                    mem_size, carved, dirty > lead ? dirty - lead : 0, 0);
     if (a == NULL || cymem__page_insert(pool, a) != 0) {
         /* A carved chunk was the last thing taken from its region. */
         if (carved)
@@ -203,6 +218,8 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
 static void chunk_delete(cymem_pool *pool, cymem__slab *a)
 {
     cymem__page_remove(pool, a);
+    if (a->inside)
+        pool->metadata_bytes -= arena_marks_bytes(a->nblocks);
     if (a->carved) {
         /* Its region goes back whole. */
         cymem__meta_free(pool, a, a->meta_size);
@@ -274,7 +291,7 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
                                 uint32_t units, void *mem, size_t mem_size, int carved,
                                 size_t dirty)
 {
-    cymem__slab *a = chunk_describe(pool, base, units, mem, mem_size, carved, dirty);
+    cymem__slab *a = chunk_describe(pool, base, units, mem, mem_size, carved, dirty, 1);
     if (a != NULL)
         chunk_append(pool, last, a);
     return a;

@@ -3,8 +3,9 @@
  *
  * An arena chunk hands out blocks of mixed sizes, in whole units of
  * CYMEM__UNIT bytes, by bumping its index `next`.  Nothing is written into
- * the blocks: a byte per unit, out of line (`marks`), says what starts
- * there: 0 nothing, 1 + slack a live block whose requested size is its
+ * the blocks: a byte per unit, out of line (`marks`: after the units in
+ * the keeper and in chunks made of slabs, `inside`; after the descriptor
+ * in any other), says what starts there: 0 nothing, 1 + slack a live block whose requested size is its
  * units times UNIT minus the slack (0..15), ARENA_FREED a freed block.
  *
  * Invariants kept here, checked by invariants.c (group 8 of
@@ -55,6 +56,13 @@ static inline cymem__slab *cymem__chunk_find_own(const cymem_pool *pool, const v
 static inline uint32_t arena_units_for(size_t n)
 {
     return (uint32_t)((n + CYMEM__UNIT - 1) >> CYMEM__UNIT_SHIFT);
+}
+
+/* The bytes of the marks of a chunk of @units units: a byte per unit, and
+ * eight of padding for arena_extent(), in whole words. */
+static inline size_t arena_marks_bytes(uint32_t units)
+{
+    return ((size_t)units + 8 + 7) & ~(size_t)7;
 }
 
 #define ARENA_FREED 0x80u

@@ -166,6 +166,7 @@ typedef struct cymem__slab {
     uint8_t list;            /* SLAB_ON_* : which class list holds it */
     uint8_t carved;          /* its memory is part of a region */
     uint8_t levels;          /* levels of fmap in use, 1..FMAP_LEVELS */
+    uint8_t inside;          /* arena chunks: marks at base + span, in mem */
     uint32_t live_units;     /* arena chunks: units of their live blocks */
     /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
     uint16_t lvl[CYMEM__FMAP_LEVELS + 1];

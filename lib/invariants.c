@@ -569,9 +569,13 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
             hold(t, a->meta_size, 1);
             if (!a->carved)
                 hold(t, a->mem_size, 0);
+            /* Marks inside the chunk's memory are bookkeeping it holds. */
+            size_t own = a->inside ? arena_marks_bytes(a->nblocks) : 0;
+            t->metadata += own;
             slabs[t->nslabs++] = a;
             EXPECT(ck, 8, a->mem != NULL && a->base >= (char *)a->mem &&
-                   a->base + a->span <= (char *)a->mem + a->mem_size,
+                   a->base + a->span + own <= (char *)a->mem + a->mem_size &&
+                   (!a->inside || (char *)a->marks == a->base + a->span),
                    "arena chunk %p outside its memory", (void *)a);
         }
     }

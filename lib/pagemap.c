@@ -152,15 +152,21 @@ void cymem__page_remove(cymem_pool *pool, const cymem__slab *s)
 void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
                          cymem__slab *to2)
 {
-    uintptr_t first, last;
+    uintptr_t first, last, to_first, to_last;
     granules(from, &first, &last);
+    granules(to, &to_first, &to_last);
     for (uintptr_t key = first; key <= last; key++) {
+        cymem__slab *by = to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
+                              ? to2 : key <= to_last ? to : NULL;
+        if (by == NULL) {
+            /* Past @to's blocks (its marks, say), before @to2's. */
+            slot_release(pool, from, key);
+            pool->page_slots--;
+            continue;
+        }
         cymem__pentry *e = entry_of(key, 0);
         int j = slot_of(e, pool, from, "page map: replacing a chunk it does not hold");
-        __atomic_store_n(&e->chunk[j],
-                         to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
-                             ? to2 : to,
-                         __ATOMIC_RELEASE);
+        __atomic_store_n(&e->chunk[j], by, __ATOMIC_RELEASE);
     }
 }
 

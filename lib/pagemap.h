@@ -97,8 +97,8 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s);
 /* Forget chunk @s of @pool, before its memory or descriptor goes. */
 void cymem__page_remove(cymem_pool *pool, const cymem__slab *s);
 /* Let the page map name @to, or from @to2->base on @to2 (if not NULL),
- * wherever it names @from, whose granules @to and @to2 span (a slab
- * become part of an arena chunk).  Cannot fail. */
+ * wherever it names @from (a slab become part of an arena chunk), and
+ * forget @from in the granules neither spans.  Cannot fail. */
 void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
                          cymem__slab *to2);
 /* The entry of @ptr's granule, or NULL if its leaf was never made (for

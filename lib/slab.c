@@ -395,7 +395,7 @@ static int by_address(const void *x, const void *y)
  * end from a region, whose untouched tail (from @split on, granules that
  * no block ever used) may be a chunk of its own, @tail. */
 typedef struct run {
-    size_t i, j, split;
+    size_t i, j, split, span;
     cymem__slab *chunk, *tail;
 } run;
 
@@ -447,14 +447,16 @@ void cymem__slabs_to_arena(cymem_pool *pool)
             if (d != 0 && (size_t)((char *)v[x]->mem - v[i]->base) + d > dirty)
                 dirty = (size_t)((char *)v[x]->mem - v[i]->base) + d;
         }
+        size_t split = (dirty + CYMEM__GRANULE - 1) & ~(CYMEM__GRANULE - 1);
+        if (!v[i]->carved || split >= span)
+            split = span;
         cymem__slab *a = cymem__arena_adopt(pool, last, v[i]->base,
-                                            (uint32_t)(span >> CYMEM__UNIT_SHIFT), v[i]->mem,
-                                            v[i]->carved ? span : v[i]->mem_size,
+                                            (uint32_t)(split >> CYMEM__UNIT_SHIFT), v[i]->mem,
+                                            v[i]->carved ? split : v[i]->mem_size,
                                             v[i]->carved, dirty);
         if (a == NULL)
             break;
-        size_t split = (dirty + CYMEM__GRANULE - 1) & ~(CYMEM__GRANULE - 1);
-        runs[nruns++] = (run){ i, j, v[i]->carved && split < span ? split : span, a, NULL };
+        runs[nruns++] = (run){ i, j, split, span, a, NULL };
         last = a;
         i = j;
     }
@@ -467,20 +469,14 @@ void cymem__slabs_to_arena(cymem_pool *pool)
     /* The untouched tails, last. */
     for (size_t r = 0; r < nruns; r++) {
         cymem__slab *a = runs[r].chunk;
-        size_t split = runs[r].split;
-        if (split == a->span)
+        size_t split = runs[r].split, span = runs[r].span;
+        if (split == span)
             continue;
         cymem__slab *t = cymem__arena_adopt(pool, last, a->base + split,
-                                            (uint32_t)((a->span - split) >> CYMEM__UNIT_SHIFT),
-                                            a->base + split, a->span - split, 1, 0);
-        if (t == NULL)
-            continue;
-        pool->arena_bytes -= t->span;
-        a->nblocks = (uint32_t)(split >> CYMEM__UNIT_SHIFT);
-        a->span = a->mem_size = split;
-        if (a->dirty_end > a->nblocks)
-            a->dirty_end = a->nblocks;
-        runs[r].tail = last = t;
+                                            (uint32_t)((span - split) >> CYMEM__UNIT_SHIFT),
+                                            a->base + split, span - split, 1, 0);
+        if (t != NULL)
+            runs[r].tail = last = t;
     }
     for (size_t r = 0; r < nruns; r++) {
         for (size_t x = runs[r].i; x < runs[r].j; x++) {

@@ -34,6 +34,9 @@
  *                                    before the engine clears new bytes
  *   TRACK_MEM_RETURN(p, size)        memory leaves the pool: every byte of
  *                                    it accessible again
+ *   TRACK_SLAB_META(p, size)         slab memory becomes the pool's own
+ *                                    bookkeeping (an arena chunk's marks):
+ *                                    accessible to the pool
  *
  * The debug mode reads and writes memory that memcheck is told nobody may
  * touch (redzones, freed blocks): each debug.c function first makes the
@@ -153,6 +156,7 @@ void cymem__debug_reset(const cymem_pool *pool);
         if (TRACKING)                                                   \
             VG_DEFINED((p), (size));                                    \
     } while (0)
+#define TRACK_SLAB_META(p, size)  TRACK_MEM_RETURN((p), (size))
 #define TRACK_SLAB_NEW(p, size)   TRACK__HIDE((p), (size))
 #define TRACK_SLAB_RESET(p, size) TRACK__HIDE((p), (size))
 

@@ -146,6 +146,14 @@ static void budget_and_conversion(void)
     EXPECT(pool->classes == NULL && pool->arena_budget == SIZE_MAX,
            "a reset after no free keeps slabs");
     checked(pool, "after the slabs became arena chunks");
+    /* The chunks keep their marks in the slabs' own memory: the
+     * conversion holds no new memory but a descriptor per chunk. */
+    cymem_stats converted;
+    cymem_pool_stats(pool, &converted);
+    EXPECT(converted.reserved_bytes <= before.reserved_bytes + before.reserved_bytes / 128,
+           "the conversion holds new memory for the arena's marks");
+    EXPECT(converted.metadata_bytes >= pool->arena_bytes / CYMEM__UNIT,
+           "the arena's marks are not counted as metadata");
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < N; i++) {
             unsigned char *p = cymem_pool_alloc(pool, 1, 16 + (size_t)(i * 7919) % 400);
