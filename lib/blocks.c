@@ -343,8 +343,8 @@ cymem_pool *cymem__pool_make(const cymem_pool *proto)
     cymem_pool *pool = cymem__slab_mem_alloc(&p, p.keeper_size, &dirty);
     if (pool == NULL)
         return NULL;
-    TRACK_KEEPER_NEW(pool, p.keeper_size);
     *pool = p;
+    TRACK_KEEPER_NEW(pool, p.keeper_size);
     if (pool->key == NULL)
         pool->key = pool;
     pool->metadata_bytes = cymem__keeper_init(pool, pool->keeper_size, dirty);

@@ -116,9 +116,20 @@ void cymem__debug_reset(const cymem_pool *pool);
 
 /* A pool's own memory, its keeper, is a heap block to memcheck (its blocks
  * are the chunks of a mempool inside it): a pool never destroyed shows as
- * a leak. */
-#define TRACK_KEEPER_NEW(p, n) do { if (TRACKING) VG_MALLOCLIKE((p), (n)); } while (0)
-#define TRACK_KEEPER_DELETE(p) do { if (TRACKING) VG_FREELIKE(p); } while (0)
+ * a leak.  Only the system allocator's keeper (pages): a custom
+ * allocator's piece may be a heap block memcheck already knows, malloc()'s
+ * say, and memcheck cannot hold two blocks that start at one address (it
+ * may later take the one for the other, and report the pool's destroy and
+ * the allocator's free() as mismatched); such a keeper leaks as the
+ * allocator's own block. */
+#define TRACK_KEEPER_NEW(pool, n) do {                                  \
+        if (TRACKING && (pool)->sys)                                    \
+            VG_MALLOCLIKE((pool), (n));                                 \
+    } while (0)
+#define TRACK_KEEPER_DELETE(pool) do {                                  \
+        if (TRACKING && (pool)->sys)                                    \
+            VG_FREELIKE(pool);                                          \
+    } while (0)
 
 /* The caller has run cymem__debug_init(): TRACKING is known. */
 #define TRACK_POOL_NEW(pool) do {                                       \

@@ -9,7 +9,8 @@
  * poisoned for AddressSanitizer, must be accessible again by the time the
  * memory reaches this free(): after a block or slab is freed, at reset, at
  * destroy, after a call that failed half-way, and for memory a realloc gave
- * back.  Run natively, under valgrind (rel-regress.sh, where any error
+ * back.  Then a pool on malloc() itself, which memcheck tracks piece by
+ * piece.  Run natively, under valgrind (rel-regress.sh, where any error
  * fails) and with ASan (CI), with and without CYMEM_DEBUG.
  */
 #include <cymem.h>
@@ -158,9 +159,50 @@ static int run(int fail_at, int *failed)
     return b.errors;
 }
 
+static void *plain_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void plain_free(void *ptr, size_t size, void *ctx)
+{
+    (void)size;
+    (void)ctx;
+    free(ptr);
+}
+
+/* A backing allocator that is malloc() itself: memcheck knows each piece
+ * as a heap block of its own, the pool's keeper included.  Enough blocks
+ * that a reset turns the slabs into arena chunks, which makes many pieces
+ * come and go before the pool is destroyed. */
+static int plain_run(void)
+{
+    cymem_allocator a = { plain_malloc, plain_free, NULL };
+    cymem_pool_options opts = { 0 };
+    opts.allocator = &a;
+    cymem_pool *pool = cymem_pool_new_ex(&opts);
+    if (pool == NULL)
+        return 1;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 40000; i++) {
+            unsigned char *p = cymem_pool_alloc(pool, 1, 1 + (size_t)(i * 7919) % 700);
+            if (p == NULL || p[0] != 0) {
+                fprintf(stderr, "rel-backing: a malloc-backed pool failed a block\n");
+                cymem_pool_destroy(pool);
+                return 1;
+            }
+            p[0] = 1;
+        }
+        cymem_pool_reset(pool);
+    }
+    cymem_pool_destroy(pool);
+    return 0;
+}
+
 int main(void)
 {
-    int errors = 0, failed, k;
+    int errors = plain_run(), failed, k;
     errors += run(-1, &failed);
     if (failed) {
         fprintf(stderr, "rel-backing: the workload failed with no fault\n");
