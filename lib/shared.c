@@ -251,6 +251,14 @@ static inline cymem_pool *owner_of(const cymem_pool *pool, const void *ptr, cyme
     return s != NULL ? s->home : direct_owner(pool, ptr);
 }
 
+/* Free block @idx of @h's chunk @s with the checker hooks (a heap that is
+ * not plain): out of line, so that shared_free() keeps a small frame. */
+static NOINLINE size_t release_tracked(cymem_pool *h, cymem__slab *s, uint32_t idx)
+{
+    return s->cls == CYMEM__ARENA_CLS ? arena_release(h, s, idx, 1)
+                                      : small_release(h, s, idx, 1);
+}
+
 static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
 {
     cymem__slab *s;
@@ -263,10 +271,12 @@ static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
         if (s == NULL) {
             rc = cymem__block_free(h, ptr, &n);
         } else if ((idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
-            if (s->cls == CYMEM__ARENA_CLS)
-                n = h->plain ? arena_release(h, s, idx, 0) : arena_release(h, s, idx, 1);
+            if (unlikely(!h->plain))
+                n = release_tracked(h, s, idx);
+            else if (s->cls == CYMEM__ARENA_CLS)
+                n = arena_release(h, s, idx, 0);
             else
-                n = h->plain ? small_release(h, s, idx, 0) : small_release(h, s, idx, 1);
+                n = small_release(h, s, idx, 0);
             rc = 0;
         }
         heap_unlock(h);
