@@ -227,6 +227,10 @@ static void chunk_delete(cymem_pool *pool, cymem__slab *a)
     }
     uint32_t used = a->next > a->dirty_end ? a->next : a->dirty_end;
     size_t dirty = (size_t)(a->base - (char *)a->mem) + ((size_t)used << CYMEM__UNIT_SHIFT);
+    /* Marks in the chunk's memory, after its units, are not zero while
+     * blocks are live (a destroy deletes the chunks before any reset). */
+    if (a->inside && a->next != 0)
+        dirty = (size_t)((char *)a->marks - (char *)a->mem) + arena_marks_bytes(a->nblocks);
     cymem__slab_mem_free(pool, a->mem, a->mem_size, dirty);
     cymem__meta_free(pool, a, a->meta_size);
 }

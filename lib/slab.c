@@ -466,7 +466,9 @@ void cymem__slabs_to_arena(cymem_pool *pool)
         v[x]->next_in_class = sc->all;
         sc->all = v[x];
     }
-    /* The untouched tails, last. */
+    /* The untouched tails, last.  (Without memory for its descriptor, a
+     * tail stays unused until the pool is destroyed: its run's chunk
+     * already ends at the split, with its marks.) */
     for (size_t r = 0; r < nruns; r++) {
         cymem__slab *a = runs[r].chunk;
         size_t split = runs[r].split, span = runs[r].span;

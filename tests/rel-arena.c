@@ -184,6 +184,61 @@ static void budget_and_conversion(void)
     cymem_pool_destroy(pool);
 }
 
+/* A pool whose slabs were not carved from a region (it left arena mode
+ * early, by its frees) has them made arena chunks at a reset, then is
+ * destroyed with blocks live: the chunks' memory goes to the thread's
+ * cache with their marks, which must be known as written.  The pools made
+ * next take that memory and must still hand out zeroed blocks and pass
+ * the checker. */
+static void destroyed_marks(void)
+{
+    enum { N = 17000 };
+    static void *v[N];
+    cymem_pool *pool = cymem_pool_new();
+    for (int i = 0; i < N; i++)
+        v[i] = cymem_pool_alloc(pool, 1, 16);
+    for (int i = 0; i < N; i += 2)
+        cymem_pool_free(pool, v[i]);
+    int got = 1;
+    for (int i = 0; i < 2000; i++)
+        got &= cymem_pool_alloc(pool, 1, 100 + (size_t)(i % 37) * 8) != NULL;
+    cymem_pool_reset(pool);
+    for (int i = 0; i < N; i++)
+        got &= cymem_pool_alloc(pool, 1, 16 + (size_t)(i % 50) * 16) != NULL;
+    cymem_pool_reset(pool);
+    EXPECT(got, "an allocation failed");
+    int inside = 0;
+    for (cymem__slab *a = pool->arenas; a != NULL; a = a->next_in_class)
+        inside += a->inside && !a->carved;
+    EXPECT(inside > 0, "no chunk of former slabs of their own memory to test");
+    for (int i = 0; i < 8000; i++) {
+        unsigned char *p = cymem_pool_alloc(pool, 1, 1000);
+        if (p != NULL)
+            memset(p, 0xEE, 1000);
+    }
+    cymem_pool_destroy(pool);
+    int bad = 0;
+    for (int r = 0; r < 20 && !bad; r++) {
+        cymem_pool *q = cymem_pool_new();
+        for (int i = 0; i < N; i++)
+            v[i] = cymem_pool_alloc(q, 1, 16);
+        for (int i = 0; i < N; i += 2)
+            cymem_pool_free(q, v[i]);
+        for (int i = 0; i < 6000 && !bad; i++) {
+            size_t size = 16 + (size_t)(i % 64) * 16;
+            unsigned char *p = cymem_pool_alloc(q, 1, size);
+            for (size_t k = 0; p != NULL && k < size && !bad; k++)
+                bad = p[k] != 0;
+            if (p == NULL || cymem_pool_block_size(q, p) != size)
+                bad = 1;
+        }
+        if (cymem__pool_check(q) != 0)
+            bad = 1;
+        cymem_pool_destroy(q);
+    }
+    EXPECT(!bad, "a pool made after one destroyed with converted chunks gets old marks");
+}
+
 /* Freed arena blocks that no request takes make the pool leave arena mode
  * for the rest of the round; a reset brings it back. */
 static void leave_arena_mode(void)
@@ -369,11 +424,12 @@ int main(void)
     reuse();
     lifo_across_chunks();
     budget_and_conversion();
+    destroyed_marks();
     leave_arena_mode();
     churn_leaves_arena();
     realloc_in_place();
     if (failures == 0)
-        printf("rel-arena: keeper, holes, budget, conversion, arena mode, churn, realloc,"
-               " aligned, destroy order: ok\n");
+        printf("rel-arena: keeper, holes, budget, conversion, marks at destroy, arena mode,"
+               " churn, realloc, aligned, destroy order: ok\n");
     return failures ? 1 : 0;
 }
