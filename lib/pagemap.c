@@ -152,14 +152,16 @@ void cymem__page_remove(cymem_pool *pool, const cymem__slab *s)
 void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
                          cymem__slab *to2)
 {
-    uintptr_t first, last, to_first, to_last;
+    uintptr_t first, last, to_first, to_last, to2_first = UINTPTR_MAX, to2_last = 0;
     granules(from, &first, &last);
     granules(to, &to_first, &to_last);
+    if (to2 != NULL)
+        granules(to2, &to2_first, &to2_last);
     for (uintptr_t key = first; key <= last; key++) {
-        cymem__slab *by = to2 != NULL && key >= (uintptr_t)to2->base >> CYMEM__GRANULE_SHIFT
-                              ? to2 : key <= to_last ? to : NULL;
+        cymem__slab *by = key >= to2_first ? (key <= to2_last ? to2 : NULL)
+                        : key <= to_last ? to : NULL;
         if (by == NULL) {
-            /* Past @to's blocks (its marks, say), before @to2's. */
+            /* Past the blocks of @to or @to2: their marks, say. */
             slot_release(pool, from, key);
             pool->page_slots--;
             continue;
