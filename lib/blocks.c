@@ -104,16 +104,19 @@ void *cymem__block_alloc_aligned(cymem_pool *pool, size_t n, size_t align)
 
 /* ---- Free ------------------------------------------------------------- */
 
+NOINLINE size_t cymem__block_release(cymem_pool *pool, cymem__slab *s, uint32_t idx)
+{
+    return s->cls == CYMEM__ARENA_CLS ? arena_release(pool, s, idx, 1)
+                                      : small_release(pool, s, idx, 1);
+}
+
 int cymem__block_free(cymem_pool *pool, void *ptr, size_t *size)
 {
     cymem__slab *s = cymem__chunk_find(pool, ptr);
     uint32_t idx;
     cymem__direct *d;
     if (s != NULL && (idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
-        if (s->cls == CYMEM__ARENA_CLS)
-            *size = arena_release(pool, s, idx, 1);
-        else
-            *size = small_release(pool, s, idx, 1);
+        *size = cymem__block_release(pool, s, idx);
         return 0;
     }
     if (s == NULL && (d = cymem__direct_find(pool, ptr)) != NULL) {
@@ -135,12 +138,6 @@ static NOINLINE void *alloc_fast(cymem_pool *pool, size_t n)
     if (a != NULL)
         return arena_take(pool, a, n, 0);
     return small_take(pool, n, size_class(n), 0);
-}
-
-/* small_release() with the checker hooks, for realloc's moves. */
-static void small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx)
-{
-    small_release(pool, s, idx, 1);
 }
 
 int cymem__block_resize(cymem_pool *pool, void *ptr, size_t new_size, size_t *old,
@@ -214,10 +211,8 @@ void *cymem__block_realloc(cymem_pool *pool, void *ptr, size_t new_size)
     /* The allocation may have moved the direct map's entries: look up
      * again. */
     cymem__slab *s = cymem__chunk_find(pool, ptr);
-    if (s != NULL && s->cls == CYMEM__ARENA_CLS)
-        arena_release(pool, s, arena_index(s, ptr), 1);
-    else if (s != NULL)
-        small_free(pool, s, slab_index(s, ptr));
+    if (s != NULL)
+        cymem__block_release(pool, s, chunk_index(s, ptr));
     else
         cymem__direct_free(pool, cymem__direct_find(pool, ptr));
     pool->peak_bytes = peak > pool->live_bytes ? peak : pool->live_bytes;

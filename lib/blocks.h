@@ -17,6 +17,11 @@ void *cymem__block_alloc(cymem_pool *pool, size_t n);
  * CYMEM_ALIGNMENT_MAX). */
 void *cymem__block_alloc_aligned(cymem_pool *pool, size_t n, size_t align);
 
+/* Free the live block @idx of @pool's slab or arena chunk @s, with the
+ * checker hooks; returns its size.  Out of line: the callers' frames stay
+ * small (realloc's move, a heap's free in shared.c). */
+size_t cymem__block_release(cymem_pool *pool, cymem__slab *s, uint32_t idx);
+
 /* Free @ptr if it is a live block of @pool (its size to *size); 0, or -1
  * with nothing changed. */
 int cymem__block_free(cymem_pool *pool, void *ptr, size_t *size);

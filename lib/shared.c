@@ -251,14 +251,6 @@ static inline cymem_pool *owner_of(const cymem_pool *pool, const void *ptr, cyme
     return s != NULL ? s->home : direct_owner(pool, ptr);
 }
 
-/* Free block @idx of @h's chunk @s with the checker hooks (a heap that is
- * not plain): out of line, so that shared_free() keeps a small frame. */
-static NOINLINE size_t release_tracked(cymem_pool *h, cymem__slab *s, uint32_t idx)
-{
-    return s->cls == CYMEM__ARENA_CLS ? arena_release(h, s, idx, 1)
-                                      : small_release(h, s, idx, 1);
-}
-
 static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
 {
     cymem__slab *s;
@@ -272,7 +264,7 @@ static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
             rc = cymem__block_free(h, ptr, &n);
         } else if ((idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
             if (unlikely(!h->plain))
-                n = release_tracked(h, s, idx);
+                n = cymem__block_release(h, s, idx);
             else if (s->cls == CYMEM__ARENA_CLS)
                 n = arena_release(h, s, idx, 0);
             else
