@@ -141,19 +141,7 @@ static inline __attribute__((always_inline))
 int free_fast(cymem_pool *pool, void *ptr, size_t *n)
 {
     cymem__slab *s = cymem__chunk_find_own(pool, ptr);
-    uint32_t idx;
-    if (likely(s != NULL)) {
-        if (s->cls == CYMEM__ARENA_CLS) {
-            if (likely((idx = arena_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-                *n = arena_release(pool, s, idx, 0);
-                return 1;
-            }
-        } else if (likely((idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            *n = small_release(pool, s, idx, 0);
-            return 1;
-        }
-    }
-    return 0;
+    return likely(s != NULL) && chunk_free_fast(pool, s, ptr, n);
 }
 
 int cymem_pool_free(cymem_pool *pool, void *ptr)

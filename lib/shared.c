@@ -203,6 +203,19 @@ static inline cymem_pool *heap_of(cymem_pool *pool)
 
 /* ---- Blocks ------------------------------------------------------------- */
 
+/* A zero-filled block of @n bytes from heap @h, whose lock the caller
+ * holds: a plain pool's fast paths when they serve, else blocks.c. */
+static inline __attribute__((always_inline))
+void *heap_take(cymem_pool *h, size_t n)
+{
+    cymem__slab *a = h->arena_fast;
+    if (likely(a != NULL) && likely(n - 1 < CYMEM__CLASS_MAX))
+        return arena_take(h, a, n, 0);
+    if (h->fast != NULL && n <= CYMEM__CLASS_MAX)
+        return small_take(h, n, size_class(n), 0);
+    return cymem__block_alloc(h, n);
+}
+
 static inline void *shared_alloc(cymem_pool *pool, size_t n, size_t align)
 {
     cymem_pool *h = heap_of(pool);
@@ -210,15 +223,10 @@ static inline void *shared_alloc(cymem_pool *pool, size_t n, size_t align)
     if (unlikely(h == NULL))
         return NULL;
     heap_lock(h);
-    cymem__slab *a = h->arena_fast;
     if (align > CYMEM__MIN_ALIGN)
         p = cymem__block_alloc_aligned(h, n, align);
-    else if (a != NULL && n - 1 < CYMEM__CLASS_MAX)
-        p = arena_take(h, a, n, 0);
-    else if (h->fast != NULL && n - 1 < CYMEM__CLASS_MAX)
-        p = small_take(h, n, size_class(n), 0);
     else
-        p = cymem__block_alloc(h, n);
+        p = heap_take(h, n);
     heap_unlock(h);
     return p;
 }
@@ -263,12 +271,7 @@ static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
         if (s == NULL) {
             rc = cymem__block_free(h, ptr, &n);
         } else if ((idx = chunk_index(s, ptr)) != CYMEM__NO_BLOCK) {
-            if (unlikely(!h->plain))
-                n = cymem__block_release(h, s, idx);
-            else if (s->cls == CYMEM__ARENA_CLS)
-                n = arena_release(h, s, idx, 0);
-            else
-                n = small_release(h, s, idx, 0);
+            n = cymem__block_release(h, s, idx);
             rc = 0;
         }
         heap_unlock(h);
@@ -476,14 +479,53 @@ static void leave(const cymem_pool *pool)
         return r_;                                                           \
     } while (0)
 
-void *cymem__shared_alloc(cymem_pool *pool, size_t n, size_t align)
+static NOINLINE void *alloc_watched(cymem_pool *pool, size_t n, size_t align)
 {
     WATCHED(void *, shared_alloc(pool, n, align));
 }
 
-int cymem__shared_free(cymem_pool *pool, void *ptr, size_t *size)
+static NOINLINE int free_watched(cymem_pool *pool, void *ptr, size_t *size)
 {
     WATCHED(int, shared_free(pool, ptr, size));
+}
+
+/* The fast paths: the calling thread's heap when its cache names it
+ * first, and (for a free) a block of a chunk, each of a plain heap (no
+ * checker hooks, so no debug mode to count the call), served as a plain
+ * pool's blocks under the heap's lock; everything else goes to the
+ * watched calls above. */
+void *cymem__shared_alloc(cymem_pool *pool, size_t n, size_t align)
+{
+    cymem_pool *h = refs[0].heap;
+    void *p;
+    if (likely(refs[0].pool == pool && refs[0].uid == pool->uid) && likely(h->plain) &&
+        likely(align == CYMEM__MIN_ALIGN)) {
+        heap_lock(h);
+        p = heap_take(h, n);
+        heap_unlock(h);
+        return p;
+    }
+    return alloc_watched(pool, n, align);
+}
+
+int cymem__shared_free(cymem_pool *pool, void *ptr, size_t *size)
+{
+    /* A chunk's base, span and heap never change while @pool lives: they
+     * are read before the heap's lock is taken. */
+    cymem__slab *s = cymem__page_find_shared(pool, ptr);
+    cymem_pool *h;
+    size_t n;
+    if (likely(s != NULL) && likely((h = s->home)->plain)) {
+        heap_lock(h);
+        int done = chunk_free_fast(h, s, ptr, &n);
+        heap_unlock(h);
+        if (likely(done)) {
+            if (size != NULL)
+                *size = n;
+            return 0;
+        }
+    }
+    return free_watched(pool, ptr, size);
 }
 
 void *cymem__shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)

@@ -2,11 +2,14 @@
  * contract-free.c - cymem_pool_free() accepts exactly the live blocks of
  * its pool; every other pointer is refused by free and realloc with EINVAL,
  * is not owned, has no size, and changes nothing (full stats and the set of
- * live blocks compared before and after).  Freed memory is reused.
+ * live blocks compared before and after).  Freed memory is reused.  Every
+ * test runs on a plain pool and on a THREADSAFE one (a shared pool, whose
+ * frees take fast paths of their own).
  */
 #include "harness.h"
 
 static cymem_pool *P;
+static unsigned P_flags;     /* the flags of P, and of the other pools made */
 static void *live[64];
 static size_t live_sz[64];
 
@@ -27,10 +30,19 @@ static void refused(void *ptr, const char *what)
     });
 }
 
+/* A pool of the kind under test. */
+static cymem_pool *new_pool(void)
+{
+    cymem_pool_options o;
+    memset(&o, 0, sizeof o);
+    o.flags = P_flags;
+    return cymem_pool_new_ex(&o);
+}
+
 /* Small, large and 4096-aligned blocks, each filled with its index. */
 static void setup(void)
 {
-    P = cymem_pool_new();
+    P = new_pool();
     ck_assert_ptr_nonnull(P);
     for (int i = 0; i < 64; i++) {
         live_sz[i] = (i % 4 == 3) ? 200000 + (size_t)i : 8 + (size_t)i * 24;
@@ -63,7 +75,7 @@ END_TEST
 
 START_TEST(free_other_pool)
 {
-    cymem_pool *o = cymem_pool_new();
+    cymem_pool *o = new_pool();
     void *x = cymem_pool_alloc(o, 1, 16);
     void *y = cymem_pool_alloc(o, 1, 300000);
     void *z = cymem_pool_alloc_aligned(o, 1, 32, 4096);
@@ -81,7 +93,11 @@ END_TEST
 
 START_TEST(free_child_block)
 {
-    cymem_pool *c = child_of(P);
+    cymem_pool_options co;
+    memset(&co, 0, sizeof co);
+    co.flags = P_flags;
+    co.parent = P;
+    cymem_pool *c = cymem_pool_new_ex(&co);
     ck_assert_ptr_nonnull(c);
     void *x = cymem_pool_alloc(c, 1, 40);
     ck_assert_ptr_nonnull(x);
@@ -218,21 +234,36 @@ START_TEST(free_gives_memory_back)
 }
 END_TEST
 
+static void setup_plain(void)
+{
+    P_flags = 0;
+    setup();
+}
+
+static void setup_threadsafe(void)
+{
+    P_flags = CYMEM_POOL_THREADSAFE;
+    setup();
+}
+
 int main(void)
 {
     Suite *s = suite_create("free");
-    TCase *tc = tcase_timed("free", 120);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, free_null);
-    tcase_add_test(tc, free_other_pool);
-    tcase_add_test(tc, free_child_block);
-    tcase_add_test(tc, free_malloc);
-    tcase_add_test(tc, free_interior);
-    tcase_add_test(tc, free_double);
-    tcase_add_test(tc, free_after_reset);
-    tcase_add_test(tc, free_garbage);
-    tcase_add_test(tc, free_ok_each_kind);
-    tcase_add_test(tc, free_gives_memory_back);
-    suite_add_tcase(s, tc);
+    static const char *const names[2] = { "free", "free, threadsafe" };
+    for (int k = 0; k < 2; k++) {
+        TCase *tc = tcase_timed(names[k], 120);
+        tcase_add_checked_fixture(tc, k ? setup_threadsafe : setup_plain, teardown);
+        tcase_add_test(tc, free_null);
+        tcase_add_test(tc, free_other_pool);
+        tcase_add_test(tc, free_child_block);
+        tcase_add_test(tc, free_malloc);
+        tcase_add_test(tc, free_interior);
+        tcase_add_test(tc, free_double);
+        tcase_add_test(tc, free_after_reset);
+        tcase_add_test(tc, free_garbage);
+        tcase_add_test(tc, free_ok_each_kind);
+        tcase_add_test(tc, free_gives_memory_back);
+        suite_add_tcase(s, tc);
+    }
     return run_suite(s);
 }
