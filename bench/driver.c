@@ -97,6 +97,11 @@ static void *thread_main(void *arg)
     if (t->rc == 0)
         t->rc = exec_run(&t->x, t->plan);
     t->t1 = seconds();
+    /* The thread's own arenas go with it, untimed: some allocators' arenas
+     * may be destroyed only by the thread that made them (mimalloc's
+     * heaps: another thread's destroy, after this one has exited, crashes
+     * now and then). */
+    exec_free(&t->x);
     return NULL;
 }
 
