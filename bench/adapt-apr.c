@@ -18,20 +18,33 @@ static void apr_start(void)
 
 /* Arenas are subpools of a per-thread root pool with its own allocator,
  * the way a threaded APR program keeps its pools apart and recycles the
- * memory of destroyed pools. */
+ * memory of destroyed pools.  The root goes with the thread's last arena
+ * (each thread destroys its own): a leak checker then finds none. */
+static __thread apr_pool_t *root;
+static __thread unsigned arenas;
+
 static void *a_create(void)
 {
-    static __thread apr_pool_t *root;
     apr_pool_t *p;
     pthread_once(&apr_once, apr_start);
     if (!apr_ok)
         return NULL;
     if (root == NULL && apr_pool_create_unmanaged_ex(&root, NULL, NULL) != APR_SUCCESS)
         return NULL;
-    return apr_pool_create(&p, root) == APR_SUCCESS ? p : NULL;
+    if (apr_pool_create(&p, root) != APR_SUCCESS)
+        return NULL;
+    arenas++;
+    return p;
 }
 
-static void a_destroy(void *pool) { apr_pool_destroy(pool); }
+static void a_destroy(void *pool)
+{
+    apr_pool_destroy(pool);
+    if (--arenas == 0) {
+        apr_pool_destroy(root);
+        root = NULL;
+    }
+}
 static void a_reset(void *pool) { apr_pool_clear(pool); }
 static void *a_zalloc(void *pool, size_t n) { return apr_pcalloc(pool, n ? n : 1); }
 
