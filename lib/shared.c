@@ -12,6 +12,10 @@
  * them in turn.
  * Every call on a heap takes the heap's spin lock: its own thread's,
  * without contention but for frees of its blocks from other threads.
+ * An allocation from the heap the thread's cache names first, and a free
+ * of a live block of a chunk, of a heap without checker hooks, run a
+ * plain pool's inline paths under that lock (the fast paths at the end
+ * of this file); every other call takes the general functions.
  * P's mutex guards the table of heaps while a heap is added, and P's
  * children and cleanups, as for any THREADSAFE pool.
  *
