@@ -162,11 +162,17 @@ typedef struct heap_ref {
 
 static __thread heap_ref refs[REFS] __attribute__((tls_model("initial-exec")));
 
+/* Whether entry @r of the thread's cache names a heap of @pool. */
+static inline int ref_names(const heap_ref *r, const cymem_pool *pool)
+{
+    return r->pool == pool && r->uid == pool->uid;
+}
+
 /* The entry of the thread's cache that names @pool, or REFS. */
 static int ref_of(const cymem_pool *pool)
 {
     int i = 0;
-    while (i < REFS && !(refs[i].pool == pool && refs[i].uid == pool->uid))
+    while (i < REFS && !ref_names(&refs[i], pool))
         i++;
     return i;
 }
@@ -200,7 +206,7 @@ static NOINLINE cymem_pool *heap_find(cymem_pool *pool)
 /* The calling thread's heap of @pool, made if need be; NULL (ENOMEM). */
 static inline cymem_pool *heap_of(cymem_pool *pool)
 {
-    if (likely(refs[0].pool == pool && refs[0].uid == pool->uid))
+    if (likely(ref_names(&refs[0], pool)))
         return refs[0].heap;
     return heap_find(pool);
 }
@@ -502,7 +508,7 @@ void *cymem__shared_alloc(cymem_pool *pool, size_t n, size_t align)
 {
     cymem_pool *h = refs[0].heap;
     void *p;
-    if (likely(refs[0].pool == pool && refs[0].uid == pool->uid) && likely(h->plain) &&
+    if (likely(ref_names(&refs[0], pool)) && likely(h->plain) &&
         likely(align == CYMEM__MIN_ALIGN)) {
         heap_lock(h);
         p = heap_take(h, n);
