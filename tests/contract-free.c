@@ -30,19 +30,20 @@ static void refused(void *ptr, const char *what)
     });
 }
 
-/* A pool of the kind under test. */
-static cymem_pool *new_pool(void)
+/* A pool of the kind under test, a child of @parent if not NULL. */
+static cymem_pool *new_pool(cymem_pool *parent)
 {
     cymem_pool_options o;
     memset(&o, 0, sizeof o);
     o.flags = P_flags;
+    o.parent = parent;
     return cymem_pool_new_ex(&o);
 }
 
 /* Small, large and 4096-aligned blocks, each filled with its index. */
 static void setup(void)
 {
-    P = new_pool();
+    P = new_pool(NULL);
     ck_assert_ptr_nonnull(P);
     for (int i = 0; i < 64; i++) {
         live_sz[i] = (i % 4 == 3) ? 200000 + (size_t)i : 8 + (size_t)i * 24;
@@ -75,7 +76,7 @@ END_TEST
 
 START_TEST(free_other_pool)
 {
-    cymem_pool *o = new_pool();
+    cymem_pool *o = new_pool(NULL);
     void *x = cymem_pool_alloc(o, 1, 16);
     void *y = cymem_pool_alloc(o, 1, 300000);
     void *z = cymem_pool_alloc_aligned(o, 1, 32, 4096);
@@ -93,11 +94,7 @@ END_TEST
 
 START_TEST(free_child_block)
 {
-    cymem_pool_options co;
-    memset(&co, 0, sizeof co);
-    co.flags = P_flags;
-    co.parent = P;
-    cymem_pool *c = cymem_pool_new_ex(&co);
+    cymem_pool *c = new_pool(P);
     ck_assert_ptr_nonnull(c);
     void *x = cymem_pool_alloc(c, 1, 40);
     ck_assert_ptr_nonnull(x);
