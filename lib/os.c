@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #ifdef HAVE_UNISTD_H
 #  include <unistd.h>
 #endif
@@ -134,6 +135,35 @@ void cymem__os_advise_huge(void *p, size_t size, int huge)
     (void)size;
     (void)huge;
 #endif
+}
+
+int cymem__os_pages_discard(void *p, size_t size)
+{
+#if defined(__linux__) && defined(HAVE_MADVISE) && defined(MADV_DONTNEED)
+    /* Linux gives private anonymous pages back zero-filled. */
+    return madvise(p, size, MADV_DONTNEED) == 0 ? 0 : -1;
+#elif defined(HAVE_SYS_MMAN_H)
+    /* Elsewhere MADV_DONTNEED need not zero: map fresh pages over them. */
+    void *q = mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                   -1, 0);
+    return q == p ? 0 : -1;
+#else
+    (void)p;
+    (void)size;
+    return -1;
+#endif
+}
+
+void cymem__os_pages_resident(void *p, size_t size, unsigned char *vec)
+{
+    size_t pages = (size + cymem__page_size() - 1) / cymem__page_size();
+#if defined(HAVE_MINCORE) && defined(HAVE_SYS_MMAN_H)
+    /* (Its vector is unsigned char * on some systems, char * on others.) */
+    if (mincore(p, size, (void *)vec) == 0)
+        return;
+#endif
+    (void)p;
+    memset(vec, 1, pages);
 }
 
 #ifdef HAVE_MREMAP

@@ -33,6 +33,18 @@ void *cymem__os_pages_alloc_aligned(size_t size, size_t align);
  * only, nothing changes where the system refuses it. */
 void cymem__os_advise_huge(void *p, size_t size, int huge);
 
+/* Let the whole pages [p, p+size) of a mapping from cymem__os_pages_alloc()
+ * go back to the system: they read as zero from then on, and take memory
+ * again only when written.  A write made to them while the call runs may
+ * be lost: the caller must keep other threads from writing.  0, or -1 if
+ * the system cannot (the pages are as they were). */
+int cymem__os_pages_discard(void *p, size_t size);
+
+/* Which pages of [p, p+size) (page-aligned) may be resident: vec[i] is
+ * non-zero for page i unless the system says it is not.  Never fails:
+ * where the system will not say, every page may be. */
+void cymem__os_pages_resident(void *p, size_t size, unsigned char *vec);
+
 #ifdef HAVE_MREMAP
 /* Move or resize the pages at @p from @old_size to @new_size bytes; the
  * new address, or NULL with the old pages untouched. */

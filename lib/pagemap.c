@@ -26,7 +26,12 @@
  *    a shared pool share its key: each changes its own slots, and a
  *    lookup by the shared pool (cymem__page_find_shared()) may see
  *    another heap's slot being claimed or released;
- *  - leaves are never unmapped, so a lookup never reads freed memory.
+ *  - leaves are never unmapped, so a lookup never reads freed memory;
+ *    cymem__page_trim() gives back the pages of a leaf whose entries are
+ *    all empty, which then read as zero again;
+ *  - a slot's chunk is TRIMMING, with no owner, only while
+ *    cymem__page_trim() holds every slot of its page to give the page
+ *    back; a claim that meets it waits.
  *
  * Leaves come from os.c, zeroed; nothing here is the pools' memory, and
  * the map is not counted in any pool's statistics.
@@ -36,8 +41,13 @@
 #include "pagemap.h"
 
 #include <errno.h>
+#include <sched.h>
 
 cymem__pentry *cymem__pm_root[CYMEM__PM_ROOT];
+
+/* What cymem__page_trim() puts in the slots of a page it gives back: no
+ * chunk is ever there, and no lookup reads a chunk without its owner. */
+#define TRIMMING ((cymem__slab *)(uintptr_t)1)
 
 /* The leaf of @key's granule, made if @make; NULL if there is none (or it
  * cannot be made). */
@@ -117,18 +127,26 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
         if (e == NULL)
             goto undo;
         int j;
-        for (j = 0; j < 2; j++) {
-            cymem__slab *none = NULL;
-            if (__atomic_compare_exchange_n(&e->chunk[j], &none, s, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_RELAXED)) {
-                __atomic_store_n(&e->owner[j], pool->key, __ATOMIC_RELEASE);
-                break;
+        for (;;) {
+            for (j = 0; j < 2; j++) {
+                cymem__slab *none = NULL;
+                if (__atomic_compare_exchange_n(&e->chunk[j], &none, s, 0, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_RELAXED)) {
+                    __atomic_store_n(&e->owner[j], pool->key, __ATOMIC_RELEASE);
+                    break;
+                }
             }
+            if (j < 2)
+                break;
+            if (__atomic_load_n(&e->chunk[0], __ATOMIC_ACQUIRE) != TRIMMING &&
+                __atomic_load_n(&e->chunk[1], __ATOMIC_ACQUIRE) != TRIMMING)
+                /* Two live chunks already: the backing allocator handed
+                 * out memory that overlaps memory still in use. */
+                cymem__fatal("page map: recording a third chunk in one granule", 0);
+            /* A trim holds the page for a moment, and gives it back
+             * empty. */
+            sched_yield();
         }
-        if (j == 2)
-            /* Two live chunks already: the backing allocator handed out
-             * memory that overlaps memory still in use. */
-            cymem__fatal("page map: recording a third chunk in one granule", 0);
     }
     pool->page_slots += last - first + 1;
     return 0;
@@ -170,6 +188,66 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
         int j = slot_of(e, pool, from, "page map: replacing a chunk it does not hold");
         __atomic_store_n(&e->chunk[j], by, __ATOMIC_RELEASE);
     }
+}
+
+/* Whether the @n entries at @e are all empty (relaxed: a guess, which
+ * page_hold() makes sure of). */
+static int page_empty(const cymem__pentry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < 2; j++)
+            if (__atomic_load_n(&e[i].chunk[j], __ATOMIC_RELAXED) != NULL ||
+                __atomic_load_n(&e[i].owner[j], __ATOMIC_RELAXED) != NULL)
+                return 0;
+    return 1;
+}
+
+/* Put TRIMMING in every slot of the @n entries at @e, each from NULL: 1
+ * done, or 0 (a claim came first) with the slots as they were.  A slot
+ * whose chunk is NULL has no owner (a claim sets the chunk first, a
+ * release clears the owner first), and while TRIMMING is there no claim
+ * can take it: nothing writes to the entries until they are given back. */
+static int page_hold(cymem__pentry *e, size_t n)
+{
+    for (size_t k = 0; k < 2 * n; k++) {
+        cymem__slab *none = NULL;
+        if (!__atomic_compare_exchange_n(&e[k / 2].chunk[k % 2], &none, TRIMMING, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            while (k-- > 0)
+                __atomic_store_n(&e[k / 2].chunk[k % 2], NULL, __ATOMIC_RELEASE);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+size_t cymem__page_trim(void)
+{
+    const size_t bytes = CYMEM__PM_LEAF * sizeof(cymem__pentry);
+    const size_t page = cymem__page_size();
+    unsigned char resident[CYMEM__PM_LEAF * sizeof(cymem__pentry) / 4096];
+    size_t pages = bytes / page, per = page / sizeof(cymem__pentry), given = 0;
+    if (page < 4096 || bytes % page != 0 || page % sizeof(cymem__pentry) != 0)
+        return 0;
+    for (size_t r = 0; r < CYMEM__PM_ROOT; r++) {
+        cymem__pentry *leaf = __atomic_load_n(&cymem__pm_root[r], __ATOMIC_ACQUIRE);
+        if (leaf == NULL)
+            continue;
+        /* Only resident pages: reading the others would map them. */
+        cymem__os_pages_resident(leaf, bytes, resident);
+        for (size_t i = 0; i < pages; i++) {
+            cymem__pentry *e = leaf + i * per;
+            if (!(resident[i] & 1) || !page_empty(e, per) || !page_hold(e, per))
+                continue;
+            if (cymem__os_pages_discard(e, page) == 0) {
+                given += page;          /* its slots read NULL again */
+                continue;
+            }
+            for (size_t k = 0; k < 2 * per; k++)
+                __atomic_store_n(&e[k / 2].chunk[k % 2], NULL, __ATOMIC_RELEASE);
+        }
+    }
+    return given;
 }
 
 cymem__pentry *cymem__page_entry(const void *ptr)

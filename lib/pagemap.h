@@ -101,6 +101,10 @@ void cymem__page_remove(cymem_pool *pool, const cymem__slab *s);
  * forget @from in the granules neither spans.  Cannot fail. */
 void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab *to,
                          cymem__slab *to2);
+/* Give back the pages of the map whose entries are all empty (a thread
+ * recording a chunk in one of them meanwhile waits for it); returns their
+ * bytes.  Any thread, at any time. */
+size_t cymem__page_trim(void);
 /* The entry of @ptr's granule, or NULL if its leaf was never made (for
  * the invariant checker and its tests). */
 cymem__pentry *cymem__page_entry(const void *ptr);

@@ -19,13 +19,14 @@
  * Its layer: on top, with api.c (neither calls the other): it calls
  * blocks.c (making, clearing and freeing a pool's memory), direct.c,
  * invariants.c (checked at each reset and destroy of a library configured
- * with --enable-debug) and tcache.c (cymem_trim()).
+ * with --enable-debug), tcache.c and pagemap.c (cymem_trim()).
  */
 #include "internal.h"
 #include "backing.h"
 #include "blocks.h"
 #include "direct.h"
 #include "invariants.h"
+#include "pagemap.h"
 #include "shared.h"
 #include "tcache.h"
 #include "track.h"
@@ -239,5 +240,9 @@ const char *cymem_version(void)
 
 size_t cymem_trim(void)
 {
-    return cymem__sys_trim();
+    size_t given = cymem__sys_trim();
+    /* The page map's pages that name no chunk any more: the map is the
+     * library's, not a cache of the thread's, and is not counted. */
+    (void)cymem__page_trim();
+    return given;
 }

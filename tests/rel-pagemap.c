@@ -10,8 +10,11 @@
  * leave none behind when destroyed.  Then threads do the same at once,
  * each with its own pools (plain, then THREADSAFE) on the shared strip,
  * whose freed pieces other pools reuse, so that slots of one granule are
- * claimed and released concurrently (the ThreadSanitizer run of CI checks
- * the page map's atomics on this).
+ * claimed and released concurrently, while one more thread gives the
+ * map's empty pages back again and again (the ThreadSanitizer run of CI
+ * checks the page map's atomics on this).  Alone, a trim must give back
+ * every page of the map the destroyed pools used, find nothing the second
+ * time, and leave a map that works as before.
  */
 #include "internal.h"
 #include "invariants.h"
@@ -19,9 +22,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int failures;
 static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
@@ -216,6 +222,60 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* How many pages of the map that hold the entries of [mem, mem+size) are
+ * resident (mincore(): 0 where the system will not say). */
+static size_t map_resident(const char *mem, size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+    uintptr_t last = 0;
+    for (uintptr_t g = (uintptr_t)mem >> CYMEM__GRANULE_SHIFT;
+         g <= ((uintptr_t)mem + size - 1) >> CYMEM__GRANULE_SHIFT; g++) {
+        cymem__pentry *e = cymem__page_entry((void *)(g << CYMEM__GRANULE_SHIFT));
+        uintptr_t p = (uintptr_t)e & ~(uintptr_t)(page - 1);
+        unsigned char in = 0;
+        if (e == NULL || p == last)
+            continue;
+        last = p;
+        if (mincore((void *)p, page, (void *)&in) == 0 && (in & 1))
+            n++;
+    }
+    return n;
+}
+
+/* Alone: after the pools on @s are gone, a trim gives back the pages of
+ * the map that named their chunks, and the map works after it. */
+static void trim_alone(strip *s)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t before = map_resident(s->mem, s->used);
+    EXPECT(before > 0, "the map holds no resident page for the strip");
+    size_t given = cymem__page_trim();
+    EXPECT(given >= before * page, "a trim gave back less than the strip's pages of the map");
+    EXPECT(map_resident(s->mem, s->used) == 0,
+           "pages of the map naming no chunk are resident after a trim");
+    EXPECT(cymem__page_trim() == 0, "a second trim found pages to give back");
+    printf("rel-pagemap: a trim gave back %zu KiB of the map (%zu pages for the strip)\n",
+           given >> 10, before);
+    /* The pools' granules again, on pages read as zero. */
+    s->used = 0;
+    s->free_list = NULL;
+    neighbours(s, 3, 0, 1);
+    EXPECT(map_resident(s->mem, s->used) > 0, "the map did not take its pages again");
+}
+
+/* Gives the map's empty pages back until the workers are done. */
+static int workers_done;
+
+static void *trimmer(void *arg)
+{
+    size_t *given = arg;
+    while (!__atomic_load_n(&workers_done, __ATOMIC_ACQUIRE)) {
+        *given += cymem__page_trim();
+        sched_yield();
+    }
+    return NULL;
+}
+
 int main(void)
 {
     static strip s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL };
@@ -230,10 +290,16 @@ int main(void)
     s.used = 0;
     s.free_list = NULL;
     neighbours(&s, 2, CYMEM_POOL_THREADSAFE, 1);
+    trim_alone(&s);
     s.used = 0;
     s.free_list = NULL;
 
-    pthread_t t[4];
+    pthread_t t[4], tt;
+    size_t trimmed = 0;
+    if (pthread_create(&tt, NULL, trimmer, &trimmed) != 0) {
+        fprintf(stderr, "rel-pagemap: pthread_create failed\n");
+        return 99;
+    }
     for (int i = 0; i < 4; i++)
         if (pthread_create(&t[i], NULL, thread_main, &s) != 0) {
             fprintf(stderr, "rel-pagemap: pthread_create failed\n");
@@ -241,6 +307,10 @@ int main(void)
         }
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
+    __atomic_store_n(&workers_done, 1, __ATOMIC_RELEASE);
+    pthread_join(tt, NULL);
+    printf("rel-pagemap: %zu KiB of the map given back while threads made pools\n",
+           trimmed >> 10);
     size_t orphans;
     cymem__page_census(NULL, &orphans);
     EXPECT(orphans == 0, "a slot of the page map has a chunk and no owner, or the reverse");
