@@ -568,6 +568,13 @@ cdef class Pool:
         cdef size_t a = _size(addr), n = _size(nbytes), size = 0
         cdef void *base = NULL
         cdef _Blocks b = <_Blocks>self._blocks
+        # Making a Python object can run the collector, and so a finalizer
+        # that frees the block or resets the pool (or lets another thread
+        # do it): the view, and the count of views if the pool has none
+        # yet, are made first.  From the lookup to the pin, nothing makes
+        # an object the collector tracks or runs Python code.
+        cdef PoolView v = PoolView.__new__(PoolView)
+        cdef dict views = {} if b.views is None else b.views
         if (a == 0 or b.pool == NULL or
                 cymem_pool_find(b.pool, <void *>a, &base, &size) != 0):
             raise KeyError("%#x is not inside a live block of this pool" % a)
@@ -575,12 +582,13 @@ cdef class Pool:
         if n > size - (a - <size_t>base):
             raise ValueError("%d bytes at %#x run past the end of the block (%d bytes)"
                              % (n, a, size))
-        cdef PoolView v = PoolView.__new__(PoolView)
+        if b.views is None:     # (a finalizer may have made one since)
+            b.views = views
+        _pin(b, <size_t>base)
         v.addr = a
         v.nbytes = n
         v.base = <size_t>base
-        _count_view(b, v.base, 1)
-        v.pool = self           # from here on, its __dealloc__ uncounts it
+        v.pool = self           # from here on, its __dealloc__ unpins
         return v
 
 
@@ -607,10 +615,14 @@ cdef bint _owns(Pool pool, size_t a, size_t *size):
             base == <void *>a)
 
 
-cdef int _count_view(_Blocks b, size_t base, int delta) except -1:
-    if b.views is None:
-        b.views = {}
-    n = b.views.get(base, 0) + delta
+cdef int _pin(_Blocks b, size_t base) except -1:
+    """Count one more view of block base.  b.views must exist: making it
+    here could run the collector between Pool.view()'s lookup and this."""
+    b.views[base] = b.views.get(base, 0) + 1
+    return 0
+
+cdef int _unpin(_Blocks b, size_t base) except -1:
+    n = b.views[base] - 1
     if n:
         b.views[base] = n
     else:
@@ -636,7 +648,7 @@ cdef class PoolView:
 
     def __dealloc__(self):
         if self.pool is not None:
-            _count_view(<_Blocks>self.pool._blocks, self.base, -1)
+            _unpin(<_Blocks>self.pool._blocks, self.base)
 
     def __getbuffer__(self, Py_buffer *buffer, int flags):
         if self.pool is None:

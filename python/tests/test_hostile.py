@@ -1,5 +1,6 @@
-"""Hostile input from plain Python: each case runs in its own interpreter,
-so a crash fails that case instead of ending the test run.  Every case
+"""Hostile input from plain Python, and finalizers that the collector runs
+in the middle of a call: each case runs in its own interpreter, so a
+crash fails that case instead of ending the test run.  Every input case
 must raise the given exception, and the pool it used must still work
 (allocate, free, report the right size) afterwards."""
 import os
@@ -121,17 +122,106 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("label,stmt,exc", CASES, ids=[c[0] for c in CASES])
-def test_hostile_input(label, stmt, exc):
-    code = PRELUDE % PKG + CHECK.format(stmt=stmt, exc=exc)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=""), timeout=120)
-    assert out.returncode == 0, "%s: status %d\n%s" % (label, out.returncode, out.stderr)
+def run(code):
+    """Run code after PRELUDE in a new interpreter; it must print ok."""
+    out = subprocess.run([sys.executable, "-c", PRELUDE % PKG + code], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=""), timeout=120)
+    assert out.returncode == 0, "status %d\n%s" % (out.returncode, out.stderr)
     assert out.stdout.strip() == "ok"
 
 
+@pytest.mark.parametrize("label,stmt,exc", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input(label, stmt, exc):
+    run(CHECK.format(stmt=stmt, exc=exc))
+
+
 def test_bool_of_an_empty_pool_in_a_subprocess():
-    code = PRELUDE % PKG + "assert bool(Pool()) and bool(p); p.free(); assert p; print('ok')"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=""))
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    run("assert bool(Pool()) and bool(p); p.free(); assert p; print('ok')")
+
+
+# A finalizer that the collector runs in the middle of a call: arm(action,
+# n) makes cyclic garbage whose __del__ calls action() in the nth
+# collection from now, and lowers the threshold so that collections come
+# with the next few allocations: those of the call under test.
+TRAP = """
+class Trap:
+    armed = False
+    def __init__(self, action, n):
+        self.action, self.n, self.cycle = action, n, self
+    def __del__(self):
+        if not Trap.armed:
+            pass
+        elif self.n > 1:
+            Trap(self.action, self.n - 1)
+        else:
+            self.action()
+
+def arm(action, n=1, threshold=3):
+    gc.collect(); gc.disable()
+    Trap.armed = True
+    Trap(action, n)
+    gc.enable(); gc.set_threshold(threshold)
+
+def disarm():
+    Trap.armed = False
+    gc.set_threshold(700); gc.collect()
+"""
+
+
+def test_view_of_a_block_freed_by_a_finalizer():
+    # 64 MiB: a block freed by a finalizer goes back to the system, and a
+    # dangling view of it crashes when written
+    run(TRAP + """
+N = 64 << 20
+b = p.alloc(1, N)
+fired = []
+def action():
+    fired.append(1)
+    p.free(b)
+arm(action)
+try:
+    v = p.view(b, N)
+except KeyError:
+    assert b not in p
+else:
+    assert b in p, "a view of a freed block"
+    memoryview(v)[:] = b"x" * N
+    del v
+disarm()
+assert fired
+print("ok")
+""")
+
+
+@pytest.mark.parametrize("action", ["p.free(b)", "p.free()", "kept.append(p.view(c, 8))"])
+def test_view_pins_the_block_it_found(action):
+    # whichever of view()'s allocations collects, what a finalizer did in
+    # it leaves every live view pinning a live block
+    run(TRAP + """
+def check(views):
+    for w in views:
+        assert w.address in p, "a view of a freed block"
+        try:
+            p.free(w.address)
+        except BufferError:
+            pass
+        else:
+            raise SystemExit("the block of a live view could be freed")
+
+for n in range(1, 5):
+    for threshold in (1, 2, 3):
+        b, c = p.alloc(1, 64), p.alloc(1, 64)
+        kept = []
+        def action():
+            %s
+        arm(action, n, threshold)
+        try:
+            kept.append(p.view(b, 8))
+        except KeyError:
+            assert b not in p
+        disarm()
+        check(kept)
+        del kept
+        p.free()
+print("ok")
+""" % action)
