@@ -259,10 +259,16 @@ cdef inline void _keep_blocks(_Blocks b):
     """Put b, whose pool is gone, in the cache if nothing else holds it
     (its caller's reference and the dead Pool's are the only two)."""
     global _nspare
-    if _nspare == NSPARE or Py_REFCNT(b) != 2 or type(b) is not _Blocks:
+    if Py_REFCNT(b) != 2 or type(b) is not _Blocks:
         return
     if PyDict_Size(b):
+        # The values' finalizers run here: they may make and drop pools
+        # (filling the cache), or take b and put items in it.
         PyDict_Clear(b)
+        if Py_REFCNT(b) != 2 or PyDict_Size(b):
+            return
+    if _nspare == NSPARE:
+        return
     b.user_malloc = NULL
     b.user_free = NULL
     b.views = None

@@ -225,3 +225,33 @@ for n in range(1, 5):
         p.free()
 print("ok")
 """ % action)
+
+
+@pytest.mark.parametrize("blocks", ["cm.track_addresses(True); blocks = lambda q: q.addresses",
+                                    "blocks = lambda q: gc.get_referents(q)[0]"])
+def test_finalizers_that_fill_the_cache_of_dead_pools_dicts(blocks):
+    # Six dying pools whose dicts hold a value whose finalizer drops the
+    # next pool, the last one making and dropping 40 pools: each dict is
+    # cleared after the cache has been filled.
+    run(blocks + """
+class Nest:
+    def __init__(self, depth):
+        self.depth = depth
+    def __del__(self):
+        if self.depth:
+            q = Pool()
+            blocks(q)[0] = Nest(self.depth - 1)
+            del q
+        else:
+            pools = [Pool() for _ in range(40)]
+            del pools
+q = Pool()
+blocks(q)[0] = Nest(5)
+del q
+for i in range(40):
+    q = Pool()
+    v = q.view(q.alloc(1, 8), 8)
+    assert len(q) == 1 and q.size == 8
+    del v, q
+print("ok")
+""")
