@@ -313,6 +313,20 @@ cdef int _free_slow(Pool self, void *p) except -1:
         _forget(b, p)
     return 0
 
+cdef inline int _check_made(Pool pool) except -1:
+    """RuntimeError if pool has no _Blocks: a finalizer that the collector
+    runs in the middle of Pool() can find the Pool (gc.get_objects())
+    before __cinit__ has given it one, or after __cinit__ has failed."""
+    if pool._blocks is None:
+        raise RuntimeError("this Pool was not made: a finalizer found it "
+                           "in the middle of Pool()")
+    return 0
+
+cdef inline _Blocks _blocks_of(Pool pool):
+    """pool's _Blocks, for a method that Python calls (_check_made)."""
+    _check_made(pool)
+    return <_Blocks>pool._blocks
+
 # Pool.alloc() and Pool.free() reach their slow paths through pointers, so
 # that the C compiler keeps them out of line: inlined, they would make the
 # fast paths save and restore every register they use.
@@ -349,6 +363,12 @@ cdef class Pool:
 
     def __cinit__(self, PyMalloc pymalloc not None=Default_Malloc,
                   PyFree pyfree not None=Default_Free):
+        # Any allocation here can run the collector, and a finalizer can
+        # then find this Pool (gc.get_objects()): the methods refuse it
+        # (_check_made) until the last line gives it its _Blocks.
+        self.pymalloc = pymalloc
+        self.pyfree = pyfree
+        self.refs = []
         cdef _Blocks b = _new_blocks()
         if pymalloc is not _default_malloc or pyfree is not _default_free:
             # A pool on the caller's functions, as upstream's would be.
@@ -357,9 +377,6 @@ cdef class Pool:
             b.user_free = pyfree.free
         b.exact = _track
         self._blocks = b
-        self.refs = []
-        self.pymalloc = pymalloc
-        self.pyfree = pyfree
 
     def __dealloc__(self):
         cdef _Blocks b = <_Blocks>self._blocks
@@ -372,6 +389,8 @@ cdef class Pool:
         _keep_blocks(b)
 
     # -- the C-level API: upstream's vtable, in upstream's order ----------
+    # They trust their Pool: Cython code has it from Pool().  Python
+    # reaches them through methods that check it first.
 
     # alloc and free read the _Blocks through casts of the slot, not a
     # typed local: that would cost a reference count on every call.
@@ -436,6 +455,7 @@ cdef class Pool:
 
     def own_pyref(self, object py_ref):
         """Keep py_ref alive as long as the pool."""
+        _check_made(self)
         self.refs.append(py_ref)
 
     @property
@@ -443,7 +463,7 @@ cdef class Pool:
         """{address: size} of every live block.  With address tracking
         (track_addresses()) it is the pool's own dict, as upstream;
         otherwise a new dict made on each read."""
-        cdef _Blocks b = <_Blocks>self._blocks
+        cdef _Blocks b = _blocks_of(self)
         if b.exact:
             return b
         return _addresses(b.pool)
@@ -458,6 +478,7 @@ cdef class Pool:
     def _py_alloc(self, number, size):
         """alloc(number, size) -> address: a zero-filled block of
         number * size bytes; its address as an int."""
+        _check_made(self)
         return <size_t>self.alloc(_size(number), _size(size))
 
     def _py_free(self, addr=_NOARG):
@@ -465,6 +486,7 @@ cdef class Pool:
         of this pool (None and 0 included), TypeError if it is not an int.
         free() with no argument frees every block and keeps the pool.
         BufferError if a view of the memory is still alive."""
+        _check_made(self)
         if addr is _NOARG:
             self.reset()
         else:
@@ -473,13 +495,14 @@ cdef class Pool:
     def _py_realloc(self, addr, size):
         """realloc(addr, size) -> address: resize a block to a larger size
         (ValueError otherwise, as upstream); new bytes are zero."""
+        _check_made(self)
         return <size_t>self.realloc(<void *>_size(addr), _size(size))
 
     def aligned_alloc(self, number, size, alignment=64):
         """aligned_alloc(number, size, alignment=64) -> address: alloc() with
         the block aligned to alignment (a power of two, at most 1 MiB)."""
         cdef size_t k = _size(number), n = _size(size), al = _size(alignment)
-        cdef _Blocks b = <_Blocks>self._blocks
+        cdef _Blocks b = _blocks_of(self)
         cdef cymem_pool *pool = b.pool
         if pool == NULL:
             pool = _open(b)
@@ -497,7 +520,7 @@ cdef class Pool:
     def reset(self):
         """Free every block and keep the pool.  BufferError if a view of the
         memory is still alive."""
-        cdef _Blocks b = <_Blocks>self._blocks
+        cdef _Blocks b = _blocks_of(self)
         if b.views:
             raise BufferError("a view of the pool's memory is still alive")
         if b.pool != NULL:
@@ -519,7 +542,7 @@ cdef class Pool:
 
     def __len__(self):
         cdef cymem_stats st
-        cdef _Blocks b = <_Blocks>self._blocks
+        cdef _Blocks b = _blocks_of(self)
         if b.pool == NULL:
             return 0
         cymem_pool_stats(b.pool, &st)
@@ -528,7 +551,7 @@ cdef class Pool:
     def __contains__(self, addr):
         cdef size_t n
         try:
-            return _owns(self, _size(addr), &n)
+            return _owns(_blocks_of(self), _size(addr), &n)
         except OverflowError:
             return False
 
@@ -536,7 +559,7 @@ cdef class Pool:
         """The requested size of a live block; KeyError if addr is not one."""
         cdef size_t n = 0
         try:
-            if _owns(self, _size(addr), &n):
+            if _owns(_blocks_of(self), _size(addr), &n):
                 return n
         except OverflowError:
             pass
@@ -547,7 +570,7 @@ cdef class Pool:
         used_bytes, metadata_bytes, chunk_count, and fragmentation: the
         share of reserved memory not holding requested bytes."""
         cdef cymem_stats st
-        cdef _Blocks b = <_Blocks>self._blocks
+        cdef _Blocks b = _blocks_of(self)
         memset(&st, 0, sizeof(st))
         if b.pool != NULL:
             cymem_pool_stats(b.pool, &st)
@@ -573,7 +596,7 @@ cdef class Pool:
         the pool) raises BufferError instead of leaving it dangling."""
         cdef size_t a = _size(addr), n = _size(nbytes), size = 0
         cdef void *base = NULL
-        cdef _Blocks b = <_Blocks>self._blocks
+        cdef _Blocks b = _blocks_of(self)
         # Making a Python object can run the collector, and so a finalizer
         # that frees the block or resets the pool (or lets another thread
         # do it): the view, and the count of views if the pool has none
@@ -612,9 +635,9 @@ cdef int _free_one(Pool pool, object addr) except -1:
     return 0
 
 
-cdef bint _owns(Pool pool, size_t a, size_t *size):
-    """Whether a is the start of a live block of pool; its size to *size."""
-    cdef _Blocks b = <_Blocks>pool._blocks
+cdef bint _owns(_Blocks b, size_t a, size_t *size):
+    """Whether a is the start of a live block of b's pool; its size to
+    *size."""
     cdef void *base = NULL
     return (a != 0 and b.pool != NULL and
             cymem_pool_find(b.pool, <void *>a, &base, size) == 0 and
@@ -805,15 +828,18 @@ cdef extern from *:
 
 
 cdef object _alloc_impl(PyObject *self, PyObject *n, PyObject *s):
+    _check_made(<Pool>self)
     return <size_t>(<Pool>self).alloc(_size(<object>n), _size(<object>s))
 
 cdef object _free_impl(PyObject *self, PyObject *addr, PyObject *unused):
+    _check_made(<Pool>self)
     if addr == NULL:
         (<Pool>self).reset()
     else:
         _free_one(<Pool>self, <object>addr)
 
 cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
+    _check_made(<Pool>self)
     return <size_t>(<Pool>self).realloc(<void *>_size(<object>addr), _size(<object>n))
 
 cymem_alloc_impl = _alloc_impl

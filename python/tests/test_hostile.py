@@ -255,3 +255,62 @@ for i in range(40):
     del v, q
 print("ok")
 """)
+
+
+# Every method that Python can call on a Pool o
+POOL_CALLS = ["len(o)", "1 in o", "o.block_size(1)", "o.stats()", "o.addresses",
+              "o.alloc(1, 8)", "o.alloc(number=1, size=8)", "o.aligned_alloc(1, 8)",
+              "o.free(1)", "o.free(addr=1)", "o.free()", "o.reset()", "with o: pass",
+              "o.realloc(1, 16)", "o.realloc(addr=1, size=16)", "o.view(1, 1)",
+              "o.own_pyref(1)"]
+
+
+@pytest.mark.parametrize("make,fails", [("Pool()", False),
+                                        ("Pool(PyMalloc(), cm.Default_Free)", True)])
+def test_a_pool_that_a_finalizer_finds_in_the_middle_of_pool(make, fails):
+    # A finalizer called by a collection inside Pool() finds the Pool
+    # being made: every method refuses it with RuntimeError.  Kept, it
+    # works once made, and refuses everything for good if Pool() failed.
+    # Twenty live pools empty the caches of Pool objects and dead pools'
+    # dicts, so that Pool() allocates.
+    run(TRAP + """
+calls = %r
+found, allowed = [], []
+def refuses_all(o):
+    for call in calls:
+        try:
+            exec(call)
+        except RuntimeError:
+            continue
+        except Exception:
+            pass
+        allowed.append(call)
+def action():
+    for o in gc.get_objects():
+        if type(o) is Pool and id(o) not in old:
+            found.append(o)
+            refuses_all(o)
+for n in (1, 2, 3):
+    live = [Pool() for i in range(20)]
+    old = {id(o) for o in gc.get_objects() if type(o) is Pool}
+    arm(action, n, 1)
+    try:
+        q = %s
+    except ValueError:
+        q = None
+    disarm()
+    del q, live
+assert found and not allowed, allowed
+unmade = 0
+for o in found:
+    try:
+        len(o)
+    except RuntimeError:
+        refuses_all(o)
+        unmade += 1
+    else:
+        b = o.alloc(2, 8)
+        assert len(o) == 1 and o.size == 16 and b in o
+assert not allowed and unmade == %d * len(found), (allowed, unmade)
+print("ok")
+""" % (POOL_CALLS, make, fails))
