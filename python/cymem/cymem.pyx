@@ -694,6 +694,7 @@ cdef class PoolView:
 
 # ---- Address (upstream's API) --------------------------------------------
 
+@cython.no_gc_clear             # its pyfree must outlive a GC cycle's clear
 @cython.auto_pickle(False)
 cdef class Address:
     """A block of number * elem_size zero-filled bytes tied to this object:

@@ -1,8 +1,10 @@
 """The Python API of cymem.cymem: the product brief's calls and upstream
 cymem's Python-level behaviour."""
 import ctypes
+import gc
 import struct
 import threading
+import tracemalloc
 
 import pytest
 
@@ -254,6 +256,24 @@ def test_address():
     a = cm.Address(10, 8)
     assert a.addr != 0
     assert ctypes.string_at(a.addr, 80) == bytes(80)
+
+
+def test_address_in_a_reference_cycle_frees_its_block():
+    class Cyclic(cm.Address):
+        pass
+    tracemalloc.start()             # Address's default allocator is PyMem_Malloc
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20):
+            a = Cyclic(1, 1 << 20)
+            a.me = a
+            del a
+            gc.collect()
+        leaked = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert leaked < 1 << 20, "%d bytes not freed" % leaked
 
 
 def test_warn_zero_alloc():
