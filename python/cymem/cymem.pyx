@@ -62,8 +62,10 @@ cdef extern from *:
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
+    ctypedef int (*inquiry)(PyObject *)
     ctypedef struct TypeObject "PyTypeObject":
         PyObject *tp_dict
+        inquiry tp_clear
     void PyType_Modified(TypeObject *t)
     Py_ssize_t Py_REFCNT(object o)
     void Py_INCREF(object o)
@@ -144,6 +146,7 @@ def track_addresses(on=None):
 # ---- the pool ------------------------------------------------------------
 
 @cython.final
+@cython.no_gc_clear             # its view counts must outlive a GC cycle's clear
 @cython.auto_pickle(False)
 cdef class _Blocks(dict):
     """What Pool keeps in upstream's `addresses` slot: a dict (empty, or
@@ -162,6 +165,11 @@ cdef class _Blocks(dict):
         if self.pool != NULL:
             cymem_pool_destroy(self.pool)
             self.pool = NULL
+
+# A collection clears the dict as a dict, which breaks the cycles that go
+# through it (a tracked addresses dict that holds its own pool), and
+# leaves the C fields and the view counts to __dealloc__ and the views.
+(<TypeObject *>_Blocks).tp_clear = (<TypeObject *>dict).tp_clear
 
 cdef void *_backing_malloc(size_t size, void *ctx) noexcept:
     return (<_Blocks>ctx).user_malloc(size)

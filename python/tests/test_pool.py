@@ -3,6 +3,7 @@ cymem's Python-level behaviour."""
 import ctypes
 import gc
 import struct
+import sys
 import threading
 import tracemalloc
 
@@ -163,6 +164,33 @@ def test_view_bounds():
         pool.view(addr, 33)
     with pytest.raises(KeyError):
         pool.view(addr + 4096 * 1024, 1)
+
+
+def test_a_collection_keeps_the_view_counts_of_live_views():
+    # A pool in a cycle through its own addresses dict (tracking mode), and
+    # a view of it in a cycle of its own: the collector clears the dict
+    # before the view dies, and the view must still find its count.  The
+    # pools are collected all the same.
+    def pools():
+        return sum(type(o) is Pool for o in gc.get_objects())
+    errors = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: errors.append(repr(u.exc_value))
+    track = cm.track_addresses(True)
+    try:
+        before = pools()
+        for i in range(10):
+            pool = Pool()
+            view = pool.view(pool.alloc(1, 8), 8)
+            pool.addresses[0] = pool
+            cycle = [view]
+            cycle.append(cycle)
+            del pool, view, cycle
+            gc.collect()
+        assert pools() == before
+    finally:
+        sys.unraisablehook = hook
+        cm.track_addresses(track)
+    assert errors == []
 
 
 def test_own_pyref_and_refs():
