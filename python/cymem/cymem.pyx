@@ -285,6 +285,11 @@ cdef inline void _keep_blocks(_Blocks b):
     _nspare += 1
 
 
+cdef _no_memory(size_t number, size_t size):
+    """The MemoryError of an allocation of number * size bytes, with the
+    product in Python ints: it may not fit in a size_t."""
+    return MemoryError("Error assigning %d bytes" % (<object>number * <object>size))
+
 cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size,
                        bint failed) except NULL:
     """Pool.alloc() for every case but the common one: a zero size (which
@@ -299,9 +304,7 @@ cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size,
             _open(b)
         p = cymem_pool_alloc(b.pool, number, elem_size)
     if p == NULL:
-        # Python ints: the product may not fit in a size_t
-        raise MemoryError("Error assigning %d bytes"
-                          % (<object>number * <object>elem_size))
+        raise _no_memory(number, elem_size)
     self.size += number * elem_size
     if b.exact:
         _remember(b, p, number * elem_size)
@@ -519,7 +522,7 @@ cdef class Pool:
             if errno == EINVAL:
                 raise ValueError("alignment must be a power of two up to 1 MiB, not %d"
                                  % al)
-            raise MemoryError("Error assigning %d bytes" % (<object>k * <object>n))
+            raise _no_memory(k, n)
         self.size += k * n
         if b.exact:
             _remember(b, p, k * n)
@@ -723,14 +726,16 @@ cdef class Address:
     # As upstream: the allocator arguments reach __cinit__ only (Address
     # with four arguments is a TypeError, here from __init__).
     def __init__(self, number, elem_size):
-        cdef size_t n
+        # The conversions first: they may run Python code (__index__),
+        # which may even initialise this Address.
+        cdef size_t k = _size(number), s = _size(elem_size), n
         if self.ptr != NULL:
             raise TypeError("Address is already initialised")
-        if mul_overflow(_size(number), _size(elem_size), &n):
-            raise MemoryError("Error assigning %d bytes" % (number * elem_size))
+        if mul_overflow(k, s, &n):
+            raise _no_memory(k, s)
         self.ptr = self.pymalloc.malloc(n)
         if self.ptr == NULL:
-            raise MemoryError("Error assigning %d bytes" % n)
+            raise _no_memory(k, s)
         memset(self.ptr, 0, n)
 
     @property

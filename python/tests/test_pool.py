@@ -6,6 +6,7 @@ import struct
 import sys
 import threading
 import tracemalloc
+import warnings
 
 import pytest
 
@@ -284,6 +285,42 @@ def test_address():
     a = cm.Address(10, 8)
     assert a.addr != 0
     assert ctypes.string_at(a.addr, 80) == bytes(80)
+
+
+class Huge:
+    def __index__(self):
+        return 2 ** 40
+
+
+def test_address_overflow_is_the_memory_error_of_pool_alloc():
+    # the true byte count, as Pool.alloc() gives for the same arguments
+    for args in ((Huge(), Huge()), (2 ** 40, 2 ** 40)):
+        with pytest.raises(MemoryError, match=str(2 ** 80)):
+            cm.Address(*args)
+        with pytest.raises(MemoryError, match=str(2 ** 80)):
+            Pool().alloc(*args)
+
+
+def test_address_overflow_with_numpy_ints():
+    np = pytest.importorskip("numpy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(MemoryError, match=str(2 ** 80)):
+            cm.Address(np.uint64(2 ** 40), np.uint64(2 ** 40))
+
+
+def test_address_initialised_by_its_own_arguments():
+    # __index__ initialises the Address in the middle of __init__: the
+    # second allocation is refused, not leaked over
+    addr = cm.Address.__new__(cm.Address, 1, 8)
+
+    class Reentrant:
+        def __index__(self):
+            addr.__init__(1, 8)
+            return 8
+    with pytest.raises(TypeError, match="already initialised"):
+        addr.__init__(1, Reentrant())
+    assert ctypes.string_at(addr.addr, 8) == bytes(8)
 
 
 def test_address_in_a_reference_cycle_frees_its_block():
