@@ -245,8 +245,6 @@ cdef dict _addresses(cymem_pool *pool):
         PyMem_Free(w.pairs)
     return d
 
-cdef object _NOARG = object()
-
 # _Blocks of dead pools, kept for new ones: a dict subclass is slower to
 # make than the plain dict upstream makes, and spaCy makes a Pool per Doc.
 DEF NSPARE = 16
@@ -480,34 +478,10 @@ cdef class Pool:
         return _addresses(b.pool)
 
     # -- the Python API of the product brief -----------------------------
-    # alloc, free and realloc are C-level methods (the vtable above); the
-    # three _py_* methods below are published under the same names in the
-    # type's dict at import (see the end of the module), so that Python
-    # code finds them by ordinary lookup, and Cython code typed as Pool
-    # still calls the C methods.
-
-    def _py_alloc(self, number, size):
-        """alloc(number, size) -> address: a zero-filled block of
-        number * size bytes; its address as an int."""
-        _check_made(self)
-        return <size_t>self.alloc(_size(number), _size(size))
-
-    def _py_free(self, addr=_NOARG):
-        """free(addr) frees one block: KeyError if addr is not a live block
-        of this pool (None and 0 included), TypeError if it is not an int.
-        free() with no argument frees every block and keeps the pool.
-        BufferError if a view of the memory is still alive."""
-        _check_made(self)
-        if addr is _NOARG:
-            self.reset()
-        else:
-            _free_one(self, addr)
-
-    def _py_realloc(self, addr, size):
-        """realloc(addr, size) -> address: resize a block to a larger size
-        (ValueError otherwise, as upstream); new bytes are zero."""
-        _check_made(self)
-        return <size_t>self.realloc(<void *>_size(addr), _size(size))
+    # alloc, free and realloc are C-level methods (the vtable above); their
+    # Python-level methods are added to the type's dict at import (see the
+    # end of the module), so that Python code finds them by ordinary
+    # lookup, and Cython code typed as Pool still calls the C methods.
 
     def aligned_alloc(self, number, size, alignment=64):
         """aligned_alloc(number, size, alignment=64) -> address: alloc() with
@@ -748,31 +722,68 @@ cdef class Address:
 
 
 # ---- Python-level alloc/free/realloc --------------------------------------
-# Pool's C methods take these names in the vtable, so the def methods are
-# named _py_*.  Python code must find alloc/free/realloc by ordinary
+# Pool's C methods take these names in the vtable, so Python's cannot be
+# def methods.  Python code must find alloc/free/realloc by ordinary
 # lookup (dir(), help(), no __getattr__ detour), and find them fast: a
 # def method of Cython 0.29 packs its arguments into a tuple and parses
 # them, which costs more than the allocation.  So the type's dict gets
 # METH_FASTCALL methods that hand positional calls straight to the
-# functions below, and any other call (keywords, a wrong count) to the
-# def method, whose arguments and errors it keeps.
+# functions below, and bind any other call's arguments (keywords, a wrong
+# count) as Python would, with errors that name the method.
 
 cdef extern from *:
     """
     typedef PyObject *(*cymem_impl2)(PyObject *, PyObject *, PyObject *);
     static cymem_impl2 cymem_alloc_impl, cymem_free_impl, cymem_realloc_impl;
-    static PyObject *cymem_slow[3];     /* the def methods (descriptors) */
 
-    static PyObject *cymem_slow_call(int i, PyObject *self, PyObject *const *args,
-                                     size_t nargsf, PyObject *kwnames)
+    /* The parameters of alloc, free and realloc (the first `required`
+       of them required). */
+    static const struct cymem_params {
+        const char *fn, *names[2];
+        Py_ssize_t n, required;
+    } cymem_alloc_params = { "alloc", { "number", "size" }, 2, 2 },
+      cymem_free_params = { "free", { "addr" }, 1, 0 },
+      cymem_realloc_params = { "realloc", { "addr", "size" }, 2, 2 };
+
+    /* A call other than the positional one of a fast path: binds the
+       arguments to the method's parameters @p as Python would and calls
+       @impl with them (NULL for an optional one not given).  Out of line,
+       so that the fast paths stay a test and a jump. */
+    static Py_NO_INLINE PyObject *
+    cymem_slow_call(const struct cymem_params *p, cymem_impl2 impl, PyObject *self,
+                    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
     {
-        PyObject *d = cymem_slow[i];
-        PyObject *bound = Py_TYPE(d)->tp_descr_get(d, self, (PyObject *)Py_TYPE(self));
-        if (bound == NULL)
-            return NULL;
-        PyObject *r = PyObject_Vectorcall(bound, args, nargsf, kwnames);
-        Py_DECREF(bound);
-        return r;
+        const char *fn = p->fn;
+        Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+        PyObject *bound[2] = { NULL, NULL };
+
+        if (nargs > p->n)
+            return PyErr_Format(PyExc_TypeError,
+                                "%s() takes %s %zd positional argument%s (%zd given)", fn,
+                                p->n == p->required ? "exactly" : "at most", p->n,
+                                p->n == 1 ? "" : "s", nargs);
+        for (Py_ssize_t k = 0; k < nargs; k++)
+            bound[k] = args[k];
+        for (Py_ssize_t k = 0; k < nkw; k++) {
+            PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+            Py_ssize_t j = 0;
+            while (j < p->n && PyUnicode_CompareWithASCIIString(key, p->names[j]) != 0)
+                j++;
+            if (j == p->n)
+                return PyErr_Format(PyExc_TypeError,
+                                    "%s() got an unexpected keyword argument '%U'", fn, key);
+            if (bound[j] != NULL)
+                return PyErr_Format(PyExc_TypeError,
+                                    "%s() got multiple values for argument '%s'",
+                                    fn, p->names[j]);
+            bound[j] = args[nargs + k];
+        }
+        for (Py_ssize_t j = 0; j < p->required; j++)
+            if (bound[j] == NULL)
+                return PyErr_Format(PyExc_TypeError,
+                                    "%s() missing required argument '%s' (pos %zd)",
+                                    fn, p->names[j], j + 1);
+        return impl(self, bound[0], bound[1]);
     }
 
     static PyObject *cymem_alloc_fc(PyObject *self, PyObject *const *args,
@@ -780,7 +791,7 @@ cdef extern from *:
     {
         if (kwnames == NULL && nargs == 2)
             return cymem_alloc_impl(self, args[0], args[1]);
-        return cymem_slow_call(0, self, args, nargs, kwnames);
+        return cymem_slow_call(&cymem_alloc_params, cymem_alloc_impl, self, args, nargs, kwnames);
     }
 
     static PyObject *cymem_free_fc(PyObject *self, PyObject *const *args,
@@ -788,7 +799,7 @@ cdef extern from *:
     {
         if (kwnames == NULL && nargs <= 1)
             return cymem_free_impl(self, nargs ? args[0] : NULL, NULL);
-        return cymem_slow_call(1, self, args, nargs, kwnames);
+        return cymem_slow_call(&cymem_free_params, cymem_free_impl, self, args, nargs, kwnames);
     }
 
     static PyObject *cymem_realloc_fc(PyObject *self, PyObject *const *args,
@@ -796,7 +807,7 @@ cdef extern from *:
     {
         if (kwnames == NULL && nargs == 2)
             return cymem_realloc_impl(self, args[0], args[1]);
-        return cymem_slow_call(2, self, args, nargs, kwnames);
+        return cymem_slow_call(&cymem_realloc_params, cymem_realloc_impl, self, args, nargs, kwnames);
     }
 
     static PyMethodDef cymem_fast_methods[3] = {
@@ -816,11 +827,9 @@ cdef extern from *:
          "the contents are kept and the new bytes are zero."},
     };
 
-    /* Put the three methods in @type's dict; @slow: the def methods. */
-    static int cymem_publish(PyTypeObject *type, PyObject *slow_alloc,
-                             PyObject *slow_free, PyObject *slow_realloc)
+    /* Put the three methods in @type's dict. */
+    static int cymem_publish(PyTypeObject *type)
     {
-        PyObject *slow[3] = { slow_alloc, slow_free, slow_realloc };
         for (int i = 0; i < 3; i++) {
             PyObject *desc = PyDescr_NewMethod(type, &cymem_fast_methods[i]);
             if (desc == NULL)
@@ -829,8 +838,6 @@ cdef extern from *:
             Py_DECREF(desc);
             if (rc < 0)
                 return -1;
-            Py_INCREF(slow[i]);
-            cymem_slow[i] = slow[i];
         }
         PyType_Modified(type);
         return 0;
@@ -838,7 +845,7 @@ cdef extern from *:
     """
     ctypedef object (*cymem_impl2)(PyObject *, PyObject *, PyObject *)
     cymem_impl2 cymem_alloc_impl, cymem_free_impl, cymem_realloc_impl
-    int cymem_publish(TypeObject *type, object a, object f, object r) except -1
+    int cymem_publish(TypeObject *type) except -1
 
 
 cdef object _alloc_impl(PyObject *self, PyObject *n, PyObject *s):
@@ -859,9 +866,4 @@ cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
 cymem_alloc_impl = _alloc_impl
 cymem_free_impl = _free_impl
 cymem_realloc_impl = _realloc_impl
-cdef _publish(type t):
-    cdef dict d = <dict>(<TypeObject *>t).tp_dict
-    cymem_publish(<TypeObject *>t, d.pop("_py_alloc"), d.pop("_py_free"),
-                  d.pop("_py_realloc"))
-
-_publish(Pool)
+cymem_publish(<TypeObject *>Pool)

@@ -220,6 +220,36 @@ def test_cdef_names_from_python():
         pool.no_such_thing
 
 
+def test_keyword_arguments():
+    pool = Pool()
+    a = pool.alloc(number=2, size=8)
+    pool.alloc(1, size=8)
+    assert pool.block_size(a) == 16
+    a = pool.realloc(size=64, addr=a)
+    assert pool.block_size(a) == 64
+    pool.free(addr=a)
+    assert len(pool) == 1
+    pool.free()
+    assert len(pool) == 0
+
+
+@pytest.mark.parametrize("call,message", [
+    ("alloc(1)", "alloc() missing required argument 'size' (pos 2)"),
+    ("alloc(1, 2, 3)", "alloc() takes exactly 2 positional arguments (3 given)"),
+    ("alloc(1, number=2)", "alloc() got multiple values for argument 'number'"),
+    ("alloc(number=1, sise=8)", "alloc() got an unexpected keyword argument 'sise'"),
+    ("free(1, 2)", "free() takes at most 1 positional argument (2 given)"),
+    ("free(adr=1)", "free() got an unexpected keyword argument 'adr'"),
+    ("realloc(1)", "realloc() missing required argument 'size' (pos 2)"),
+    ("realloc(addr=1, size=2, n=3)", "realloc() got an unexpected keyword argument 'n'"),
+])
+def test_argument_errors_name_the_method(call, message):
+    pool = Pool()
+    with pytest.raises(TypeError) as e:
+        eval("pool." + call)
+    assert str(e.value) == message
+
+
 def test_a_pool_is_always_true():
     assert bool(Pool())                     # empty: still true, as upstream
     mem = None
