@@ -29,6 +29,13 @@ PY
 nlogs=1
 replay_recording alloc
 
+# A program whose file name holds "] ": its callers are written with it.
+mkdir "$scratch/x] y"
+cp "$ALLOC" "$scratch/x] y/prog"
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/br.log" -- "$scratch/x] y/prog"
+grep -q '^@ .*x\] y/prog:' "$scratch"/br.log.* || fail "no caller in 'x] y': $(head "$scratch"/br.log.*)"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/br.log"
+
 # A second recording under the same name replaces the first's logs.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/alloc.log" -- "$ALLOC"
 test "$(ls "$scratch"/alloc.log.* | wc -l)" -eq 1 || fail "old logs left: $(ls "$scratch")"

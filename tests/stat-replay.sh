@@ -103,6 +103,25 @@ grep -v '^=' "$scratch/glibc.mtrace" > "$scratch/joined.mtrace"
 expect_status 2 "$CYMEM_STAT" replay "$scratch/joined.mtrace"
 grep -q "joined.mtrace:10: .*another live block" "$scratch/err" || fail "joined: $(cat "$scratch/err")"
 
+# A caller's file name may hold "] " (and '[', ':'): the address is closed
+# by the last "] " of the line.
+cat > "$scratch/bracket.mtrace" <<'TRACE'
+= Start
+@ ./x] y/prog:[0x401136] + 0x4052a0 0x10
+@ ./x] y/prog:(main+0x12)[0x401150] + 0x4052c0 0x20
+@ /a [b] c/lib.so:[0x7f00] - 0x4052a0
+= End
+TRACE
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/bracket.mtrace"
+"$PYTHON" - "$scratch/out" <<'PY' || exit 1
+import json, sys
+w = json.load(open(sys.argv[1]))["workloads"][0]
+assert (w["allocs"], w["frees"]) == (2, 2), w
+sites = sorted(s["site"] for s in w["call_sites_by_ops"])
+assert sites == ["./x] y/prog:(main+0x12)[0x401150]", "./x] y/prog:[0x401136]",
+                 "/a [b] c/lib.so:[0x7f00]"], sites
+PY
+
 # A trace with nothing to replay is bad input, not a report of noise.
 for t in '= Start\n= End\n' '' '= Start\n- 0x1000\n+ (nil) 0x10\n= End\n'; do
     printf "$t" > "$scratch/empty.mtrace"

@@ -3,7 +3,8 @@
  *
  * The log is what glibc's tracer writes (MALLOC_TRACE=FILE with
  * libc_malloc_debug.so.0 preloaded and mtrace() called), one event a line,
- * each optionally after the caller ("@ prog:[0x1234] "):
+ * each optionally after the caller ("@ prog:[0x1234] ", the last "] " of the
+ * line closing it, since a file name may hold one):
  *
  *   = Start                 tracing began
  *   = End                   tracing ended
@@ -227,7 +228,11 @@ static int event_of(struct parser *ps, const char *line, const char **args)
     const char *s = line;
     ps->site = NULL;
     if (s[0] == '@' && s[1] == ' ') {
-        const char *close = strstr(s, "] ");
+        /* The caller's file name may hold "] " itself: the address is
+         * closed by the last "] " of the line, since no event has one. */
+        const char *close = NULL;
+        for (const char *c = strstr(s, "] "); c; c = strstr(c + 1, "] "))
+            close = c;
         if (close == NULL)
             return malformed(ps, "caller without ']'", line), -1;
         ps->site = s + 2;
