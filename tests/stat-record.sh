@@ -49,4 +49,6 @@ expect_status 1 "$CYMEM_STAT" record -o "$scratch/none.log" -- "$scratch/no-such
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/kill.log" -- "$ALLOC" --kill
 grep -q "kill.log.[0-9]* is incomplete" "$scratch/err" || fail "killed: $(cat "$scratch/err")"
 grep -q "died of signal" "$scratch/err" || fail "killed: $(cat "$scratch/err")"
+# What it wrote replays: a line cut short is left out.
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/kill.log"
 exit 0

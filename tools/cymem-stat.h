@@ -192,7 +192,7 @@ struct result {
     double speedup_q1, speedup_q3;  /* quartiles of the run pairs' ratios */
     int spread_wide;         /* q3 / q1 above SPREAD_WIDE */
     uint64_t allocs, frees, reallocs;
-    uint64_t trace_runs, failed_allocs;  /* replay only */
+    uint64_t trace_runs, failed_allocs, cut_lines;  /* replay only */
     unsigned processes;      /* a recording's total: the logs it sums */
     struct trace_profile *profile;   /* replay only; may be NULL */
     int skipped;             /* a recording's log without allocations */

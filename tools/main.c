@@ -360,6 +360,12 @@ static int tell(const struct result *res, struct progress *pg)
         fprintf(stderr, "%s: workload %s failed: %s\n", progname, res->name, res->error);
         return -1;
     }
+    if (res->cut_lines && strcmp(res->name, "replay") == 0) {
+        progress_clear(pg);
+        fprintf(stderr, "%s: note: %s is incomplete: %llu line%s cut short where the "
+                "process died, not replayed\n", progname, what,
+                (unsigned long long)res->cut_lines, res->cut_lines == 1 ? "" : "s");
+    }
     if (res->skipped) {
         progress_clear(pg);
         fprintf(stderr, "%s: note: %s: no allocation, not replayed\n", progname, what);
@@ -453,6 +459,7 @@ static void total_of(struct result *t, const struct result *first, const struct 
         t->reallocs += r->reallocs;
         t->trace_runs += r->trace_runs;
         t->failed_allocs += r->failed_allocs;
+        t->cut_lines += r->cut_lines;
         for (unsigned b = 0; b < rep->nalloc; b++) {
             struct backend_result *tb = &t->be[b];
             const struct backend_result *rb = &r->be[b];
@@ -519,6 +526,7 @@ static void run_trace(struct result *res, const struct input *in, struct report 
         res->count = plan_ops(&plans[0]);
         res->trace_runs = plans[0].trace_runs;
         res->failed_allocs = plans[0].failed_allocs;
+        res->cut_lines = plans[0].cut_lines;
         run_workload(res, workload_find("replay"), plans, 1, rep, pg);
     }
     free_plans(plans);

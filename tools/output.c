@@ -168,6 +168,9 @@ static void print_sources(const struct report *r)
         if (!is_total(res) && has_figures(res) && res->failed_allocs)
             printf(", %llu failed allocation%s not replayed",
                    (unsigned long long)res->failed_allocs, res->failed_allocs == 1 ? "" : "s");
+        if (!is_total(res) && has_figures(res) && res->cut_lines)
+            printf(", incomplete: %llu line%s cut short", (unsigned long long)res->cut_lines,
+                   res->cut_lines == 1 ? "" : "s");
         printf("%s\n", !is_total(res) && has_figures(res) ? ")" : "");
     }
 }
@@ -688,9 +691,10 @@ static void print_json(const struct report *r)
                (unsigned long long)res->allocs, (unsigned long long)res->frees,
                (unsigned long long)res->reallocs);
         if (res->source)
-            printf("\"trace_runs\": %llu, \"failed_allocs\": %llu, ",
+            printf("\"trace_runs\": %llu, \"failed_allocs\": %llu, \"cut_lines\": %llu, ",
                    (unsigned long long)res->trace_runs,
-                   (unsigned long long)res->failed_allocs);
+                   (unsigned long long)res->failed_allocs,
+                   (unsigned long long)res->cut_lines);
         json_speedup(&res->speedup);
         fputs(", \"speedup_q1\": ", stdout);
         json_number(res->speedup_q1);

@@ -26,6 +26,12 @@
  * or one program that traced twice) replays as two runs one after the
  * other, the blocks of the first freed before the second starts, since its
  * addresses mean nothing to the second.
+ *
+ * A process that dies while its tracer writes leaves a line cut short:
+ * the last line of its log, without its newline; a line that "= Start"
+ * or "= End" follows on the same line; the '<' of a realloc without its
+ * '>'.  Such lines are not replayed (parsing what is left of them could
+ * give a wrong size), only counted: the log is incomplete.
  */
 #include "config.h"
 
@@ -249,6 +255,53 @@ static int event_of(struct parser *ps, const char *line, const char **args)
     return s[0];
 }
 
+/* One line: its event (as event_of() gives it), address and size. */
+struct event {
+    int kind;
+    uint64_t addr, size;
+};
+
+/* Parse @line into @e; its kind, or -1 with a message for a malformed
+ * line. */
+static int parse_event(struct parser *ps, const char *line, struct event *e)
+{
+    const char *args = NULL;
+    e->addr = e->size = 0;
+    e->kind = event_of(ps, line, &args);
+    if (e->kind <= 0 || e->kind == '=')
+        return e->kind;
+    /* "(nil)" is what glibc prints for a null pointer: a failed
+     * allocation, the old block of a failed realloc(NULL, n). */
+    int nil = parse_num(&args, &e->addr, e->kind != '>');
+    if (nil < 0)
+        return malformed(ps, "bad address", line);
+    if (e->addr == 0 && !nil)
+        return malformed(ps, "null address not written as (nil)", line);
+    if (strchr("+>!", e->kind) && parse_num(&args, &e->size, 0) != 0)
+        return malformed(ps, "bad size", line);
+    if (!at_end(args))
+        return malformed(ps, "trailing text", line);
+    if (e->addr == TOMB)
+        return malformed(ps, "impossible address", line);
+    return e->kind;
+}
+
+/* Whether @line is a line cut short with "= Start" or "= End" written
+ * right after it: the tracer of a process that died while writing the
+ * line started again in its next program, or ended in a signal handler
+ * that interrupted it. */
+static int cut_before_boundary(const char *line)
+{
+    static const char *const marks[] = { "= Start", "= End" };
+    size_t n = strcspn(line, "\r\n");
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        size_t k = strlen(marks[i]);
+        if (n > k && memcmp(line + n - k, marks[i], k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
                  char *err, size_t errlen)
 {
@@ -275,15 +328,30 @@ int replay_build(const char *path, struct plan *plan, struct trace_profile *prof
     /* Events since the last boundary: a run that holds some. */
     uint64_t run_events = 0;
 
-    while (getline(&line, &cap, f) > 0) {
-        const char *args = NULL;
-        uint64_t addr, size = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        struct event event;
         ps.lineno++;
-        int ev = event_of(&ps, line, &args);
-        if (ev < 0)
-            goto out;
+        if (line[len - 1] != '\n') {
+            /* The last line, without its newline: cut short where the
+             * process died, not recorded. */
+            plan->cut_lines += !at_end(line);
+            break;
+        }
+        int ev = parse_event(&ps, line, &event);
+        if (ev < 0) {
+            if (!cut_before_boundary(line))
+                goto out;
+            plan->cut_lines++;   /* the boundary stands, the cut line goes */
+            ev = '=';
+        }
         if (ev == 0)
             continue;
+        if (want_result && ev == '=') {
+            /* The realloc's '>' line was never written. */
+            plan->cut_lines++;
+            want_result = 0;
+        }
         if (want_result != (ev == '>')) {
             malformed(&ps, ev == '>' ? "'>' without '<' before it"
                                      : "'<' not followed by '>'", line);
@@ -301,31 +369,7 @@ int replay_build(const char *path, struct plan *plan, struct trace_profile *prof
             continue;
         }
         run_events++;
-        /* "(nil)" is what glibc prints for a null pointer: a failed
-         * allocation, the old block of a failed realloc(NULL, n). */
-        int nil = parse_num(&args, &addr, ev != '>');
-        if (nil < 0) {
-            malformed(&ps, "bad address", line);
-            goto out;
-        }
-        if (addr == 0 && !nil) {
-            malformed(&ps, "null address not written as (nil)", line);
-            goto out;
-        }
-        if (ev == '+' || ev == '>' || ev == '!') {
-            if (parse_num(&args, &size, 0) != 0) {
-                malformed(&ps, "bad size", line);
-                goto out;
-            }
-        }
-        if (!at_end(args)) {
-            malformed(&ps, "trailing text", line);
-            goto out;
-        }
-        if (addr == TOMB) {
-            malformed(&ps, "impossible address", line);
-            goto out;
-        }
+        uint64_t addr = event.addr, size = event.size;
 
         /* The '<' of a realloc counts nothing: its '>' does. */
         if (prof && ev != '<' &&
@@ -396,11 +440,7 @@ int replay_build(const char *path, struct plan *plan, struct trace_profile *prof
         snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
         goto out;
     }
-    if (want_result) {
-        snprintf(err, errlen, "%s:%lu: the trace ends inside a realloc ('<' without '>')",
-                 path, ps.lineno);
-        goto out;
-    }
+    plan->cut_lines += want_result;   /* a realloc without its '>' line */
     if (run_events)
         plan->trace_runs++;
     if (plan->allocs == 0) {

@@ -75,8 +75,9 @@ struct plan {
     uint64_t clock_ops;                   /* operations before the OP_CLOCK */
 
     /* Of a replayed trace: its runs ("= Start" ... "= End" with events in
-     * between) and the allocations that failed in the traced program. */
-    uint64_t trace_runs, failed_allocs;
+     * between), the allocations that failed in the traced program, and
+     * the lines cut short where a process died (not replayed). */
+    uint64_t trace_runs, failed_allocs, cut_lines;
 
     /* While building: where the section plan_repeat() repeats starts, and
      * the counts there. */
