@@ -1,10 +1,46 @@
 /* stat-alloc.c - a program with known allocations, for `cymem-stat record'.
- * 100 mallocs, 10 of them resized, all freed; no stdio.  With the argument
- * --fail it exits with status 3 after doing the same; with --kill it
- * kills itself with SIGKILL instead of exiting. */
+ * 100 mallocs, 10 of them resized, all freed; no stdio.  Then, with an
+ * argument:
+ *   --fail        exit with status 3;
+ *   --kill        kill itself with SIGKILL instead of exiting;
+ *   --stderr      write "stat-alloc: on stderr" to descriptor 2, if open;
+ *   --close-exec  fork a child that mallocs 20 blocks of 48 bytes, closes
+ *                 every descriptor above 2 (as daemons and subprocess
+ *                 modules do), mallocs 20 more and execs this program
+ *                 without arguments; exit with its status. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int arg_is(int argc, char **argv, const char *what)
+{
+    return argc > 1 && strcmp(argv[1], what) == 0;
+}
+
+/* A child that closes the descriptors under the tracer, then execs. */
+static int close_exec(char *self)
+{
+    static void *volatile keep[40];
+    int status;
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        for (int i = 0; i < 20; i++)
+            keep[i] = malloc(48);
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        for (int i = 20; i < 40; i++)
+            keep[i] = malloc(48);
+        execl(self, self, (char *)0);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        return 1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -23,7 +59,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 100; i++)
         free(p[i]);
-    if (argc > 1 && strcmp(argv[1], "--kill") == 0)
+    if (arg_is(argc, argv, "--kill"))
         raise(SIGKILL);
-    return argc > 1 && strcmp(argv[1], "--fail") == 0 ? 3 : 0;
+    if (arg_is(argc, argv, "--stderr") && write(2, "stat-alloc: on stderr\n", 22) < 0) {
+        /* descriptor 2 closed, as it should be */
+    }
+    if (arg_is(argc, argv, "--close-exec"))
+        return close_exec(argv[0]);
+    return arg_is(argc, argv, "--fail") ? 3 : 0;
 }

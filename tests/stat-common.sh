@@ -92,11 +92,12 @@ need_record() {
 }
 
 # record_program NAME ARG...: record NAME (found by system_program) with
-# its arguments into $scratch/NAME.log.PID; it must succeed, every log be
-# complete, and the message count the logs.  Sets $nlogs.
+# its arguments into $scratch/NAME.log.PID (NAME without its directory);
+# it must succeed, every log be complete, and the message count the
+# logs.  Sets $nlogs.
 record_program() {
     prog=$(system_program "$1") || exit 77
-    name=$1
+    name=${1##*/}
     shift
     expect_status 0 "$CYMEM_STAT" record -o "$scratch/$name.log" -- "$prog" "$@"
     nlogs=$(ls "$scratch/$name.log".* | wc -l)
@@ -107,6 +108,15 @@ record_program() {
     done
     grep -q "recorded [0-9]* events of $nlogs process" "$scratch/err" ||
         fail "record $name: $(cat "$scratch/err")"
+}
+
+# whole_lines LOG...: every line of each log is one glibc's tracer writes,
+# whole: none cut short, none spliced with another.
+whole_lines() {
+    for f in "$@"; do
+        bad=$(grep -v -E '^(= (Start|End)|(@ .* )?[-+<>!] [^ ]+( [0-9a-fx]+)?)$' "$f" | head -n 1)
+        test -z "$bad" || fail "$f: a line cut short or spliced: $bad"
+    done
 }
 
 # replay_recording NAME: replay $scratch/NAME.log as a recording; the JSON

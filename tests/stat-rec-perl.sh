@@ -10,9 +10,6 @@ record_program perl -e 'my $p = fork; die "fork: $!" unless defined $p;
     my @a = map { "x" x $_ } 1 .. 2000; exit 0'
 test "$nlogs" -eq 2 || fail "perl with one fork: $nlogs logs"
 # Each log is well formed on its own: it replays, and every line is whole.
-for f in "$scratch"/perl.log.*; do
-    grep -v -q -E '^(= (Start|End)|(@ [^ ]* )?[-+<>!] [^ ]+( [0-9a-fx]+)?)$' "$f" &&
-        fail "$f: a spliced line: $(grep -v -E '^(= (Start|End)|(@ [^ ]* )?[-+<>!] [^ ]+( [0-9a-fx]+)?)$' "$f" | head -n 1)"
-done
+whole_lines "$scratch"/perl.log.*
 replay_recording perl
 exit 0

@@ -29,6 +29,39 @@ PY
 nlogs=1
 replay_recording alloc
 
+# A child that closes every descriptor above 2, then execs: its log has
+# all its lines, the 40 blocks before the exec and the program after it.
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/ce.log" -- "$ALLOC" --close-exec
+set -- "$scratch"/ce.log.*
+test $# -eq 2 || fail "close-exec: not two logs: $*"
+whole_lines "$@"
+test "$(grep -c '^= Start' "$2")" -eq 2 && test "$(tail -n 1 "$2")" = "= End" ||
+    fail "close-exec: not two whole runs: $(grep '^=' "$2")"
+test "$(sed -n '1,/^= End/p' "$2" | grep -c '+ 0x[0-9a-f]* 0x30$')" -eq 40 ||
+    fail "close-exec: the child's blocks before its exec are not all there"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/ce.log"
+
+# A program started without descriptors 1 and 2 does not write into the
+# log: the log's descriptor is never 0, 1 or 2.
+("$CYMEM_STAT" record -o "$scratch/se.log" -- "$ALLOC" --stderr >&- 2>&-) ||
+    fail "record with stdout and stderr closed: status $?"
+grep -q "on stderr" "$scratch"/se.log.* && fail "the program's stderr went into its log"
+test "$(tail -n 1 "$scratch"/se.log.*)" = "= End" || fail "stderr closed: incomplete log"
+
+# -o names the log however it is written: relative, with "." and "..",
+# doubled slashes, through a link to a directory.
+mkdir "$scratch/d"
+ln -s d "$scratch/link"
+for o in ./dot.log d/../up.log "$scratch//double.log" "$scratch/link/via.log"; do
+    (cd "$scratch" && "$CYMEM_STAT" record -o "$o" -- "$ALLOC") 2>"$scratch/err" ||
+        fail "record -o $o: $(cat "$scratch/err")"
+    grep -q "recorded [1-9][0-9]* events of 1 process" "$scratch/err" ||
+        fail "record -o $o: $(cat "$scratch/err")"
+    (cd "$scratch" && "$CYMEM_STAT" -q --repeat 1 replay "$o") >/dev/null 2>"$scratch/err" ||
+        fail "replay $o: $(cat "$scratch/err")"
+done
+test -f "$scratch"/d/via.log.[0-9]* || fail "record -o link/via.log: not in d"
+
 # A program whose file name holds "] ": its callers are written with it.
 mkdir "$scratch/x] y"
 cp "$ALLOC" "$scratch/x] y/prog"

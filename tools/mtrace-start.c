@@ -3,26 +3,38 @@
  *
  * glibc's tracer (libc_malloc_debug.so.0, preloaded beside this module)
  * only writes a log once the program calls mtrace(), into the file named
- * by MALLOC_TRACE, truncating it.  This module makes it trace every
- * process of a recording, each into a log of its own, BASE.PID (like
- * strace -ff), with BASE taken from $CYMEM_STAT_TRACE:
+ * by MALLOC_TRACE.  This module makes it trace every process of a
+ * recording, each into a log of its own, BASE.PID (like strace -ff), with
+ * BASE taken from $CYMEM_STAT_TRACE:
  *
  *  - at start-up (a new program, or the same process after an exec) it
- *    calls mtrace() and moves the tracer's stream onto BASE.PID opened
- *    for appending: the lines of a process's successive images follow
- *    each other, each between "= Start" and "= End";
- *  - in the child of a fork, which inherits the parent's stream and file,
- *    it points the inherited stream at /dev/null, closes it (its "= End"
- *    goes there) and starts the child's own log;
- *  - before an exec, and in _exit and _Exit, which skip the C library's
- *    exit handlers, it stops the tracer, which writes "= End" and flushes
- *    everything buffered; at a normal exit its destructor does the same.
- *    A log that does not end with "= End" is thus incomplete: the process
- *    died, or left by a way this module does not see.
+ *    calls mtrace(); when the tracer opens its file, the fopen() it calls
+ *    is this module's, which gives it a stream of the module's own
+ *    (fopencookie) on BASE.PID, opened for appending: the lines of a
+ *    process's successive images follow each other;
+ *  - in the child of a fork, which inherits the parent's stream, the
+ *    stream is pointed at the child's own log, without the lines the
+ *    parent has not written yet (the parent writes them).
+ *
+ * What the tracer writes goes to a buffer of the module's, and from there
+ * to the log a whole line at a time, so that a process killed, or a
+ * descriptor closed under the module, never leaves a line cut short in
+ * the middle of a log.  The log's descriptor is never 0, 1 or 2 (a
+ * program started with those closed would write its own output into the
+ * log), and before each write it is checked to be the log still: a
+ * program that closes every descriptor (before an exec, say) or puts
+ * another file under its number does not lose the log's lines, nor get
+ * them; the log is opened again.
+ *
+ * Before an exec, and in _exit and _Exit, which skip the C library's exit
+ * handlers, it stops the tracer, which writes "= End"; at a normal exit
+ * its destructor does the same.  A log that does not end with "= End" is
+ * thus incomplete: the process died, or left by a way this module does
+ * not see.
  *
  * A vfork child shares its parent's memory, stream included: it is
- * recognised by its process ID, which is not the one the stream was
- * opened for, and left alone; it execs or _exits without touching it.
+ * recognised by its process ID, which is not the one the log was opened
+ * for, and left alone; it execs or _exits without touching it.
  *
  * The module allocates nothing of its own once tracing runs, apart from
  * what setenv() and the tracer do.
@@ -37,8 +49,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,83 +60,264 @@ void cymem_stat_mtrace_start(void) __attribute__((constructor));
 void cymem_stat_mtrace_stop(void) __attribute__((destructor));
 
 static char base[PATH_MAX];   /* the recording's BASE; "" when not recording */
-static pid_t trace_pid;       /* the process the open log belongs to */
-static int trace_fd = -1;     /* the descriptor of the tracer's stream */
+static volatile int catching; /* while mtrace() opens the tracer's file */
 
-/* The descriptor open on @path, found through /proc/self/fd without
- * allocating; -1 if none. */
-static int fd_of(const char *path)
+/* The log of this process, and the lines the tracer wrote that are not in
+ * it yet. */
+static struct {
+    char path[PATH_MAX + 32];  /* BASE.PID */
+    pid_t pid;                 /* the process it belongs to */
+    FILE *stream;              /* the tracer's, while it traces */
+    int fd;                    /* open on path, never 0, 1 or 2; -1 */
+    dev_t dev;                 /* the file fd must still be */
+    ino_t ino;
+    int ended;                 /* nothing more goes to the log */
+    size_t len;                /* bytes in buf */
+    char buf[4096];
+} lg = { .fd = -1, .ended = 1 };
+
+/* ---- the log's file ------------------------------------------------------------ */
+
+/* Open the log for appending, on a descriptor above 2; 0 or -1. */
+static int open_log(void)
 {
-    char link[32], target[PATH_MAX + 64];
-    for (int fd = 0; fd < 4096; fd++) {
-        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(link, target, sizeof target - 1);
-        if (n < 0)
-            continue;
-        target[n] = '\0';
-        if (strcmp(target, path) == 0)
-            return fd;
+    struct stat st;
+    int fd = open(lg.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd >= 0 && fd <= STDERR_FILENO) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        close(fd);
+        fd = high;
     }
-    return -1;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return -1;
+    }
+    lg.fd = fd;
+    lg.dev = st.st_dev;
+    lg.ino = st.st_ino;
+    return 0;
 }
 
-/* Start the tracer for this process, into BASE.PID, appending. */
+/* Whether lg.fd is the log still (the program may have closed it, and
+ * opened another file under its number). */
+static int fd_is_log(void)
+{
+    struct stat st;
+    return lg.fd >= 0 && fstat(lg.fd, &st) == 0 && st.st_dev == lg.dev &&
+           st.st_ino == lg.ino;
+}
+
+/* Close the log, if its descriptor is the log's still. */
+static void close_log(void)
+{
+    if (fd_is_log())
+        close(lg.fd);
+    lg.fd = -1;
+}
+
+/* Write @n bytes at @p to the log, opening it again if its descriptor
+ * is not the log's any more; 0 or -1. */
+static int write_log(const char *p, size_t n)
+{
+    if (!fd_is_log() && open_log() != 0)
+        return -1;
+    while (n > 0) {
+        ssize_t k = write(lg.fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* ---- the buffer ----------------------------------------------------------------- */
+
+/* The end of the buffer's last whole line (0: none). */
+static size_t whole_lines(size_t len)
+{
+    while (len > 0 && lg.buf[len - 1] != '\n')
+        len--;
+    return len;
+}
+
+/* Write the buffer's whole lines to the log, or with @all everything it
+ * holds; 0, or -1 when nothing can be written: the log has ended, or
+ * this is not the process it belongs to (a vfork child: the buffer is its
+ * parent's).  A log that cannot be written to ends there, without
+ * "= End". */
+static int flush(int all)
+{
+    if (lg.ended || getpid() != lg.pid)
+        return -1;
+    size_t n = all ? lg.len : whole_lines(lg.len);
+    if (write_log(lg.buf, n) != 0)
+        lg.ended = 1;
+    memmove(lg.buf, lg.buf + n, lg.len - n);
+    lg.len -= n;
+    return lg.ended ? -1 : 0;
+}
+
+/* Add @n bytes at @p to the buffer, writing whole lines out to make room;
+ * they are dropped once the log has ended. */
+static void append(const char *p, size_t n)
+{
+    while (n > 0) {
+        if (lg.len == sizeof lg.buf && flush(0) != 0)
+            return;
+        if (lg.len == sizeof lg.buf && flush(1) != 0)   /* a line longer than it */
+            return;
+        size_t k = sizeof lg.buf - lg.len < n ? sizeof lg.buf - lg.len : n;
+        memcpy(lg.buf + lg.len, p, k);
+        lg.len += k;
+        p += k;
+        n -= k;
+    }
+}
+
+/* ---- the tracer's stream ----------------------------------------------------------- */
+
+static ssize_t stream_write(void *cookie, const char *p, size_t n)
+{
+    (void)cookie;
+    append(p, n);
+    return (ssize_t)n;
+}
+
+/* The tracer stopped (muntrace()): its "= End" is the buffer's last
+ * line. */
+static int stream_close(void *cookie)
+{
+    (void)cookie;
+    flush(1);
+    lg.ended = 1;
+    close_log();
+    lg.stream = NULL;
+    return 0;
+}
+
+/* Open this process's log (lg.path), with nothing in the buffer. */
+static int begin_log(void)
+{
+    lg.len = 0;
+    if (open_log() != 0)
+        return -1;
+    lg.ended = 0;
+    return 0;
+}
+
+/* The stream the tracer opens, or NULL (then it does not trace). */
+static FILE *log_stream(void)
+{
+    static const cookie_io_functions_t io = { NULL, stream_write, NULL, stream_close };
+    if (begin_log() != 0)
+        return NULL;
+    if ((lg.stream = fopencookie(NULL, "w", io)) == NULL) {
+        close_log();
+        lg.ended = 1;
+    }
+    return lg.stream;
+}
+
+/* The C library's own function @name. */
+static void *next(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+typedef FILE *fopen_fn(const char *, const char *);
+
+FILE *fopen(const char *path, const char *mode)
+{
+    static fopen_fn *real;
+    if (catching && strcmp(path, lg.path) == 0)
+        return log_stream();
+    if (real == NULL && (real = (fopen_fn *)next("fopen")) == NULL) {
+        errno = ENOSYS;
+        return NULL;
+    }
+    return real(path, mode);
+}
+
+/* ---- starting and stopping ------------------------------------------------------- */
+
+/* Whether this process writes the log (a vfork child does not). */
+static int owner(void)
+{
+    return lg.stream != NULL && getpid() == lg.pid;
+}
+
+typedef char *getenv_fn(const char *);
+typedef int setenv_fn(const char *, const char *, int);
+typedef int unsetenv_fn(const char *);
+
+/* Start the tracer for this process, into BASE.PID. */
 static void start(void)
 {
-    char path[PATH_MAX + 32], opening[PATH_MAX + 48];
-    pid_t pid = getpid();
-    snprintf(path, sizeof path, "%s.%ld", base, (long)pid);
-    snprintf(opening, sizeof opening, "%s.%ld.opening", base, (long)pid);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-    if (fd < 0)
+    /* The C library's setenv(), not the program's: bash has its own,
+     * which does not change the environment the tracer reads. */
+    setenv_fn *set = (setenv_fn *)next("setenv");
+    unsetenv_fn *unset = (unsetenv_fn *)next("unsetenv");
+    if (set == NULL || unset == NULL)
         return;
-    /* The tracer truncates the file it opens: let it open a scratch file,
-     * then put the log under its stream before anything is written. */
-    setenv("MALLOC_TRACE", opening, 1);
+    lg.pid = getpid();
+    snprintf(lg.path, sizeof lg.path, "%s.%ld", base, (long)lg.pid);
+    set("MALLOC_TRACE", lg.path, 1);
+    /* <mcheck.h> declares mtrace() a leaf, a function that calls nothing
+     * of this file: it calls fopen() all the same, so catching is
+     * volatile, and what log_stream() did is read again after it. */
+    catching = 1;
     mtrace();
-    unsetenv("MALLOC_TRACE");
-    int t = fd_of(opening);
-    unlink(opening);
-    if (t < 0 || dup3(fd, t, O_CLOEXEC) < 0) {
-        close(fd);
-        return;
-    }
-    close(fd);
-    trace_fd = t;
-    trace_pid = pid;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    catching = 0;
+    unset("MALLOC_TRACE");
 }
 
-/* Stop the tracer if this process owns it: "= End", flush, close.
- * Returns whether it did. */
-static int stop(void)
-{
-    if (trace_fd < 0 || getpid() != trace_pid)
-        return 0;
-    muntrace();
-    trace_fd = -1;
-    return 1;
-}
-
-/* A fork child: leave the parent's log alone, open its own. */
+/* A fork child: the log becomes its own; the parent's lines not written
+ * yet, in the stream or in the buffer, are the parent's to write. */
 static void forked_child(void)
 {
-    if (trace_fd < 0)
+    static const char start_line[] = "= Start\n";
+    if (lg.stream == NULL)
         return;
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (null < 0 || dup3(null, trace_fd, O_CLOEXEC) < 0)
-        abort();   /* writing on would splice two processes' lines */
-    close(null);
+    __fpurge(lg.stream);
+    close_log();
+    lg.pid = getpid();
+    snprintf(lg.path, sizeof lg.path, "%s.%ld", base, (long)lg.pid);
+    if (begin_log() == 0)
+        append(start_line, sizeof start_line - 1);
+    else
+        lg.ended = 1;   /* the child's lines go nowhere */
+}
+
+/* Stop the tracer if this process owns it: it writes "= End", and the
+ * stream's close the rest.  Returns whether it did. */
+static int stop(void)
+{
+    if (!owner())
+        return 0;
     muntrace();
-    trace_fd = -1;
-    start();
+    return 1;
 }
 
 void cymem_stat_mtrace_start(void)
 {
-    const char *b = getenv("CYMEM_STAT_TRACE");
-    if (b == NULL || *b == '\0' || strlen(b) >= sizeof base)
+    getenv_fn *get = (getenv_fn *)next("getenv");
+    const char *b = get ? get("CYMEM_STAT_TRACE") : NULL;
+    char cwd[PATH_MAX];
+    if (b == NULL || *b == '\0')
         return;
-    strcpy(base, b);
+    /* Every process writes beside BASE, whatever its directory. */
+    if (b[0] != '/' && getcwd(cwd, sizeof cwd) != NULL) {
+        if ((size_t)snprintf(base, sizeof base, "%s/%s", cwd, b) >= sizeof base)
+            return;
+    } else if ((size_t)snprintf(base, sizeof base, "%s", b) >= sizeof base) {
+        return;
+    }
     pthread_atfork(NULL, NULL, forked_child);
     start();
 }
@@ -146,22 +341,17 @@ void _Exit(int status)
     _exit(status);
 }
 
-/* The C library's own exec function of @name. */
-static void *next(const char *name)
-{
-    return dlsym(RTLD_NEXT, name);
-}
-
 /* Around an exec: stop the log before it, restart it if the exec failed. */
-#define AROUND_EXEC(call)            \
-    do {                             \
-        int stopped_ = stop();       \
-        int rc_ = (call);            \
-        int errno_ = errno;          \
-        if (stopped_)                \
-            start();                 \
-        errno = errno_;              \
-        return rc_;                  \
+#define AROUND_EXEC(type, name, ...)                                    \
+    do {                                                                \
+        type *f_ = (type *)next(name);                                  \
+        int stopped_ = stop();                                          \
+        int rc_ = f_ ? f_(__VA_ARGS__) : (errno = ENOSYS, -1);          \
+        int errno_ = errno;                                             \
+        if (stopped_)                                                   \
+            start();                                                    \
+        errno = errno_;                                                 \
+        return rc_;                                                     \
     } while (0)
 
 typedef int exec3_fn(const char *, char *const[], char *const[]);
@@ -170,32 +360,27 @@ typedef int fexec_fn(int, char *const[], char *const[]);
 
 int execve(const char *path, char *const argv[], char *const envp[])
 {
-    exec3_fn *f = (exec3_fn *)next("execve");
-    AROUND_EXEC(f ? f(path, argv, envp) : (errno = ENOSYS, -1));
+    AROUND_EXEC(exec3_fn, "execve", path, argv, envp);
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    exec3_fn *f = (exec3_fn *)next("execvpe");
-    AROUND_EXEC(f ? f(file, argv, envp) : (errno = ENOSYS, -1));
+    AROUND_EXEC(exec3_fn, "execvpe", file, argv, envp);
 }
 
 int execv(const char *path, char *const argv[])
 {
-    exec2_fn *f = (exec2_fn *)next("execv");
-    AROUND_EXEC(f ? f(path, argv) : (errno = ENOSYS, -1));
+    AROUND_EXEC(exec2_fn, "execv", path, argv);
 }
 
 int execvp(const char *file, char *const argv[])
 {
-    exec2_fn *f = (exec2_fn *)next("execvp");
-    AROUND_EXEC(f ? f(file, argv) : (errno = ENOSYS, -1));
+    AROUND_EXEC(exec2_fn, "execvp", file, argv);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    fexec_fn *f = (fexec_fn *)next("fexecve");
-    AROUND_EXEC(f ? f(fd, argv, envp) : (errno = ENOSYS, -1));
+    AROUND_EXEC(fexec_fn, "fexecve", fd, argv, envp);
 }
 
 /* execl, execlp, execle: their arguments as an array, on the stack. */
