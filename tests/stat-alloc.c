@@ -3,6 +3,9 @@
  * argument:
  *   --fail        exit with status 3;
  *   --kill        kill itself with SIGKILL instead of exiting;
+ *   --exit-in-handler  malloc and free blocks of 64 bytes until, 20 ms
+ *                 on, a signal handler calls _exit(0);
+ *   --quick-exit  leave through quick_exit(0);
  *   --stderr      write "stat-alloc: on stderr" to descriptor 2, if open;
  *   --close-exec  fork a child that mallocs 20 blocks of 48 bytes, closes
  *                 every descriptor above 2 (as daemons and subprocess
@@ -11,12 +14,33 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int arg_is(int argc, char **argv, const char *what)
 {
     return argc > 1 && strcmp(argv[1], what) == 0;
+}
+
+static void leave(int sig)
+{
+    (void)sig;
+    _exit(0);
+}
+
+/* Allocate until a signal handler leaves, most likely in the middle of
+ * an allocation or a free. */
+static int exit_in_handler(void)
+{
+    struct itimerval in_20ms = { { 0, 0 }, { 0, 20000 } };
+    signal(SIGALRM, leave);
+    if (setitimer(ITIMER_REAL, &in_20ms, NULL) != 0)
+        return 1;
+    for (;;) {
+        void *volatile q = malloc(64);
+        free(q);
+    }
 }
 
 /* A child that closes the descriptors under the tracer, then execs. */
@@ -61,6 +85,10 @@ int main(int argc, char **argv)
         free(p[i]);
     if (arg_is(argc, argv, "--kill"))
         raise(SIGKILL);
+    if (arg_is(argc, argv, "--exit-in-handler"))
+        return exit_in_handler();
+    if (arg_is(argc, argv, "--quick-exit"))
+        quick_exit(0);
     if (arg_is(argc, argv, "--stderr") && write(2, "stat-alloc: on stderr\n", 22) < 0) {
         /* descriptor 2 closed, as it should be */
     }

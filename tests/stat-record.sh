@@ -84,4 +84,18 @@ grep -q "kill.log.[0-9]* is incomplete" "$scratch/err" || fail "killed: $(cat "$
 grep -q "died of signal" "$scratch/err" || fail "killed: $(cat "$scratch/err")"
 # What it wrote replays: a line cut short is left out.
 expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/kill.log"
+
+# A signal handler that calls _exit() in the middle of a malloc or a free,
+# in the middle of the tracer's line: the log has its whole lines, then
+# "= End", every time.
+for i in 1 2 3 4 5; do
+    rm -f "$scratch"/sig.log.*
+    expect_status 0 "$CYMEM_STAT" record -o "$scratch/sig.log" -- "$ALLOC" --exit-in-handler
+    whole_lines "$scratch"/sig.log.*
+    test "$(tail -n 1 "$scratch"/sig.log.*)" = "= End" || fail "_exit in a handler: no '= End'"
+    expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/sig.log"
+    grep -q "incomplete" "$scratch/err" && fail "_exit in a handler: $(cat "$scratch/err")"
+done
+# quick_exit() skips the exit handlers too.
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/qe.log" -- "$ALLOC" --quick-exit
 exit 0

@@ -26,11 +26,14 @@
  * another file under its number does not lose the log's lines, nor get
  * them; the log is opened again.
  *
- * Before an exec, and in _exit and _Exit, which skip the C library's exit
- * handlers, it stops the tracer, which writes "= End"; at a normal exit
- * its destructor does the same.  A log that does not end with "= End" is
- * thus incomplete: the process died, or left by a way this module does
- * not see.
+ * The log ends with "= End" when the process leaves: at a normal exit
+ * and before an exec (the module stops the tracer, which writes it), in
+ * _exit, _Exit and quick_exit, which skip the C library's exit handlers.
+ * _exit may be called in a signal handler that interrupted the tracer in
+ * the middle of a line: it writes the whole lines and "= End" with
+ * async-signal-safe calls only, leaving out the line cut short.  A log
+ * that does not end with "= End" is thus incomplete: the process died,
+ * or left by a way this module does not see.
  *
  * A vfork child shares its parent's memory, stream included: it is
  * recognised by its process ID, which is not the one the log was opened
@@ -47,6 +50,7 @@
 #include <limits.h>
 #include <mcheck.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
@@ -54,10 +58,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 void cymem_stat_mtrace_start(void) __attribute__((constructor));
 void cymem_stat_mtrace_stop(void) __attribute__((destructor));
+
+/* The states of the log. */
+enum { LOG_OPEN, LOG_FLUSHING, LOG_ENDED };
 
 static char base[PATH_MAX];   /* the recording's BASE; "" when not recording */
 static volatile int catching; /* while mtrace() opens the tracer's file */
@@ -71,12 +79,12 @@ static struct {
     int fd;                    /* open on path, never 0, 1 or 2; -1 */
     dev_t dev;                 /* the file fd must still be */
     ino_t ino;
-    int ended;                 /* nothing more goes to the log */
+    int state;                 /* LOG_...: one flush at a time, none after the end */
     size_t len;                /* bytes in buf */
     char buf[4096];
-} lg = { .fd = -1, .ended = 1 };
+} lg = { .fd = -1, .state = LOG_ENDED };
 
-/* ---- the log's file ------------------------------------------------------------ */
+/* ---- the log's file, with async-signal-safe calls only ------------------------ */
 
 /* Open the log for appending, on a descriptor above 2; 0 or -1. */
 static int open_log(void)
@@ -145,6 +153,23 @@ static size_t whole_lines(size_t len)
     return len;
 }
 
+/* Take the buffer for a flush: 1, or 0 once the log has ended.  A flush
+ * runs with every signal blocked, so the one under way is another
+ * thread's, done at once. */
+static int claim(void)
+{
+    int open = LOG_OPEN;
+    while (!__atomic_compare_exchange_n(&lg.state, &open, LOG_FLUSHING, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_ACQUIRE)) {
+        if (open == LOG_ENDED)
+            return 0;
+        open = LOG_OPEN;
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+    }
+    return 1;
+}
+
 /* Write the buffer's whole lines to the log, or with @all everything it
  * holds; 0, or -1 when nothing can be written: the log has ended, or
  * this is not the process it belongs to (a vfork child: the buffer is its
@@ -152,14 +177,24 @@ static size_t whole_lines(size_t len)
  * "= End". */
 static int flush(int all)
 {
-    if (lg.ended || getpid() != lg.pid)
+    sigset_t every, old;
+    int rc = -1;
+    if (getpid() != lg.pid)
         return -1;
-    size_t n = all ? lg.len : whole_lines(lg.len);
-    if (write_log(lg.buf, n) != 0)
-        lg.ended = 1;
-    memmove(lg.buf, lg.buf + n, lg.len - n);
-    lg.len -= n;
-    return lg.ended ? -1 : 0;
+    /* A signal handler that calls _exit() must not find the buffer half
+     * written out. */
+    sigfillset(&every);
+    pthread_sigmask(SIG_BLOCK, &every, &old);
+    if (claim()) {
+        size_t len = __atomic_load_n(&lg.len, __ATOMIC_ACQUIRE);
+        size_t n = all ? len : whole_lines(len);
+        rc = write_log(lg.buf, n);
+        memmove(lg.buf, lg.buf + n, len - n);
+        __atomic_store_n(&lg.len, len - n, __ATOMIC_RELEASE);
+        __atomic_store_n(&lg.state, rc == 0 ? LOG_OPEN : LOG_ENDED, __ATOMIC_RELEASE);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 /* Add @n bytes at @p to the buffer, writing whole lines out to make room;
@@ -173,10 +208,26 @@ static void append(const char *p, size_t n)
             return;
         size_t k = sizeof lg.buf - lg.len < n ? sizeof lg.buf - lg.len : n;
         memcpy(lg.buf + lg.len, p, k);
-        lg.len += k;
+        /* The bytes are in before the length says so: a signal handler
+         * that ends the log sees them whole or not at all. */
+        __atomic_store_n(&lg.len, lg.len + k, __ATOMIC_RELEASE);
         p += k;
         n -= k;
     }
+}
+
+/* End the log: its whole lines, then "= End", and nothing after it; with
+ * async-signal-safe calls only, for _exit().  A line the process was
+ * writing when a signal handler called _exit() is left out. */
+static void end_log(void)
+{
+    static const char end[] = "= End\n";
+    if (!claim())
+        return;
+    size_t n = whole_lines(__atomic_load_n(&lg.len, __ATOMIC_ACQUIRE));
+    if (write_log(lg.buf, n) == 0)
+        write_log(end, sizeof end - 1);
+    __atomic_store_n(&lg.state, LOG_ENDED, __ATOMIC_RELEASE);
 }
 
 /* ---- the tracer's stream ----------------------------------------------------------- */
@@ -194,7 +245,8 @@ static int stream_close(void *cookie)
 {
     (void)cookie;
     flush(1);
-    lg.ended = 1;
+    if (claim())
+        __atomic_store_n(&lg.state, LOG_ENDED, __ATOMIC_RELEASE);
     close_log();
     lg.stream = NULL;
     return 0;
@@ -206,7 +258,7 @@ static int begin_log(void)
     lg.len = 0;
     if (open_log() != 0)
         return -1;
-    lg.ended = 0;
+    lg.state = LOG_OPEN;
     return 0;
 }
 
@@ -218,7 +270,7 @@ static FILE *log_stream(void)
         return NULL;
     if ((lg.stream = fopencookie(NULL, "w", io)) == NULL) {
         close_log();
-        lg.ended = 1;
+        lg.state = LOG_ENDED;
     }
     return lg.stream;
 }
@@ -275,6 +327,11 @@ static void start(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     catching = 0;
     unset("MALLOC_TRACE");
+    /* The tracer gave its stream a buffer of 512 bytes: whatever it
+     * writes comes to this module's buffer at once instead, where
+     * _exit() can write it out with async-signal-safe calls. */
+    if (lg.stream)
+        setvbuf(lg.stream, NULL, _IONBF, 0);
 }
 
 /* A fork child: the log becomes its own; the parent's lines not written
@@ -291,7 +348,7 @@ static void forked_child(void)
     if (begin_log() == 0)
         append(start_line, sizeof start_line - 1);
     else
-        lg.ended = 1;   /* the child's lines go nowhere */
+        lg.state = LOG_ENDED;   /* the child's lines go nowhere */
 }
 
 /* Stop the tracer if this process owns it: it writes "= End", and the
@@ -302,6 +359,13 @@ static int stop(void)
         return 0;
     muntrace();
     return 1;
+}
+
+/* quick_exit() runs this after the program's own handlers. */
+static void quick_exited(void)
+{
+    if (owner())
+        end_log();
 }
 
 void cymem_stat_mtrace_start(void)
@@ -319,6 +383,7 @@ void cymem_stat_mtrace_start(void)
         return;
     }
     pthread_atfork(NULL, NULL, forked_child);
+    at_quick_exit(quick_exited);
     start();
 }
 
@@ -331,7 +396,8 @@ void cymem_stat_mtrace_stop(void)
 
 void _exit(int status)
 {
-    stop();
+    if (owner())
+        end_log();
     for (;;)
         syscall(SYS_exit_group, status);
 }
