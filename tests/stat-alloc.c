@@ -6,6 +6,8 @@
  *   --exit-in-handler  malloc and free blocks of 64 bytes until, 20 ms
  *                 on, a signal handler calls _exit(0);
  *   --quick-exit  leave through quick_exit(0);
+ *   --failed-exec keep 100 blocks of 1000 bytes, fail to exec a program
+ *                 that does not exist three times, then malloc 5000 bytes;
  *   --stderr      write "stat-alloc: on stderr" to descriptor 2, if open;
  *   --close-exec  fork a child that mallocs 20 blocks of 48 bytes, closes
  *                 every descriptor above 2 (as daemons and subprocess
@@ -41,6 +43,19 @@ static int exit_in_handler(void)
         void *volatile q = malloc(64);
         free(q);
     }
+}
+
+/* Execs that fail, between allocations of one process image: live bytes
+ * peak at 105,000. */
+static int failed_exec(void)
+{
+    static void *volatile keep[101];
+    for (int i = 0; i < 100; i++)
+        keep[i] = malloc(1000);
+    for (int i = 0; i < 3; i++)
+        execl("/nonexistent/program", "program", (char *)0);
+    keep[100] = malloc(5000);
+    return 0;
 }
 
 /* A child that closes the descriptors under the tracer, then execs. */
@@ -94,5 +109,7 @@ int main(int argc, char **argv)
     }
     if (arg_is(argc, argv, "--close-exec"))
         return close_exec(argv[0]);
+    if (arg_is(argc, argv, "--failed-exec"))
+        return failed_exec();
     return arg_is(argc, argv, "--fail") ? 3 : 0;
 }

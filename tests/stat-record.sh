@@ -41,6 +41,25 @@ test "$(sed -n '1,/^= End/p' "$2" | grep -c '+ 0x[0-9a-f]* 0x30$')" -eq 40 ||
     fail "close-exec: the child's blocks before its exec are not all there"
 expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/ce.log"
 
+# An exec that fails does not end the process's run: its blocks live on.
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/fe.log" -- "$ALLOC" --failed-exec
+test "$(grep -c '^=' "$scratch"/fe.log.*)" -eq 2 || fail "failed exec: $(grep '^=' "$scratch"/fe.log.*)"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/fe.log"
+"$PYTHON" - "$scratch/out" <<'PY' || exit 1
+import json, sys
+w = json.load(open(sys.argv[1]))["workloads"][0]
+assert w["trace_runs"] == 1, w
+assert w["backends"]["pool"]["requested_bytes"] == 105000, w
+PY
+
+# A process that goes on in a program that cannot be traced (env -i
+# empties the environment the module is preloaded from) leaves a log
+# without "= End": record says so.
+env=$(system_program env) || exit 77
+expect_status 1 "$CYMEM_STAT" record -o "$scratch/ei.log" -- "$env" -i "$ALLOC"
+grep -q "ei.log.[0-9]* is incomplete .*could not be traced" "$scratch/err" ||
+    fail "env -i: $(cat "$scratch/err")"
+
 # A program started without descriptors 1 and 2 does not write into the
 # log: the log's descriptor is never 0, 1 or 2.
 ("$CYMEM_STAT" record -o "$scratch/se.log" -- "$ALLOC" --stderr >&- 2>&-) ||

@@ -27,13 +27,16 @@
  * them; the log is opened again.
  *
  * The log ends with "= End" when the process leaves: at a normal exit
- * and before an exec (the module stops the tracer, which writes it), in
- * _exit, _Exit and quick_exit, which skip the C library's exit handlers.
- * _exit may be called in a signal handler that interrupted the tracer in
- * the middle of a line: it writes the whole lines and "= End" with
- * async-signal-safe calls only, leaving out the line cut short.  A log
- * that does not end with "= End" is thus incomplete: the process died,
- * or left by a way this module does not see.
+ * (this module's destructor stops the tracer, which writes it), in _exit,
+ * _Exit and quick_exit, which skip the C library's exit handlers.  _exit
+ * may be called in a signal handler that interrupted the tracer in the
+ * middle of a line: it writes the whole lines and "= End" with
+ * async-signal-safe calls only, leaving out the line cut short.  An exec
+ * writes the whole lines and ends nothing: the next program, when it
+ * starts tracing, writes "= End" before its "= Start", and an exec that
+ * fails leaves no trace in the log.  A log that does not end with
+ * "= End" is thus incomplete: the process died, left by a way this
+ * module does not see, or went on in a program that could not be traced.
  *
  * A vfork child shares its parent's memory, stream included: it is
  * recognised by its process ID, which is not the one the log was opened
@@ -67,6 +70,8 @@ void cymem_stat_mtrace_stop(void) __attribute__((destructor));
 /* The states of the log. */
 enum { LOG_OPEN, LOG_FLUSHING, LOG_ENDED };
 
+static const char end_line[] = "= End\n";
+
 static char base[PATH_MAX];   /* the recording's BASE; "" when not recording */
 static volatile int catching; /* while mtrace() opens the tracer's file */
 
@@ -90,7 +95,7 @@ static struct {
 static int open_log(void)
 {
     struct stat st;
-    int fd = open(lg.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    int fd = open(lg.path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd >= 0 && fd <= STDERR_FILENO) {
         int high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
         close(fd);
@@ -141,6 +146,20 @@ static int write_log(const char *p, size_t n)
         n -= (size_t)k;
     }
     return 0;
+}
+
+/* Whether the log holds a run that nothing ended: the program before an
+ * exec, whose last line is not "= End". */
+static int run_left_open(void)
+{
+    char tail[sizeof end_line - 1];
+    struct stat st;
+    if (fstat(lg.fd, &st) != 0 || st.st_size == 0)
+        return 0;
+    return st.st_size < (off_t)sizeof tail ||
+           pread(lg.fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail) !=
+               (ssize_t)sizeof tail ||
+           memcmp(tail, end_line, sizeof tail) != 0;
 }
 
 /* ---- the buffer ----------------------------------------------------------------- */
@@ -221,12 +240,11 @@ static void append(const char *p, size_t n)
  * writing when a signal handler called _exit() is left out. */
 static void end_log(void)
 {
-    static const char end[] = "= End\n";
     if (!claim())
         return;
     size_t n = whole_lines(__atomic_load_n(&lg.len, __ATOMIC_ACQUIRE));
     if (write_log(lg.buf, n) == 0)
-        write_log(end, sizeof end - 1);
+        write_log(end_line, sizeof end_line - 1);
     __atomic_store_n(&lg.state, LOG_ENDED, __ATOMIC_RELEASE);
 }
 
@@ -252,13 +270,16 @@ static int stream_close(void *cookie)
     return 0;
 }
 
-/* Open this process's log (lg.path), with nothing in the buffer. */
-static int begin_log(void)
+/* Open this process's log (lg.path) and begin a run; "= End" first when
+ * @after_exec and the program before this one left its run open. */
+static int begin_log(int after_exec)
 {
     lg.len = 0;
     if (open_log() != 0)
         return -1;
     lg.state = LOG_OPEN;
+    if (after_exec && run_left_open())
+        append(end_line, sizeof end_line - 1);
     return 0;
 }
 
@@ -266,7 +287,7 @@ static int begin_log(void)
 static FILE *log_stream(void)
 {
     static const cookie_io_functions_t io = { NULL, stream_write, NULL, stream_close };
-    if (begin_log() != 0)
+    if (begin_log(1) != 0)
         return NULL;
     if ((lg.stream = fopencookie(NULL, "w", io)) == NULL) {
         close_log();
@@ -345,20 +366,10 @@ static void forked_child(void)
     close_log();
     lg.pid = getpid();
     snprintf(lg.path, sizeof lg.path, "%s.%ld", base, (long)lg.pid);
-    if (begin_log() == 0)
+    if (begin_log(0) == 0)
         append(start_line, sizeof start_line - 1);
     else
         lg.state = LOG_ENDED;   /* the child's lines go nowhere */
-}
-
-/* Stop the tracer if this process owns it: it writes "= End", and the
- * stream's close the rest.  Returns whether it did. */
-static int stop(void)
-{
-    if (!owner())
-        return 0;
-    muntrace();
-    return 1;
 }
 
 /* quick_exit() runs this after the program's own handlers. */
@@ -389,7 +400,9 @@ void cymem_stat_mtrace_start(void)
 
 void cymem_stat_mtrace_stop(void)
 {
-    stop();
+    /* The tracer writes "= End", and the stream's close the rest. */
+    if (owner())
+        muntrace();
 }
 
 /* ---- leaving the process image ------------------------------------------------ */
@@ -407,17 +420,14 @@ void _Exit(int status)
     _exit(status);
 }
 
-/* Around an exec: stop the log before it, restart it if the exec failed. */
-#define AROUND_EXEC(type, name, ...)                                    \
-    do {                                                                \
-        type *f_ = (type *)next(name);                                  \
-        int stopped_ = stop();                                          \
-        int rc_ = f_ ? f_(__VA_ARGS__) : (errno = ENOSYS, -1);          \
-        int errno_ = errno;                                             \
-        if (stopped_)                                                   \
-            start();                                                    \
-        errno = errno_;                                                 \
-        return rc_;                                                     \
+/* Before an exec, the log's whole lines: the next program ends the run
+ * when it starts tracing, and a failed exec leaves the log as it was. */
+#define EXEC(type, name, ...)                                   \
+    do {                                                        \
+        type *f_ = (type *)next(name);                          \
+        if (owner())                                            \
+            flush(0);                                           \
+        return f_ ? f_(__VA_ARGS__) : (errno = ENOSYS, -1);     \
     } while (0)
 
 typedef int exec3_fn(const char *, char *const[], char *const[]);
@@ -426,27 +436,27 @@ typedef int fexec_fn(int, char *const[], char *const[]);
 
 int execve(const char *path, char *const argv[], char *const envp[])
 {
-    AROUND_EXEC(exec3_fn, "execve", path, argv, envp);
+    EXEC(exec3_fn, "execve", path, argv, envp);
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    AROUND_EXEC(exec3_fn, "execvpe", file, argv, envp);
+    EXEC(exec3_fn, "execvpe", file, argv, envp);
 }
 
 int execv(const char *path, char *const argv[])
 {
-    AROUND_EXEC(exec2_fn, "execv", path, argv);
+    EXEC(exec2_fn, "execv", path, argv);
 }
 
 int execvp(const char *file, char *const argv[])
 {
-    AROUND_EXEC(exec2_fn, "execvp", file, argv);
+    EXEC(exec2_fn, "execvp", file, argv);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    AROUND_EXEC(fexec_fn, "fexecve", fd, argv, envp);
+    EXEC(fexec_fn, "fexecve", fd, argv, envp);
 }
 
 /* execl, execlp, execle: their arguments as an array, on the stack. */

@@ -215,8 +215,8 @@ int record_main(const char *output, char **argv)
         events += count_events(logs[i], &complete);
         if (!complete) {
             fprintf(stderr, "%s: record: %s is incomplete (it does not end with "
-                    "'= End': the process was killed, or left without the C library)\n",
-                    progname, logs[i]);
+                    "'= End': the process was killed, left without the C library, or "
+                    "went on in a program that could not be traced)\n", progname, logs[i]);
             incomplete++;
         }
     }
