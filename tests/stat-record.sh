@@ -60,6 +60,23 @@ expect_status 1 "$CYMEM_STAT" record -o "$scratch/ei.log" -- "$env" -i "$ALLOC"
 grep -q "ei.log.[0-9]* is incomplete .*could not be traced" "$scratch/err" ||
     fail "env -i: $(cat "$scratch/err")"
 
+# A relative CYMEM_STAT_PRELOAD reaches every process, one that runs in
+# another directory too; a name the loader would split is refused.
+mdir=${CYMEM_STAT_PRELOAD%/*}
+for m in ./cymem-mtrace.so cymem-mtrace.so; do
+    (cd "$mdir" && CYMEM_STAT_PRELOAD=$m "$CYMEM_STAT" record -o "$scratch/rel.log" -- \
+        sh -c 'cd / && "$0" && :' "$ALLOC") 2>"$scratch/err" ||
+        fail "CYMEM_STAT_PRELOAD=$m: $(cat "$scratch/err")"
+    grep -q "recorded [0-9]* events of 2 processes" "$scratch/err" ||
+        fail "CYMEM_STAT_PRELOAD=$m: $(cat "$scratch/err")"
+done
+mkdir "$scratch/a b"
+cp "$CYMEM_STAT_PRELOAD" "$scratch/a b/"
+(CYMEM_STAT_PRELOAD="$scratch/a b/cymem-mtrace.so"
+ expect_status 1 "$CYMEM_STAT" record -o "$scratch/sp.log" -- "$ALLOC") || exit 1
+grep -q "cannot preload .*a b/cymem-mtrace.so'.* space" "$scratch/err" ||
+    fail "a module in 'a b': $(cat "$scratch/err")"
+
 # A program started without descriptors 1 and 2 does not write into the
 # log: the log's descriptor is never 0, 1 or 2.
 ("$CYMEM_STAT" record -o "$scratch/se.log" -- "$ALLOC" --stderr >&- 2>&-) ||

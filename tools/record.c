@@ -117,20 +117,38 @@ void logset_free(char **paths, size_t n)
     free(paths);
 }
 
-/* @output as an absolute name: every process of the recording, whatever
- * its working directory, writes beside it. */
-static char *absolute(const char *output)
+/* @name as an absolute name: every process of the recording, whatever
+ * its working directory, finds the same file. */
+static char *absolute(const char *name)
 {
     char cwd[PATH_MAX];
-    if (output[0] == '/')
-        return strdup(output);
+    if (name[0] == '/')
+        return strdup(name);
     if (getcwd(cwd, sizeof cwd) == NULL)
         return NULL;
-    size_t len = strlen(cwd) + strlen(output) + 2;
+    size_t len = strlen(cwd) + strlen(name) + 2;
     char *p = malloc(len);
     if (p)
-        snprintf(p, len, "%s/%s", cwd, output);
+        snprintf(p, len, "%s/%s", cwd, name);
     return p;
+}
+
+/* The entry of LD_PRELOAD for @lib, into *@out: a file (@file, or a name
+ * with a '/') by its absolute name, since a relative one would be looked
+ * for from each process's working directory; else a name for the loader
+ * to look for.  0, or -1 with a message. */
+static int preload_entry(const char *lib, int file, char **out)
+{
+    if (strpbrk(lib, " :") != NULL) {
+        fprintf(stderr, "%s: record: cannot preload '%s': LD_PRELOAD cannot hold a "
+                "name with a space or a colon\n", progname, lib);
+        return -1;
+    }
+    if ((*out = file || strchr(lib, '/') ? absolute(lib) : strdup(lib)) == NULL) {
+        fprintf(stderr, "%s: record: %s: %s\n", progname, lib, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int record_main(const char *output, char **argv)
@@ -138,7 +156,7 @@ int record_main(const char *output, char **argv)
     const char *module = getenv("CYMEM_STAT_PRELOAD");
     const char *debug = getenv("CYMEM_STAT_MALLOC_DEBUG");
     const char *old = getenv("LD_PRELOAD");
-    char *preload, *base, **logs;
+    char *preload = NULL, *base = NULL, *mod = NULL, *dbg = NULL, **logs;
     size_t nlogs;
     int status, rc = 0;
 
@@ -163,13 +181,17 @@ int record_main(const char *output, char **argv)
                 progname, debug);
         return 1;
     }
-    size_t len = strlen(debug) + strlen(module) + (old ? strlen(old) : 0) + 3;
-    if ((preload = malloc(len)) == NULL || (base = absolute(output)) == NULL) {
-        fprintf(stderr, "%s: out of memory\n", progname);
-        return 1;
+    if (preload_entry(module, 1, &mod) != 0 || preload_entry(debug, 0, &dbg) != 0) {
+        rc = 1;
+        goto out;
     }
-    snprintf(preload, len, "%s %s%s%s", debug, module, old && *old ? " " : "",
-             old ? old : "");
+    size_t len = strlen(dbg) + strlen(mod) + (old ? strlen(old) : 0) + 3;
+    if ((preload = malloc(len)) == NULL || (base = absolute(output)) == NULL) {
+        fprintf(stderr, "%s: record: %s: %s\n", progname, output, strerror(errno));
+        rc = 1;
+        goto out;
+    }
+    snprintf(preload, len, "%s %s%s%s", dbg, mod, old && *old ? " " : "", old ? old : "");
     /* The logs of an earlier recording under the same name would mix
      * with this one's. */
     if (logset_find(base, &logs, &nlogs) == 0) {
@@ -241,5 +263,7 @@ int record_main(const char *output, char **argv)
 out:
     free(preload);
     free(base);
+    free(mod);
+    free(dbg);
     return rc;
 }
