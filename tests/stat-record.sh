@@ -108,6 +108,24 @@ expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/br.log"
 # A second recording under the same name replaces the first's logs.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/alloc.log" -- "$ALLOC"
 test "$(ls "$scratch"/alloc.log.* | wc -l)" -eq 1 || fail "old logs left: $(ls "$scratch")"
+# A log begins with "= Start" as soon as it is made, even when its process
+# dies before it wrote more: the next recording replaces it too.
+expect_status 1 "$CYMEM_STAT" record -o "$scratch/k.log" -- sh -c 'kill -9 $$'
+test "$(head -n 1 "$scratch"/k.log.*)" = "= Start" || fail "killed sh: $(head -c 80 "$scratch"/k.log.*)"
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/k.log" -- "$ALLOC"
+test "$(ls "$scratch"/k.log.* | wc -l)" -eq 1 || fail "killed sh's log left: $(ls "$scratch")"
+# Files of that pattern that are not logs are not removed: record refuses
+# to start.
+echo "my notes" > "$scratch/notes.1"
+mkdir "$scratch/notes.22"
+expect_status 2 "$CYMEM_STAT" record -o "$scratch/notes" -- "$ALLOC"
+grep -q "notes.1' is in the way and is not a log" "$scratch/err" || fail "notes.1: $(cat "$scratch/err")"
+test "$(cat "$scratch/notes.1")" = "my notes" && test -d "$scratch/notes.22" ||
+    fail "notes.1 or notes.22 touched"
+test "$(ls "$scratch" | grep -c '^notes\.')" -eq 2 || fail "notes: $(ls "$scratch")"
+rm -r "$scratch/notes.1"
+expect_status 2 "$CYMEM_STAT" record -o "$scratch/notes" -- "$ALLOC"
+grep -q "notes.22' is in the way" "$scratch/err" || fail "notes.22: $(cat "$scratch/err")"
 
 # The recorded program's failure is reported, with status 1.
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/fail.log" -- "$ALLOC" --fail

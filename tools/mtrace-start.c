@@ -348,11 +348,13 @@ static void start(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     catching = 0;
     unset("MALLOC_TRACE");
+    if (lg.stream == NULL)
+        return;
     /* The tracer gave its stream a buffer of 512 bytes: whatever it
      * writes comes to this module's buffer at once instead, where
      * _exit() can write it out with async-signal-safe calls. */
-    if (lg.stream)
-        setvbuf(lg.stream, NULL, _IONBF, 0);
+    setvbuf(lg.stream, NULL, _IONBF, 0);
+    flush(0);   /* "= Start" at once: record tells a log by it */
 }
 
 /* A fork child: the log becomes its own; the parent's lines not written
@@ -366,10 +368,12 @@ static void forked_child(void)
     close_log();
     lg.pid = getpid();
     snprintf(lg.path, sizeof lg.path, "%s.%ld", base, (long)lg.pid);
-    if (begin_log(0) == 0)
+    if (begin_log(0) == 0) {
         append(start_line, sizeof start_line - 1);
-    else
+        flush(0);
+    } else {
         lg.state = LOG_ENDED;   /* the child's lines go nowhere */
+    }
 }
 
 /* quick_exit() runs this after the program's own handlers. */

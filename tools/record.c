@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,23 @@ static int cmp_pid(const void *a, const void *b)
     const char *x = strrchr(*(char *const *)a, '.'), *y = strrchr(*(char *const *)b, '.');
     long px = atol(x + 1), py = atol(y + 1);
     return (px > py) - (px < py);
+}
+
+/* Whether @path is a log: a file whose first line is "= Start", as the
+ * module writes it as soon as it creates the file. */
+static int is_log(const char *path)
+{
+    static const char start[] = "= Start\n";
+    char head[sizeof start - 1];
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              read(fd, head, sizeof head) == (ssize_t)sizeof head &&
+              memcmp(head, start, sizeof head) == 0;
+    close(fd);
+    return yes;
 }
 
 int logset_find(const char *base, char ***paths, size_t *n)
@@ -193,9 +211,17 @@ int record_main(const char *output, char **argv)
     }
     snprintf(preload, len, "%s %s%s%s", dbg, mod, old && *old ? " " : "", old ? old : "");
     /* The logs of an earlier recording under the same name would mix
-     * with this one's. */
+     * with this one's: they go, but only if every file that would is a
+     * log. */
     if (logset_find(base, &logs, &nlogs) == 0) {
-        for (size_t i = 0; i < nlogs; i++)
+        for (size_t i = 0; i < nlogs && rc == 0; i++)
+            if (!is_log(logs[i])) {
+                fprintf(stderr, "%s: record: '%s' is in the way and is not a log "
+                        "(its first line is not '= Start'); remove it, or record "
+                        "under another name\n", progname, logs[i]);
+                rc = 2;
+            }
+        for (size_t i = 0; i < nlogs && rc == 0; i++)
             if (unlink(logs[i]) != 0 && errno != ENOENT) {
                 fprintf(stderr, "%s: record: cannot replace '%s': %s\n", progname, logs[i],
                         strerror(errno));
