@@ -131,6 +131,10 @@ grep -q "notes.22' is in the way" "$scratch/err" || fail "notes.22: $(cat "$scra
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/fail.log" -- "$ALLOC" --fail
 grep -q "exited with status 3" "$scratch/err" || fail "record failing: $(cat "$scratch/err")"
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/none.log" -- "$scratch/no-such-program"
+# Logs that cannot be written are said to be so, before anything runs.
+expect_status 1 "$CYMEM_STAT" record -o "$scratch/no-such-dir/x.log" -- "$ALLOC"
+grep -q "cannot write the logs .*no-such-dir/x.log.PID: No such file" "$scratch/err" ||
+    fail "no directory: $(cat "$scratch/err")"
 
 # A process killed before it exits leaves an incomplete log: named, status 1.
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/kill.log" -- "$ALLOC" --kill

@@ -82,6 +82,19 @@ static int is_log(const char *path)
     return yes;
 }
 
+/* The directory of @path into @dir (PATH_MAX bytes): 0, or -1 if too long. */
+static int dir_of(const char *path, char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if ((size_t)(slash - path) >= PATH_MAX)
+        return -1;
+    else
+        snprintf(dir, PATH_MAX, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return 0;
+}
+
 int logset_find(const char *base, char ***paths, size_t *n)
 {
     char dir[PATH_MAX];
@@ -89,12 +102,8 @@ int logset_find(const char *base, char ***paths, size_t *n)
     size_t nlen = strlen(name), cap = 0;
     *paths = NULL;
     *n = 0;
-    if (slash == NULL)
-        strcpy(dir, ".");
-    else if ((size_t)(slash - base) >= sizeof dir)
+    if (dir_of(base, dir) != 0)
         return -1;
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == base ? 1 : (int)(slash - base), base);
     DIR *d = opendir(dir);
     if (d == NULL)
         return -1;
@@ -210,6 +219,14 @@ int record_main(const char *output, char **argv)
         goto out;
     }
     snprintf(preload, len, "%s %s%s%s", dbg, mod, old && *old ? " " : "", old ? old : "");
+    /* The module has no one to tell that it cannot make the logs. */
+    char dir[PATH_MAX];
+    if (dir_of(base, dir) != 0 || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "%s: record: cannot write the logs %s.PID: %s\n", progname, output,
+                strerror(errno));
+        rc = 1;
+        goto out;
+    }
     /* The logs of an earlier recording under the same name would mix
      * with this one's: they go, but only if every file that would is a
      * log. */
