@@ -136,6 +136,16 @@ expect_status 1 "$CYMEM_STAT" record -o "$scratch/no-such-dir/x.log" -- "$ALLOC"
 grep -q "cannot write the logs .*no-such-dir/x.log.PID: No such file" "$scratch/err" ||
     fail "no directory: $(cat "$scratch/err")"
 
+# record waits for the processes the program leaves running in the
+# background: it counts their logs, and every log is complete.
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/bg.log" -- sh -c '(sleep 0.3; "$0") &' "$ALLOC"
+set -- "$scratch"/bg.log.*
+grep -q "recorded [0-9]* events of $# processes" "$scratch/err" || fail "background: $(cat "$scratch/err")"
+test $# -ge 3 || fail "background: $# logs"
+for f in "$@"; do
+    test "$(tail -n 1 "$f")" = "= End" || fail "background: $f is incomplete"
+done
+
 # A process killed before it exits leaves an incomplete log: named, status 1.
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/kill.log" -- "$ALLOC" --kill
 grep -q "kill.log.[0-9]* is incomplete" "$scratch/err" || fail "killed: $(cat "$scratch/err")"

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -249,6 +250,11 @@ int record_main(const char *output, char **argv)
             goto out;
     }
 
+#ifdef PR_SET_CHILD_SUBREAPER
+    /* The processes the program leaves running are record's children
+     * when it exits: record waits for them too. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -265,6 +271,11 @@ int record_main(const char *output, char **argv)
         _exit(127);
     }
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (waitpid(-1, NULL, WNOHANG) == 0)
+        fprintf(stderr, "%s: record: %s has exited; waiting for the processes it left "
+                "running\n", progname, argv[0]);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
     if (logset_find(base, &logs, &nlogs) != 0 || nlogs == 0) {
         if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127))
