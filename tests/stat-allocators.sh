@@ -55,6 +55,24 @@ expect_status 0 "$CYMEM_STAT" --repeat 1 --scale 0.01 --workload small --allocat
 grep -q "^  malloc   is .*(malloc from " "$scratch/out" || fail "table: $(head -n 5 "$scratch/out")"
 awk 'length > 80 { bad = 1 } END { exit bad }' "$scratch/out" || fail "table wider than 80"
 
+# A figure derived from one that was not measured is not measured either:
+# jemalloc's reserved bytes are unknown (mallinfo2() sees only glibc's
+# heap), so is its reserved_ratio; and the brief's claims, which are about
+# the pool, are not set against jemalloc when the pool does not run.
+if grep -q '"name": "jemalloc"' "$scratch/all.json"; then
+    expect_status 0 "$CYMEM_STAT" --json --repeat 1 --scale 0.1 --workload server \
+        --allocators malloc,jemalloc
+    "$PYTHON" - "$scratch/out" <<'PY' || exit 1
+import json, sys
+w = json.load(open(sys.argv[1]))["workloads"][0]
+assert w["backends"]["jemalloc"]["reserved_bytes"] is None, w
+assert w["reserved_ratio"] is None, w
+PY
+    expect_status 0 "$CYMEM_STAT" --repeat 1 --scale 0.1 --workload server,prealloc \
+        --allocators malloc,pool-shared,jemalloc
+    grep -q "claims" "$scratch/out" && fail "claims without a pool: $(tail -n 4 "$scratch/out")"
+fi
+
 # A malloc preloaded into cymem-stat itself is what "malloc" is, and the
 # report says so instead of calling it the system's.
 if grep -q '"name": "jemalloc"' "$scratch/all.json"; then

@@ -14,6 +14,14 @@ awk -F, 'NR > 1 { if (NR % 2 == 0) { b = $3; o = $5; w = $1 }
     "$scratch/out" || fail "CSV: rows not paired"
 grep -q '^small,,pool,1,' "$scratch/out" || fail "CSV: no small pool row"
 
+# An unknown figure is an empty field, never "nan": the speed-up over a
+# first allocator that does not run the workload.
+expect_status 0 "$CYMEM_STAT" --csv --scale 0.002 --repeat 1 --threads 2 \
+    --workload shared-xfree --allocators pool,malloc
+grep -q -i "nan" "$scratch/out" && fail "CSV with nan: $(cat "$scratch/out")"
+awk -F, 'NR == 2 && !($3 == "malloc" && $11 == "" && NF == 21) { exit 1 }' "$scratch/out" ||
+    fail "CSV: the unknown speed-up is not an empty field: $(cat "$scratch/out")"
+
 # Replay rows name their trace.
 expect_status 0 "$CYMEM_STAT" --csv --repeat 1 replay "$DATA/stat-basic.mtrace"
 grep -q ",pool,1,12," "$scratch/out" || fail "CSV replay row: $(cat "$scratch/out")"

@@ -69,6 +69,10 @@ for w, w2 in zip(a["workloads"], b["workloads"]):
     check(m["metadata_bytes"] in (0, None), n + ": malloc metadata")
     check(p["metadata_bytes"] <= p["reserved_bytes"], n + ": pool metadata")
     check(m["speedup"] == 1 and p["speedup"] == w["speedup"], n + ": speed-ups per backend")
+    # A ratio of figures is known only where both are.
+    check((w["reserved_ratio"] is None) ==
+          (m["reserved_bytes"] is None or p["reserved_bytes"] is None or
+           m["reserved_bytes"] == 0), n + ": reserved_ratio")
     if n == "floats":
         check(m["ops"] == 2 * w["count"] + 2, "floats: ops")
     elif n == "threads":

@@ -185,6 +185,14 @@ static const struct result *find_result(const struct report *r, const char *name
     return NULL;
 }
 
+/* The result of the workload named @name, if it ran and compared the
+ * first allocator with a pool. */
+static const struct result *find_pool_result(const struct report *r, const char *name)
+{
+    const struct result *res = find_result(r, name);
+    return res && backend_is_pool(r->alloc[res->target].kind) ? res : NULL;
+}
+
 /* The product brief's two figures next to what this run measured, when
  * it compared malloc with the pool on the workloads that stand for them:
  * 10,000 allocations 19 times faster with a preallocated pool (38 ms
@@ -192,9 +200,9 @@ static const struct result *find_result(const struct report *r, const char *name
  * long-running service (brief 1.2: server). */
 static void print_claims(const struct report *r)
 {
-    const struct result *pre = find_result(r, "prealloc"), *srv = find_result(r, "server");
-    if (strcmp(r->alloc[0].name, "malloc") != 0 || !backend_is_pool(r->alloc[r->target].kind) ||
-        (pre == NULL && srv == NULL))
+    const struct result *pre = find_pool_result(r, "prealloc");
+    const struct result *srv = find_pool_result(r, "server");
+    if (strcmp(r->alloc[0].name, "malloc") != 0 || (pre == NULL && srv == NULL))
         return;
     unsigned t = pre ? pre->target : 0;
     printf("\nthe brief's claims against this run:\n");
@@ -210,7 +218,8 @@ static void print_claims(const struct report *r)
         printf("  40%% less memory for a long-running service:\n"
                "    server here: peak RSS %.0f%% %s than malloc's", fabs(d),
                d <= 0 ? "less" : "more");
-        if (srv->be[0].have_reserved && srv->be[0].peak_reserved > 0) {
+        if (srv->be[0].have_reserved && srv->be[t].have_reserved &&
+            srv->be[0].peak_reserved > 0) {
             double e = ((double)srv->be[t].peak_reserved /
                         (double)srv->be[0].peak_reserved - 1) * 100;
             printf(", peak reserved %.0f%% %s", fabs(e), e <= 0 ? "less" : "more");
@@ -702,7 +711,8 @@ static void print_json(const struct report *r)
         json_number(res->speedup_q3);
         printf(", \"spread_wide\": %s", res->spread_wide ? "true" : "false");
         fputs(",\n   \"reserved_ratio\": ", stdout);
-        json_number(m->have_reserved ? ratio(p->reserved, m->reserved) : NAN);
+        json_number(m->have_reserved && p->have_reserved ? ratio(p->reserved, m->reserved)
+                                                         : NAN);
         fputs(", \"peak_rss_ratio\": ", stdout);
         json_number(ratio(p->peak_rss, m->peak_rss));
         if (res->profile && res->profile->map == NULL)
@@ -757,6 +767,15 @@ static void csv_count(uint64_t v, int have)
     putchar(',');
 }
 
+/* A figure with @decimals decimals and its comma; an empty field when it
+ * is unknown (not finite). */
+static void csv_number(double v, int decimals)
+{
+    if (isfinite(v))
+        printf("%.*f", decimals, v);
+    putchar(',');
+}
+
 static void print_csv(const struct report *r)
 {
     puts("workload,source,backend,runs,ops,time_ns,time_ns_min,time_ns_max,ns_per_op,"
@@ -774,20 +793,17 @@ static void print_csv(const struct report *r)
             csv_field(res->name);
             putchar(',');
             csv_field(res->source);
-            printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,%.4f,%llu,%llu,",
-                   r->alloc[k].name, br->runs, (unsigned long long)br->ops,
-                   br->time_ns.median, br->time_ns.min, br->time_ns.max, br->ns_per_op,
-                   br->ops_per_sec, br->speedup.median,
-                   (unsigned long long)br->peak_rss, (unsigned long long)br->requested);
+            printf(",%s,%u,%llu,%.0f,%.0f,%.0f,%.4f,%.1f,", r->alloc[k].name, br->runs,
+                   (unsigned long long)br->ops, br->time_ns.median, br->time_ns.min,
+                   br->time_ns.max, br->ns_per_op, br->ops_per_sec);
+            csv_number(br->speedup.median, 4);
+            printf("%llu,%llu,", (unsigned long long)br->peak_rss,
+                   (unsigned long long)br->requested);
             csv_count(br->used, br->have_memory);
             csv_count(br->reserved, br->have_reserved);
             csv_count(br->metadata, br->have_memory);
-            if (br->have_memory)
-                printf("%.6f", br->internal_frag);
-            putchar(',');
-            if (br->have_reserved)
-                printf("%.6f", br->external_frag);
-            putchar(',');
+            csv_number(br->have_memory ? br->internal_frag : NAN, 6);
+            csv_number(br->have_reserved ? br->external_frag : NAN, 6);
             csv_count(br->peak_reserved, br->have_reserved);
             csv_count(br->mapped, br->have_mapped);
             if (br->have_mapped)
