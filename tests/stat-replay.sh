@@ -151,6 +151,23 @@ assert sites == ["./x] y/prog:(main+0x12)[0x401150]", "./x] y/prog:[0x401136]",
                  "/a [b] c/lib.so:[0x7f00]"], sites
 PY
 
+# File names and callers are bytes: the JSON stays valid UTF-8 whatever
+# they hold, each byte outside well-formed UTF-8 written as the lone
+# surrogate \udcXX (Python's surrogateescape), well-formed text as is.
+name=$(printf 'caf\351 \303\251 \360\237\230\200 \300\257 \355\240\200 \342\202.mtrace')
+printf '= Start\n@ ./caf\351:[0x401136] + 0x4052a0 0x10\n= End\n' > "$scratch/$name"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/$name"
+"$PYTHON" - "$scratch/out" "$scratch/$name" <<'PY' || exit 1
+import json, os, sys
+r = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+want = os.fsencode(sys.argv[2])
+w = r["workloads"][0]
+assert os.fsencode(w["source"]) == want, w["source"]
+assert os.fsencode(r["command_line"][-1]) == want, r["command_line"]
+assert os.fsencode(w["call_sites_by_ops"][0]["site"]) == b"./caf\xe9:[0x401136]", w
+assert "\u00e9" in w["source"] and "\U0001f600" in w["source"], w["source"]
+PY
+
 # A trace with nothing to replay is bad input, not a report of noise.
 for t in '= Start\n= End\n' '' '= Start\n- 0x1000\n+ (nil) 0x10\n= End\n'; do
     printf "$t" > "$scratch/empty.mtrace"

@@ -463,6 +463,40 @@ static void print_table(const struct report *r, int quiet)
 
 /* ---- JSON --------------------------------------------------------------------------- */
 
+/* The length of the well-formed UTF-8 sequence at @p, or 0 where none
+ * starts (a stray or cut sequence, an overlong form, a surrogate, a code
+ * point beyond U+10FFFF). */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        lo = p[0] == 0xe0 ? 0xa0 : lo;
+        hi = p[0] == 0xed ? 0x9f : hi;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        lo = p[0] == 0xf0 ? 0x90 : lo;
+        hi = p[0] == 0xf4 ? 0x8f : hi;
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* @s as a JSON string.  File names, arguments and call sites are bytes:
+ * one that is not part of well-formed UTF-8 is written \udcXX, the lone
+ * surrogate Python's "surrogateescape" gives it (os.fsencode() turns the
+ * string back into the bytes); no UTF-8 text can produce it. */
 static void json_string(const char *s)
 {
     if (s == NULL) {
@@ -470,13 +504,19 @@ static void json_string(const char *s)
         return;
     }
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0)
+            printf("\\udc%02x", *p);
+        else if (n > 1)
+            fwrite(p, 1, n, stdout);
+        else if (*p == '"' || *p == '\\')
             printf("\\%c", *p);
         else if (*p < 0x20)
             printf("\\u%04x", *p);
         else
             putchar(*p);
+        p += n ? n : 1;
     }
     putchar('"');
 }
