@@ -28,6 +28,17 @@ usage_error --seed -3
 usage_error --iterations 0x10
 usage_error --iterations ' 5'
 usage_error --repeat +2
+# The scale is decimal too, without a blank or a sign: strtod() alone
+# would take all of these.
+for bad in 0x10 ' 1' '1 ' +1 inf nan 1e 0x1p3 . ''; do
+    usage_error --scale "$bad"
+    grep -q "invalid scale '$bad'" "$scratch/err" || fail "--scale '$bad': $(cat "$scratch/err")"
+done
+for good in .5 5. 1e-1 2E+0; do
+    expect_status 0 "$CYMEM_STAT" --list --scale "$good"
+done
+expect_status 0 "$CYMEM_STAT" --list --scale 1e-1
+grep -A1 "^small " "$scratch/out" | grep -q "count 100000 blocks$" || fail "-s 1e-1: $(cat "$scratch/out")"
 
 # Numbers are decimal: a leading zero is no octal prefix.
 expect_status 0 "$CYMEM_STAT" --list --iterations 010

@@ -14,6 +14,7 @@
 
 #include <cymem.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -112,6 +113,22 @@ static unsigned long long parse_count(const char *opt, const char *arg,
         v > max)
         usage_error("invalid %s '%s' (a whole number from %llu to %llu)",
                     opt, arg, min, max);
+    return v;
+}
+
+/* The factor of --scale: a decimal number, digits with a fraction and an
+ * exponent or not, and nothing else (strtod() would take a blank, a
+ * sign, hexadecimal, "inf" and "nan" too). */
+static double parse_scale(const char *arg)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    int decimal = (isdigit((unsigned char)arg[0]) ||
+                   (arg[0] == '.' && isdigit((unsigned char)arg[1]))) &&
+                  strspn(arg, "0123456789.eE+-") == strlen(arg);
+    if (!decimal || errno || *end || !(v > 0) || !isfinite(v) || v > 1e6)
+        usage_error("invalid scale '%s' (a decimal number above 0, at most 1e6)", arg);
     return v;
 }
 
@@ -572,15 +589,7 @@ int main(int argc, char **argv)
         case 'w': wlist = optarg; break;
         case 'a': alist = optarg; break;
         case 'l': list = 1; break;
-        case 's': {
-            char *end;
-            errno = 0;
-            pr.scale = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(pr.scale > 0) || !isfinite(pr.scale) ||
-                pr.scale > 1e6)
-                usage_error("invalid scale '%s' (a number above 0, at most 1e6)", optarg);
-            break;
-        }
+        case 's': pr.scale = parse_scale(optarg); break;
         case 'n': pr.iterations = parse_count("iteration count", optarg, 1, 1000000000); break;
         case 't': pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS); break;
         case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, MAX_REPEAT); break;
