@@ -1,5 +1,6 @@
 #!/bin/sh
-# --help, --version and --list exit 0 and say what they should.
+# --help, --version and --list exit 0 and say what they should; output
+# that cannot be written is status 1.
 . "${srcdir:-.}/stat-common.sh"
 
 expect_status 0 "$CYMEM_STAT" --help
@@ -32,6 +33,11 @@ if test -w /dev/full; then
         grep -q "write error" "$scratch/err" || fail "$opt > /dev/full: $(cat "$scratch/err")"
     done
 fi
+
+# So is an --output that cannot be opened, said before anything runs.
+expect_status 1 "$CYMEM_STAT" -q -r 1 -n 100 -w small -o "$scratch/no-such-dir/report"
+grep -q "cannot write '.*no-such-dir/report': No such file" "$scratch/err" ||
+    fail "--output in no directory: $(cat "$scratch/err")"
 
 # --output writes the report to a file.
 expect_status 0 "$CYMEM_STAT" -q -r 1 -n 100 -w small -o "$scratch/report"

@@ -670,7 +670,7 @@ int main(int argc, char **argv)
     if (output && freopen(output, "w", stdout) == NULL) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
         inputs_free(inputs, ninputs);
-        return EXIT_USAGE;
+        return EXIT_WORKLOAD;   /* output that cannot be written, as for a full disk */
     }
 
     memset(&rep, 0, sizeof rep);
