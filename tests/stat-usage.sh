@@ -13,6 +13,19 @@ usage_error() {
 usage_error --no-such-option
 usage_error -x
 usage_error --workload
+
+# Each says what is wrong with the option.
+for case in "--json=x|option '--json' doesn't allow an argument" \
+            "--js=x|option '--json' doesn't allow an argument" \
+            "--no-such=1|unrecognized option '--no-such'" \
+            "--s|option '--s' is ambiguous" \
+            "--work|option '--workload' requires an argument" \
+            "-qw|option requires an argument -- 'w'" \
+            "--json -xq|invalid option -- 'x'" \
+            "--seed=1 -xq|invalid option -- 'x'"; do
+    usage_error ${case%%|*}
+    grep -q -F "cymem-stat: ${case#*|}" "$scratch/err" || fail "${case%%|*}: $(cat "$scratch/err")"
+done
 usage_error --workload nosuch
 usage_error --workload small,,nosuch
 usage_error --workload replay

@@ -116,6 +116,49 @@ static unsigned long long parse_count(const char *opt, const char *arg,
     return v;
 }
 
+/* The long option @arg ("--name" or "--name=value") names exactly, or
+ * abbreviates; *@matches counts those it may be (1 for an exact name). */
+static const struct option *long_option(const char *arg, const struct option *longopts,
+                                        int *matches)
+{
+    size_t n = strcspn(arg + 2, "=");
+    const struct option *found = NULL;
+    *matches = 0;
+    for (const struct option *l = longopts; l->name; l++) {
+        if (strncmp(l->name, arg + 2, n) != 0)
+            continue;
+        if (l->name[n] == '\0') {
+            *matches = 1;
+            return l;
+        }
+        found = l;
+        ++*matches;
+    }
+    return found;
+}
+
+/* Say what is wrong with the option getopt_long() stopped at, @c being
+ * what it returned (':' or '?'), @arg the argument it was last in: the
+ * option for a long one, which getopt_long() has stepped past.  With
+ * opterr 0 it says nothing itself, and its optopt is the short option in
+ * the way, or a long option's value (0 for one it does not know). */
+static void bad_option(int c, const char *arg, const struct option *longopts)
+{
+    int matches = 0, n = (int)strcspn(arg, "=");
+    const struct option *o = strncmp(arg, "--", 2) == 0 ? long_option(arg, longopts, &matches)
+                                                        : NULL;
+    if (c == ':' && o)
+        usage_error("option '--%s' requires an argument", o->name);
+    if (c == ':')
+        usage_error("option requires an argument -- '%c'", optopt);
+    if (optopt == 0)
+        usage_error(matches > 1 ? "option '%.*s' is ambiguous" : "unrecognized option '%.*s'",
+                    n, arg);
+    if (o && o->val == optopt && arg[n] == '=')
+        usage_error("option '--%s' doesn't allow an argument", o->name);
+    usage_error("invalid option -- '%c'", optopt);
+}
+
 /* The factor of --scale: a decimal number, digits with a fraction and an
  * exponent or not, and nothing else (strtod() would take a blank, a
  * sign, hexadecimal, "inf" and "nan" too). */
@@ -601,11 +644,7 @@ int main(int argc, char **argv)
         case 'h': print_help(); return finish_stdout();
         case 'V': print_version(); return finish_stdout();
         case 'T' + 256: setenv(TRACE_ENV, optarg, 1); break;
-        case ':': usage_error("option '%s' requires an argument", argv[optind - 1]);
-        default:
-            if (optopt)
-                usage_error("invalid option -- '%c'", optopt);
-            usage_error("unrecognized option '%s'", argv[optind - 1]);
+        default: bad_option(c, argv[optind - 1], longopts);
         }
     }
 
