@@ -86,6 +86,23 @@ static void chunk_init(cymem__slab *a, char *base, uint32_t units, void *meta,
     TRACK_SLAB_NEW(a->base, a->span);
 }
 
+/* Clear what the first @dirty bytes from @start may hold of the bytes
+ * @from to @end after them: the memory after a chunk's marks, which no
+ * dirty figure it gives back covers (cymem__keeper_dirty(), chunk_delete():
+ * up to its units, or its marks), so that old bytes an earlier owner left
+ * there cannot outlive this owner unaccounted for. */
+static void clear_past_marks(char *start, size_t dirty, size_t from, size_t end)
+{
+    if (dirty > end)
+        dirty = end;
+    if (dirty > from) {
+        /* The chunk's own bookkeeping memory, like its marks: the
+         * checkers may have had it as part of an earlier slab's blocks. */
+        TRACK_SLAB_META(start + from, dirty - from);
+        memset(start + from, 0, dirty - from);
+    }
+}
+
 /*
  * Lay out the keeper in the @size bytes at @pool, whose first @dirty bytes
  * may hold old data: the pool (already written), the descriptor, as many
@@ -105,6 +122,7 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     size_t marks_at = lead + ((size_t)units << CYMEM__UNIT_SHIFT);
     chunk_init(k, base, units, mem + marks_at, dirty > lead ? dirty - lead : 0,
                dirty > marks_at ? dirty - marks_at : 0);
+    clear_past_marks(mem, dirty, marks_at + arena_marks_bytes(units), size);
     k->mem = pool;
     k->mem_size = size;
     k->home = pool;
@@ -141,6 +159,8 @@ static cymem__slab *chunk_describe(cymem_pool *pool, char *base, uint32_t units,
         size_t at = (size_t)own << CYMEM__UNIT_SHIFT;
         TRACK_SLAB_META(base + at, arena_marks_bytes(own));
         chunk_init(a, base, own, base + at, dirty, dirty > at ? dirty - at : 0);
+        clear_past_marks(base, dirty, at + arena_marks_bytes(own),
+                         (size_t)((char *)mem + mem_size - base));
         pool->metadata_bytes += arena_marks_bytes(own);
     } else {
         chunk_init(a, base, units, (char *)a + head, dirty, SIZE_MAX);

@@ -16,7 +16,9 @@
  *    the last, is 0;
  *  - a live block's requested size is 1 to CYMEM__CLASS_MAX bytes; nfree
  *    counts live blocks, live_units their units;
- *  - units at or above max(next, dirty_end) are zero;
+ *  - units at or above max(next, dirty_end) are zero, and so are the
+ *    bytes after marks kept in the chunk's own memory (the keeper's, or
+ *    `inside`) up to its end;
  *  - a freed block below next, unless the pool gave up on it, waits in the
  *    hole bin of the largest class it can hold, once.
  */

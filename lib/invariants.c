@@ -39,8 +39,9 @@
  *   8. the arena: each chunk's marks describe
  *      consecutive blocks (arena.h), the ownership lookup finds every live
  *      arena block and no freed or interior one, never-written units are
- *      zero, each hole waits once in the bin of its class, and the keeper
- *      lies in the pool's own allocation, outside the page map (a heap's:
+ *      zero, and so is the memory after marks kept in a chunk's own
+ *      memory, each hole waits once in the bin of its class, and the
+ *      keeper lies in the pool's own allocation, outside the page map (a heap's:
  *      in it, under its shared pool's key).
  *
  * The check reads every block header-free: it never trusts a pointer it
@@ -523,6 +524,15 @@ static void check_chunk(checker *ck, const cymem_pool *pool, const cymem__slab *
             size_t at = first_nonzero(z, n);
             EXPECT(ck, 3, at == n, "arena chunk %p: unit %zu, never written, is not zero",
                    (void *)a, from + (at >> CYMEM__UNIT_SHIFT));
+        }
+        /* The memory after marks in the chunk's own (the keeper's, or
+         * inside), which no dirty figure it gives back covers, is zero. */
+        const unsigned char *end = (const unsigned char *)a->mem + a->mem_size;
+        const unsigned char *tail = a->marks + arena_marks_bytes(a->nblocks);
+        if ((a == pool_keeper(pool) || a->inside) && tail < end) {
+            size_t at = first_nonzero(tail, (size_t)(end - tail));
+            EXPECT(ck, 3, at == (size_t)(end - tail),
+                   "arena chunk %p: byte %zu after its marks is not zero", (void *)a, at);
         }
     }
 }

@@ -1,8 +1,9 @@
 /*
  * contract-lifecycle.c - pools as a whole: options and their refusal,
  * children, cleanup callbacks, reset and destroy, pools made and destroyed
- * repeatedly (recycled by the per-thread cache), large pools on regions,
- * reset replaying the same blocks, the version.
+ * repeatedly (recycled by the per-thread cache) and memory they leave
+ * for the next pool, large pools on regions, reset replaying the same
+ * blocks, the version.
  */
 #include "harness.h"
 #include <stdio.h>
@@ -332,6 +333,112 @@ START_TEST(reset_replays_the_same_blocks)
 }
 END_TEST
 
+/* Every block of @p from @n allocations of @size bytes (@align: 0, or
+ * aligned) is zero, and is then written whole. */
+static void take_zeroed(cymem_pool *p, int n, size_t size, size_t align)
+{
+    for (int i = 0; i < n; i++) {
+        unsigned char *q = align ? cymem_pool_alloc_aligned(p, 1, size, align)
+                                 : cymem_pool_alloc(p, 1, size);
+        ck_assert_ptr_nonnull(q);
+        ck_assert_msg(all_zero(q, size), "block %d of %zu bytes is not zero", i, size);
+        memset(q, 0xA5, size);
+    }
+}
+
+static size_t nvisited;
+static int count_block(void *ptr, size_t size, void *ctx)
+{
+    (void)ptr, (void)size, (void)ctx;
+    nvisited++;
+    return 0;
+}
+
+/* foreach visits exactly the pool's live blocks. */
+static void visits_live(const cymem_pool *p)
+{
+    nvisited = 0;
+    ck_assert_int_eq(cymem_pool_foreach((cymem_pool *)p, count_block, NULL), 0);
+    ck_assert_uint_eq(nvisited, stats_of(p).live_blocks);
+}
+
+/*
+ * Memory a destroyed pool leaves in the thread's cache goes to the next
+ * pools laid out another way (a keeper's memory as an arena chunk, a
+ * slab's as an arena chunk or a keeper, ...): whatever an earlier owner
+ * wrote, past the blocks, marks or units a later one used, must not come
+ * back as the content of a block or as marks of blocks never made.
+ */
+START_TEST(recycled_memory_is_zero)
+{
+    /* A keeper's memory, then an arena chunk written to its end, come
+     * back as a keeper and as an arena chunk of other pools. */
+    cymem_pool *a = cymem_pool_new(), *c;
+    ck_assert_ptr_nonnull(a);
+    take_zeroed(a, 30, 4096, 0);
+    c = cymem_pool_new();
+    pool_done(a);
+    cymem_pool *x = cymem_pool_new(), *b = cymem_pool_new();
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(b);
+    pool_done(b);
+    take_zeroed(c, 29, 4096, 0);
+    take_zeroed(c, 256, 16, 0);
+    visits_live(c);
+    POOL_CHECK(c);
+    pool_done(c);
+    pool_done(x);
+
+    /* A slab written whole becomes another class's slab, then an arena
+     * chunk at a reset, then a slab or a keeper again. */
+    for (int keeper = 0; keeper < 2; keeper++) {
+        a = cymem_pool_new();
+        take_zeroed(a, 8, 4096, 64);
+        pool_done(a);
+        b = cymem_pool_new();
+        take_zeroed(b, 1, keeper ? 2055 : 3800, keeper ? 32 : 64);
+        cymem_pool_reset(b);
+        POOL_CHECK(b);
+        pool_done(b);
+        cymem_pool_options o = { NULL, NULL, 0, keeper ? (size_t)32 << 10 : 0 };
+        c = cymem_pool_new_ex(&o);
+        ck_assert_ptr_nonnull(c);
+        if (keeper)
+            take_zeroed(c, 260, 100, 0);
+        else
+            take_zeroed(c, 14, 2300, 32);
+        visits_live(c);
+        POOL_CHECK(c);
+        pool_done(c);
+    }
+
+    /* The same at random: pools of every chunk size, plain and aligned
+     * blocks of every size up to past the classes, resets; every block
+     * written whole before its pool goes. */
+    unsigned seed = 7;
+    for (int round = 0; round < 300; round++) {
+        seed = seed * 1103515245u + 12345u;
+        cymem_pool_options o = { NULL, NULL, 0, (size_t)16 << (10 + (seed >> 8) % 7) };
+        cymem_pool *p = cymem_pool_new_ex(&o);
+        ck_assert_ptr_nonnull(p);
+        int ops = 1 + (int)((seed >> 12) % 400);
+        for (int i = 0; i < ops; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 8;
+            if (r % 97 == 0) {
+                cymem_pool_reset(p);
+                continue;
+            }
+            size_t size = r % 5 == 0 ? 1 + (r >> 3) % 6000 : 1 + (r >> 3) % 300;
+            take_zeroed(p, 1, size, r % 3 == 0 ? (size_t)16 << (r >> 5) % 3 : 0);
+        }
+        visits_live(p);
+        POOL_CHECK(p);
+        pool_done(p);
+    }
+}
+END_TEST
+
 START_TEST(version)
 {
     char buf[64];
@@ -356,6 +463,7 @@ int main(void)
     tcase_add_test(tc, fresh_pools_clean);
     tcase_add_test(tc, large_pools_stay_exact_and_zeroed);
     tcase_add_test(tc, reset_replays_the_same_blocks);
+    tcase_add_test(tc, recycled_memory_is_zero);
     tcase_add_test(tc, version);
     suite_add_tcase(s, tc);
     return run_suite(s);
