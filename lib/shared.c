@@ -303,7 +303,12 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
         errno = EINVAL;
         return NULL;
     }
-    if (h == heap_peek(pool)) {
+    /* The calling thread's heap, even when its cache no longer names it
+     * (a thread of more shared pools than the cache holds). */
+    cymem_pool *mine = heap_of(pool);
+    if (mine == NULL)
+        return NULL;
+    if (h == mine) {
         /* The calling thread's own block: as in a pool of its own. */
         heap_lock(h);
         q = cymem__block_realloc(h, ptr, new_size);
@@ -335,7 +340,6 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
     q = shared_alloc(pool, new_size, align);
     if (q == NULL)
         return NULL;
-    cymem_pool *mine = heap_peek(pool);
     cymem_pool *first = (uintptr_t)mine < (uintptr_t)h ? mine : h;
     cymem_pool *second = first == h ? mine : h;
     heap_lock(first);

@@ -164,6 +164,36 @@ START_TEST(foreach_contract)
 }
 END_TEST
 
+/* A thread's own block of a shared pool that moves on realloc: the peak
+ * is the true one however many shared pools the thread uses (more than
+ * its cache of them names at once, here). */
+START_TEST(shared_realloc_peak)
+{
+    cymem_pool_options o = { NULL, NULL, CYMEM_POOL_THREADSAFE, 0 };
+    for (int npools = 1; npools <= 8; npools++) {
+        cymem_pool *p[8];
+        for (int i = 0; i < npools; i++) {
+            p[i] = cymem_pool_new_ex(&o);
+            ck_assert_ptr_nonnull(p[i]);
+        }
+        void *a = cymem_pool_alloc(p[0], 1, 1000);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(cymem_pool_alloc(p[0], 1, 16));  /* a is not on top */
+        for (int i = 1; i < npools; i++)
+            ck_assert_ptr_nonnull(cymem_pool_alloc(p[i], 1, 16));
+        a = cymem_pool_realloc(p[0], a, 2000);
+        ck_assert_ptr_nonnull(a);
+        cymem_stats st = stats_of(p[0]);
+        ck_assert_uint_eq(st.live_bytes, 2016);
+        ck_assert_msg(st.peak_bytes == 2016, "%d shared pools: peak %zu, not 2016", npools,
+                      st.peak_bytes);
+        POOL_CHECK(p[0]);
+        for (int i = 0; i < npools; i++)
+            pool_done(p[i]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("accounting");
@@ -171,6 +201,7 @@ int main(void)
     tcase_add_test(tc, reserved_exact);
     tcase_add_test(tc, stats_shadow);
     tcase_add_test(tc, foreach_contract);
+    tcase_add_test(tc, shared_realloc_peak);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
