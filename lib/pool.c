@@ -72,24 +72,37 @@ int cymem_pool_on_cleanup(cymem_pool *pool, void (*fn)(void *arg), void *arg)
 
 static void destroy_tree(cymem_pool *pool);
 
-/* Destroy the children, then run the cleanups, last registered first. */
+/* Destroy the children, then run the cleanups, last registered first; a
+ * child that a cleanup makes goes right after that cleanup.  Each is
+ * taken off its list under the pool's lock and run without it: a cleanup
+ * may read the pool (its statistics, say) and a child's may free a block
+ * of the pool, as they could outside a reset. */
 static void run_teardown(cymem_pool *pool)
 {
-    cymem_pool *child;
-    while ((child = pool->first_child) != NULL) {
-        pool->first_child = child->next_sibling;
-        if (pool->first_child)
-            pool->first_child->prev_sibling = NULL;
-        child->parent = NULL;
-        destroy_tree(child);
-    }
-    cymem__cleanup *c;
-    while ((c = pool->cleanups) != NULL) {
-        void (*fn)(void *) = c->fn;
-        void *arg = c->arg;
-        pool->cleanups = c->next;
-        cymem__meta_free(pool, c, sizeof *c);
-        fn(arg);
+    for (;;) {
+        void (*fn)(void *) = NULL;
+        void *arg = NULL;
+        pool_lock(pool);
+        cymem_pool *child = pool->first_child;
+        cymem__cleanup *c = pool->cleanups;
+        if (child != NULL) {
+            pool->first_child = child->next_sibling;
+            if (pool->first_child)
+                pool->first_child->prev_sibling = NULL;
+            child->parent = NULL;
+        } else if (c != NULL) {
+            fn = c->fn;
+            arg = c->arg;
+            pool->cleanups = c->next;
+            cymem__meta_free(pool, c, sizeof *c);
+        }
+        pool_unlock(pool);
+        if (child != NULL)
+            destroy_tree(child);
+        else if (fn != NULL)
+            fn(arg);
+        else
+            return;
     }
 }
 
@@ -112,7 +125,9 @@ void cymem_pool_reset(cymem_pool *pool)
     debug_watch(pool, 1);
     pool_lock(pool);
     debug_verify(pool);
+    pool_unlock(pool);
     run_teardown(pool);
+    pool_lock(pool);
     cymem__pool_clear(pool);
     if (pool_shared(pool))
         cymem__shared_clear(pool);

@@ -3,7 +3,8 @@
  * children, cleanup callbacks, reset and destroy, pools made and destroyed
  * repeatedly (recycled by the per-thread cache) and memory they leave
  * for the next pool, large pools on regions, reset replaying the same
- * blocks, the version.
+ * blocks, callbacks that use the pool or make children while it is torn
+ * down, the version.
  */
 #include "harness.h"
 #include <stdio.h>
@@ -439,6 +440,80 @@ START_TEST(recycled_memory_is_zero)
 }
 END_TEST
 
+/* Callbacks run while a pool is reset read it, and free a block of its
+ * parent, even when the pools are THREADSAFE (the lock is not held). */
+static cymem_pool *torn;
+static void *torn_block;
+static size_t torn_live;
+static void read_torn(void *arg)
+{
+    (void)arg;
+    torn_live = stats_of(torn).live_blocks;
+    ck_assert_int_eq(cymem_pool_owns(torn, torn_block), 1);
+}
+static void free_in_parent(void *arg)
+{
+    (void)arg;
+    ck_assert_int_eq(cymem_pool_free(torn, torn_block), 0);
+}
+
+START_TEST(callbacks_use_the_pool_torn_down)
+{
+    backing t;
+    for (int custom = 0; custom < 2; custom++) {
+        cymem_pool_options o = { NULL, NULL, CYMEM_POOL_THREADSAFE, 0 };
+        torn = custom ? backing_pool(&t, NULL, CYMEM_POOL_THREADSAFE) : cymem_pool_new_ex(&o);
+        ck_assert_ptr_nonnull(torn);
+        torn_block = cymem_pool_alloc(torn, 1, 64);
+        ck_assert_ptr_nonnull(torn_block);
+        ck_assert_int_eq(cymem_pool_on_cleanup(torn, read_torn, NULL), 0);
+        cymem_pool_reset(torn);
+        ck_assert_uint_eq(torn_live, 1);
+
+        torn_block = cymem_pool_alloc(torn, 1, 64);
+        cymem_pool *kid = child_of(torn);
+        ck_assert_ptr_nonnull(kid);
+        ck_assert_int_eq(cymem_pool_on_cleanup(kid, free_in_parent, NULL), 0);
+        cymem_pool_reset(torn);
+        ck_assert_uint_eq(stats_of(torn).live_blocks, 0);
+        POOL_CHECK(torn);
+        pool_done(torn);
+        if (custom)
+            backing_all_back(&t);
+    }
+}
+END_TEST
+
+/* A child that a cleanup makes goes with the pool, at a reset and at a
+ * destroy: it runs its own cleanup, and nothing of it outlives its parent. */
+static int late_cleanups;
+static void late_gone(void *arg) { (void)arg; late_cleanups++; }
+static void make_late_child(void *arg)
+{
+    cymem_pool *kid = child_of(arg);
+    ck_assert_ptr_nonnull(kid);
+    ck_assert_ptr_nonnull(cymem_pool_alloc(kid, 1, 100));
+    ck_assert_int_eq(cymem_pool_on_cleanup(kid, late_gone, NULL), 0);
+}
+
+START_TEST(children_made_by_cleanups_go)
+{
+    backing t;
+    cymem_pool *p = backing_pool(&t, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    late_cleanups = 0;
+    ck_assert_int_eq(cymem_pool_on_cleanup(p, make_late_child, p), 0);
+    cymem_pool_reset(p);
+    ck_assert_int_eq(late_cleanups, 1);
+    POOL_CHECK(p);
+    ck_assert_int_eq(cymem_pool_on_cleanup(p, make_late_child, p), 0);
+    pool_done(p);
+    ck_assert_int_eq(late_cleanups, 2);
+    /* Every byte the children took from the parent's allocator is back. */
+    backing_all_back(&t);
+}
+END_TEST
+
 START_TEST(version)
 {
     char buf[64];
@@ -464,6 +539,8 @@ int main(void)
     tcase_add_test(tc, large_pools_stay_exact_and_zeroed);
     tcase_add_test(tc, reset_replays_the_same_blocks);
     tcase_add_test(tc, recycled_memory_is_zero);
+    tcase_add_test(tc, callbacks_use_the_pool_torn_down);
+    tcase_add_test(tc, children_made_by_cleanups_go);
     tcase_add_test(tc, version);
     suite_add_tcase(s, tc);
     return run_suite(s);
