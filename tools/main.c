@@ -644,7 +644,9 @@ int main(int argc, char **argv)
         case 'h': print_help(); return finish_stdout();
         case 'V': print_version(); return finish_stdout();
         case 'T' + 256: setenv(TRACE_ENV, optarg, 1); break;
-        default: bad_option(c, argv[optind - 1], longopts);
+        default:
+            /* musl steps optind past argc for a missing last argument. */
+            bad_option(c, argv[(optind <= argc ? optind : argc) - 1], longopts);
         }
     }
 
