@@ -63,4 +63,21 @@ if test -f "$libdir/libcymem.a"; then
         fail "the static program still needs libcymem.so"
     fi
 fi
+
+# A prefix given to make install: cymem.pc names where the files went.
+make -s -C "$top_builddir" install-pkgconfigDATA prefix=/opt/cymem-relocated \
+    DESTDIR="$tmp/moved" >"$tmp/log" 2>&1 \
+    || { cat "$tmp/log"; fail "make install-pkgconfigDATA prefix=/opt/cymem-relocated"; }
+moved=$(find "$tmp/moved" -name cymem.pc | head -n 1)
+case $moved in
+    "$tmp/moved/opt/cymem-relocated/"*) ;;
+    *) fail "cymem.pc installed at '$moved' with prefix=/opt/cymem-relocated" ;;
+esac
+grep -qx 'prefix=/opt/cymem-relocated' "$moved" ||
+    fail "cymem.pc installed with prefix=/opt/cymem-relocated says $(grep '^prefix=' "$moved")"
+# ... and the build tree's cymem.pc is the configured one again after.
+make -s -C "$top_builddir" cymem.pc >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "make cymem.pc"; }
+if grep -q cymem-relocated "$top_builddir/cymem.pc"; then
+    fail "cymem.pc still names the prefix of the last install"
+fi
 echo "ok: built and ran against the staged install"
