@@ -202,6 +202,13 @@ static int page_empty(const cymem__pentry *e, size_t n)
     return 1;
 }
 
+/* Empty the first @k slots of the entries at @e, which page_hold() had. */
+static void page_let_go(cymem__pentry *e, size_t k)
+{
+    while (k-- > 0)
+        __atomic_store_n(&e[k / 2].chunk[k % 2], NULL, __ATOMIC_RELEASE);
+}
+
 /* Put TRIMMING in every slot of the @n entries at @e, each from NULL: 1
  * done, or 0 (a claim came first) with the slots as they were.  A slot
  * whose chunk is NULL has no owner (a claim sets the chunk first, a
@@ -213,8 +220,7 @@ static int page_hold(cymem__pentry *e, size_t n)
         cymem__slab *none = NULL;
         if (!__atomic_compare_exchange_n(&e[k / 2].chunk[k % 2], &none, TRIMMING, 0,
                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-            while (k-- > 0)
-                __atomic_store_n(&e[k / 2].chunk[k % 2], NULL, __ATOMIC_RELEASE);
+            page_let_go(e, k);
             return 0;
         }
     }
@@ -239,12 +245,10 @@ size_t cymem__page_trim(void)
             cymem__pentry *e = leaf + i * per;
             if (!(resident[i] & 1) || !page_empty(e, per) || !page_hold(e, per))
                 continue;
-            if (cymem__os_pages_discard(e, page) == 0) {
+            if (cymem__os_pages_discard(e, page) == 0)
                 given += page;          /* its slots read NULL again */
-                continue;
-            }
-            for (size_t k = 0; k < 2 * per; k++)
-                __atomic_store_n(&e[k / 2].chunk[k % 2], NULL, __ATOMIC_RELEASE);
+            else
+                page_let_go(e, 2 * per);
         }
     }
     return given;
