@@ -72,6 +72,19 @@ int cymem_pool_on_cleanup(cymem_pool *pool, void (*fn)(void *arg), void *arg)
 
 static void destroy_tree(cymem_pool *pool);
 
+/* Take @child off @parent's list of children; the caller holds the
+ * parent's lock. */
+static void unlink_child(cymem_pool *parent, cymem_pool *child)
+{
+    if (child->prev_sibling)
+        child->prev_sibling->next_sibling = child->next_sibling;
+    else
+        parent->first_child = child->next_sibling;
+    if (child->next_sibling)
+        child->next_sibling->prev_sibling = child->prev_sibling;
+    child->parent = NULL;
+}
+
 /* Destroy the children, then run the cleanups, last registered first; a
  * child that a cleanup makes goes right after that cleanup.  Each is
  * taken off its list under the pool's lock and run without it: a cleanup
@@ -86,10 +99,7 @@ static void run_teardown(cymem_pool *pool)
         cymem_pool *child = pool->first_child;
         cymem__cleanup *c = pool->cleanups;
         if (child != NULL) {
-            pool->first_child = child->next_sibling;
-            if (pool->first_child)
-                pool->first_child->prev_sibling = NULL;
-            child->parent = NULL;
+            unlink_child(pool, child);
         } else if (c != NULL) {
             fn = c->fn;
             arg = c->arg;
@@ -161,15 +171,9 @@ void cymem_pool_destroy(cymem_pool *pool)
     if (parent != NULL) {
         debug_watch(parent, 1);
         pool_lock(parent);
-        if (pool->prev_sibling)
-            pool->prev_sibling->next_sibling = pool->next_sibling;
-        else
-            parent->first_child = pool->next_sibling;
-        if (pool->next_sibling)
-            pool->next_sibling->prev_sibling = pool->prev_sibling;
+        unlink_child(parent, pool);
         pool_unlock(parent);
         debug_watch(parent, -1);
-        pool->parent = NULL;
     }
     destroy_tree(pool);
 }
