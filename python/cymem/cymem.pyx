@@ -63,8 +63,10 @@ cdef extern from *:
 cdef extern from "Python.h":
     ctypedef struct PyObject
     ctypedef int (*inquiry)(PyObject *)
+    ctypedef int (*traverseproc)(PyObject *, void *, void *)
     ctypedef struct TypeObject "PyTypeObject":
         PyObject *tp_dict
+        traverseproc tp_traverse
         inquiry tp_clear
     void PyType_Modified(TypeObject *t)
     Py_ssize_t Py_REFCNT(object o)
@@ -169,6 +171,10 @@ cdef class _Blocks(dict):
 # A collection clears the dict as a dict, which breaks the cycles that go
 # through it (a tracked addresses dict that holds its own pool), and
 # leaves the C fields and the view counts to __dealloc__ and the views.
+# It traverses it as a dict too: the view counts hold ints only, so no
+# cycle goes through them, and gc.get_referents() must not hand them out
+# (emptied, they would let a block with live views be freed).
+(<TypeObject *>_Blocks).tp_traverse = (<TypeObject *>dict).tp_traverse
 (<TypeObject *>_Blocks).tp_clear = (<TypeObject *>dict).tp_clear
 
 cdef void *_backing_malloc(size_t size, void *ctx) noexcept:

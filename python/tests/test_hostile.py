@@ -64,6 +64,8 @@ CASES = [
     ("view-freed-then-read", "v = p.view(a, 8); p.free(a)", "BufferError"),
     ("view-reset", "v = p.view(a, 8); p.free()", "BufferError"),
     ("view-realloc", "v = p.view(a, 8); p.realloc(a, 100)", "BufferError"),
+    ("view-counts-hidden", "v = p.view(a, 8); [d.clear() for d in "
+     "gc.get_referents(gc.get_referents(p)[0]) if type(d) is dict]; p.free(a)", "BufferError"),
     ("view-numpy-free", "import array; m = memoryview(p.view(a, 32)); del_ = None; p.free(a)",
      "BufferError"),
     # objects only the module makes
