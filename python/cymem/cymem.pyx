@@ -18,7 +18,7 @@ from cpython.buffer cimport PyBuffer_FillInfo
 from cpython.dict cimport PyDict_SetItem, PyDict_Clear, PyDict_Size
 from cpython.number cimport PyNumber_Index
 from libc.errno cimport errno, EINVAL
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 import os
 import warnings
 
@@ -342,6 +342,24 @@ cdef inline _Blocks _blocks_of(Pool pool):
     _check_made(pool)
     return <_Blocks>pool._blocks
 
+# A Cython subclass of Pool has a vtable of its own, and may override alloc
+# and free (to count or limit what it allocates): its realloc goes through
+# them, as upstream's always does.
+cdef extern from *:
+    """
+    struct cymem_vtab_head { PyObject_HEAD void *vtab; };
+    #define cymem_vtab(o) (((struct cymem_vtab_head *)(o))->vtab)
+    """
+    void *_vtab "cymem_vtab"(object o)
+
+cdef void *_pool_vtab = NULL     # Pool's own, set once Pool is made
+
+cdef void *_realloc_through(Pool self, void *p, size_t old, size_t new_size) except NULL:
+    cdef void *q = self.alloc(1, new_size)
+    memcpy(q, p, old)
+    self.free(p)
+    return q
+
 # Pool.alloc() and Pool.free() reach their slow paths through pointers, so
 # that the C compiler keeps them out of line: inlined, they would make the
 # fast paths save and restore every register they use.
@@ -457,6 +475,8 @@ cdef class Pool:
                              % (new_size, old))
         if b.views is not None:
             _check_no_views(b, p)
+        if _vtab(self) != _pool_vtab:
+            return _realloc_through(self, p, old, new_size)
         cdef void *q = cymem_pool_realloc(b.pool, p, new_size)
         if q == NULL:
             raise MemoryError("Error reallocating to %d bytes" % new_size)
@@ -868,6 +888,8 @@ cdef object _free_impl(PyObject *self, PyObject *addr, PyObject *unused):
 cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
     _check_made(<Pool>self)
     return <size_t>(<Pool>self).realloc(<void *>_size(<object>addr), _size(<object>n))
+
+_pool_vtab = _vtab(Pool.__new__(Pool))
 
 cymem_alloc_impl = _alloc_impl
 cymem_free_impl = _free_impl

@@ -16,6 +16,19 @@ cdef void my_free(void* p):
     n_free += 1
     free(p)
 
+# A subclass that overrides the C methods, as a pool that counts or limits
+# its allocations would: realloc goes through them.
+cdef class CountingPool(Pool):
+    cdef public int n_alloc, n_free
+
+    cdef void* alloc(self, size_t number, size_t size) except NULL:
+        self.n_alloc += 1
+        return Pool.alloc(self, number, size)
+
+    cdef void free(self, void* p) except *:
+        self.n_free += 1
+        Pool.free(self, p)
+
 def run():
     results = {}
     cdef Pool mem = Pool()
@@ -63,6 +76,12 @@ def run():
     custom = None
     pm = pf = None
     results["counted"] = n_malloc >= 1 and n_free == n_malloc
+    cdef CountingPool counting = CountingPool()
+    c = <char*>counting.alloc(4, 1)
+    c[0] = 9
+    c = <char*>counting.realloc(c, 64)
+    results["subclass_realloc"] = [counting.n_alloc, counting.n_free, c[0] == 9 and c[63] == 0,
+                                   counting.size]
     cdef Address addr = Address(5, 8)
     results["address"] = (<double*>addr.ptr)[4] == 0 and addr.addr == <size_t>addr.ptr
     return results

@@ -65,6 +65,8 @@ def test_client_builds_and_runs_against_our_pxd(ours):
     assert ours["refs"] == 1
     assert ours["custom_zero"] and ours["custom_size"] == 100 and ours["custom_fns"]
     assert ours["address"] and ours["counted"]
+    # realloc of a subclass calls its alloc and free, as upstream's does
+    assert ours["subclass_realloc"] == [2, 1, True, 64]
 
 
 def test_same_behaviour_as_upstream(ours, tmp_path):
