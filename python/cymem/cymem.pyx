@@ -88,6 +88,16 @@ cdef inline size_t _size(object x) except? <size_t>-1:
     return PyLong_AsSize_t(x)
 
 
+cdef size_t _addr(object x) except? <size_t>-1:
+    """An address from Python: as _size(), but an int out of the range of
+    size_t is 0, which no block has, so that every method takes it for
+    what it is: an address that is not a live block of the pool."""
+    try:
+        return _size(x)
+    except OverflowError:
+        return 0
+
+
 # ---- allocator wrappers (upstream's API) ---------------------------------
 # Made from C with WrapMalloc/WrapFree.  One made from Python holds no
 # function; Pool and Address refuse it.
@@ -561,19 +571,13 @@ cdef class Pool:
 
     def __contains__(self, addr):
         cdef size_t n
-        try:
-            return _owns(_blocks_of(self), _size(addr), &n)
-        except OverflowError:
-            return False
+        return _owns(_blocks_of(self), _addr(addr), &n)
 
     def block_size(self, addr):
         """The requested size of a live block; KeyError if addr is not one."""
         cdef size_t n = 0
-        try:
-            if _owns(_blocks_of(self), _size(addr), &n):
-                return n
-        except OverflowError:
-            pass
+        if _owns(_blocks_of(self), _addr(addr), &n):
+            return n
         raise KeyError(addr)
 
     def stats(self):
@@ -605,7 +609,7 @@ cdef class Pool:
         (KeyError if addr is in none, ValueError if the range runs past
         its end).  While a view is alive, freeing the block (or resetting
         the pool) raises BufferError instead of leaving it dangling."""
-        cdef size_t a = _size(addr), n = _size(nbytes), size = 0
+        cdef size_t a = _addr(addr), n = _size(nbytes), size = 0
         cdef void *base = NULL
         cdef _Blocks b = _blocks_of(self)
         # Making a Python object can run the collector, and so a finalizer
@@ -617,7 +621,8 @@ cdef class Pool:
         cdef dict views = {} if b.views is None else b.views
         if (a == 0 or b.pool == NULL or
                 cymem_pool_find(b.pool, <void *>a, &base, &size) != 0):
-            raise KeyError("%#x is not inside a live block of this pool" % a)
+            raise KeyError("%s is not inside a live block of this pool"
+                           % (hex(a) if a else repr(addr)))
         # base <= a <= base + size, so neither side can wrap
         if n > size - (a - <size_t>base):
             raise ValueError("%d bytes at %#x run past the end of the block (%d bytes)"
@@ -635,13 +640,11 @@ cdef class Pool:
 cdef int _free_one(Pool pool, object addr) except -1:
     """Pool.free(addr) from Python: anything that is not a live block of
     the pool is a KeyError (a non-integer a TypeError)."""
-    cdef size_t a
     if addr is None:
         raise KeyError(addr)
-    try:
-        a = _size(addr)
-    except OverflowError:
-        raise KeyError(addr) from None
+    cdef size_t a = _addr(addr)
+    if a == 0:
+        raise KeyError(addr)
     pool.free(<void *>a)
     return 0
 
@@ -887,7 +890,7 @@ cdef object _free_impl(PyObject *self, PyObject *addr, PyObject *unused):
 
 cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
     _check_made(<Pool>self)
-    return <size_t>(<Pool>self).realloc(<void *>_size(<object>addr), _size(<object>n))
+    return <size_t>(<Pool>self).realloc(<void *>_addr(<object>addr), _size(<object>n))
 
 _pool_vtab = _vtab(Pool.__new__(Pool))
 

@@ -41,6 +41,8 @@ CASES = [
     ("realloc-zero-addr", "p.realloc(0, 64)", "ValueError"),
     ("realloc-interior", "p.realloc(a + 8, 64)", "ValueError"),
     ("realloc-smaller", "p.realloc(a, 8)", "ValueError"),
+    ("realloc-negative-addr", "p.realloc(-a, 64)", "ValueError"),
+    ("realloc-huge-addr", "p.realloc(2**64 + a, 64)", "ValueError"),
     ("realloc-huge", "p.realloc(a, 2**63)", "MemoryError"),
     # free: only free() frees everything
     ("free-zero", "p.free(0)", "KeyError"),
@@ -59,6 +61,8 @@ CASES = [
     ("view-past-end", "p.view(a + 8, 25)", "ValueError"),
     ("view-negative", "p.view(a, -1)", "OverflowError"),
     ("view-zero", "p.view(0, 1)", "KeyError"),
+    ("view-negative-addr", "p.view(-a, 1)", "KeyError"),
+    ("view-huge-addr", "p.view(2**64 + a, 1)", "KeyError"),
     ("view-outside", "p.view(a + 4096 * 4096, 1)", "KeyError"),
     ("view-float", "p.view(a, 8.0)", "TypeError"),
     ("view-freed-then-read", "v = p.view(a, 8); p.free(a)", "BufferError"),
