@@ -2,10 +2,13 @@
 (METADATA, INSTALLER, RECORD) for the package installed in SITEDIR/cymem,
 so that importlib.metadata, pip list and pip uninstall know it.  RECORD
 lists every file of the package with its sha256 and size, as a wheel
-install would (see the "Recording installed projects" specification)."""
+install would (see the "Recording installed projects" specification).
+The dist-info of an earlier version that make installed there goes, as
+pip removes the old version's on an upgrade."""
 import base64
 import hashlib
 import os
+import shutil
 import sys
 
 METADATA = """\
@@ -26,8 +29,21 @@ def record_line(site, path):
     return "%s,sha256=%s,%d\n" % (rel, digest.decode("ascii"), len(data))
 
 
+def installed_by_make(info):
+    try:
+        with open(os.path.join(info, "INSTALLER")) as f:
+            return f.read().strip() == "make"
+    except OSError:
+        return False
+
+
 def main(site, version, summary):
     info = os.path.join(site, "cymem-%s.dist-info" % version)
+    for name in os.listdir(site):
+        old = os.path.join(site, name)
+        if (name.startswith("cymem-") and name.endswith(".dist-info") and old != info
+                and installed_by_make(old)):
+            shutil.rmtree(old)
     os.makedirs(info, exist_ok=True)
     with open(os.path.join(info, "METADATA"), "w") as f:
         f.write(METADATA.format(version=version, summary=summary))

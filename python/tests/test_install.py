@@ -77,6 +77,29 @@ def test_files_and_dist_info(staged):
         assert digest == "sha256=" + want and int(size) == len(data), name
 
 
+def test_install_over_an_earlier_version(tmp_path):
+    # An earlier `make install` of another version left its dist-info next
+    # to the package this install replaces: it goes, as pip would remove
+    # it on an upgrade, so that one cymem is listed.  A dist-info that
+    # another installer wrote is left alone.
+    dest = str(tmp_path)
+    site = dest + make("print-pyexecdir").strip()
+    for version, installer in (("2.0.6+libcymem.0.0.1", "make"), ("2.0.5", "pip")):
+        old = os.path.join(site, "cymem-%s.dist-info" % version)
+        os.makedirs(old)
+        for name, text in (("METADATA", "Metadata-Version: 2.1\nName: cymem\nVersion: %s\n"
+                            % version), ("INSTALLER", installer + "\n"),
+                           ("RECORD", "cymem/__init__.py,,\n")):
+            with open(os.path.join(old, name), "w") as f:
+                f.write(text)
+    make("install", "DESTDIR=" + dest)
+    try:
+        infos = sorted(n for n in os.listdir(site) if n.endswith(".dist-info"))
+        assert infos == ["cymem-%s.dist-info" % v for v in ("2.0.5", cymem.about.__version__)]
+    finally:
+        make("uninstall", "DESTDIR=" + dest)
+
+
 def test_version_satisfies_upstream_clients():
     v = cymem.about.__version__
     assert cymem.about.__libcymem_version__ == cm.LIBCYMEM_VERSION
