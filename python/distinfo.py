@@ -2,7 +2,9 @@
 (METADATA, INSTALLER, RECORD) for the package installed in SITEDIR/cymem,
 so that importlib.metadata, pip list and pip uninstall know it.  RECORD
 lists every file of the package with its sha256 and size, as a wheel
-install would (see the "Recording installed projects" specification).
+install would (see the "Recording installed projects" specification),
+and the byte code that make install compiled, so that pip uninstall
+removes it too.
 The dist-info of an earlier version that make installed there goes, as
 pip removes the old version's on an upgrade."""
 import base64
@@ -22,10 +24,12 @@ Requires-Python: >=3.7
 
 
 def record_line(site, path):
+    rel = os.path.relpath(path, site).replace(os.sep, "/")
+    if os.path.basename(os.path.dirname(path)) == "__pycache__":
+        return "%s,,\n" % rel      # byte code, listed without a hash as pip does
     with open(path, "rb") as f:
         data = f.read()
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    rel = os.path.relpath(path, site).replace(os.sep, "/")
     return "%s,sha256=%s,%d\n" % (rel, digest.decode("ascii"), len(data))
 
 
@@ -52,7 +56,7 @@ def main(site, version, summary):
     files = []
     for top in (os.path.join(site, "cymem"), info):
         for root, dirs, names in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            dirs.sort()
             files += [os.path.join(root, n) for n in sorted(names) if n != "RECORD"]
     with open(os.path.join(info, "RECORD"), "w") as f:
         for path in files:

@@ -68,6 +68,13 @@ def test_files_and_dist_info(staged):
         rows = [line.rstrip("\n").split(",") for line in f]
     listed = {r[0] for r in rows}
     assert "cymem/cymem" + ext in listed and "cymem/__init__.py" in listed
+    # every file the install made, the byte-compiled ones included, so
+    # that pip uninstall leaves nothing behind
+    for top in (os.path.join(site, "cymem"), info):
+        for root, _, names in os.walk(top):
+            for n in names:
+                rel = os.path.relpath(os.path.join(root, n), site).replace(os.sep, "/")
+                assert rel in listed, rel
     for name, digest, size in rows:
         if not digest:
             continue
