@@ -80,7 +80,8 @@ n=0
 for line in '+ 0x1000' '* 0x1000 0x10' '+ zz 0x10' '+ 0x1000 0x10 extra' \
             '> 0x1000 0x10' '@ caller-without-bracket + 0x1000 0x10' \
             '- 0x0' '+0x1000 0x10' '+ 0x1000 0x1ffffffffffffffff' '- ' \
-            '> (nil) 0x10' '+ nil 0x10' '+ 0x1000 00'; do
+            '> (nil) 0x10' '+ nil 0x10' '+ 0x1000 00' '= Bogus' '=Start' \
+            '= Start again' '= Ended'; do
     n=$((n + 1))
     printf '= Start\n+ 0x2000 0x8\n%s\n' "$line" > "$scratch/bad$n.mtrace"
     expect_status 2 "$CYMEM_STAT" replay "$scratch/bad$n.mtrace"

@@ -247,8 +247,12 @@ static int event_of(struct parser *ps, const char *line, const char **args)
     }
     if (at_end(s))
         return s == line ? 0 : (malformed(ps, "caller without an event", line), -1);
-    if (s[0] == '=' && s == line)
-        return '=';
+    if (s[0] == '=' && s == line) {
+        if ((strncmp(s, "= Start", 7) == 0 && at_end(s + 7)) ||
+            (strncmp(s, "= End", 5) == 0 && at_end(s + 5)))
+            return '=';
+        return malformed(ps, "unknown boundary", line), -1;
+    }
     if (strchr("+-<>!", s[0]) == NULL || s[1] != ' ')
         return malformed(ps, "unknown event", line), -1;
     *args = s + 2;
