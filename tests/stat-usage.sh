@@ -88,6 +88,14 @@ for line in '+ 0x1000' '* 0x1000 0x10' '+ zz 0x10' '+ 0x1000 0x10 extra' \
     grep -q "bad$n.mtrace:3: " "$scratch/err" || fail "'$line': $(cat "$scratch/err")"
     test "$(wc -l < "$scratch/err")" -eq 1 || fail "'$line': more than one line"
 done
+# A NUL byte is no blank and ends no line: such a line is malformed too,
+# at the start of the line or after a whole event.
+printf '= Start\n+ 0x2000 0x8\n\000\000\n' > "$scratch/nul1.mtrace"
+printf '= Start\n+ 0x2000 0x8\n+ 0x3000 0x8\000junk\n' > "$scratch/nul2.mtrace"
+for n in 1 2; do
+    expect_status 2 "$CYMEM_STAT" replay "$scratch/nul$n.mtrace"
+    grep -q "nul$n.mtrace:3: .*NUL" "$scratch/err" || fail "NUL $n: $(cat "$scratch/err")"
+done
 # '<' must be followed by '>' at once (at the end of the trace, or before
 # a boundary, the '>' line was cut off: see stat-replay.sh).
 printf '< 0x2000\n+ 0x3000 0x8\n' > "$scratch/lt.mtrace"

@@ -342,6 +342,12 @@ int replay_build(const char *path, struct plan *plan, struct trace_profile *prof
             plan->cut_lines += !at_end(line);
             break;
         }
+        if (memchr(line, '\0', (size_t)len) != NULL) {
+            /* Text functions would stop at it and take the rest for
+             * blank: no tracer writes one. */
+            malformed(&ps, "NUL byte", line);
+            goto out;
+        }
         int ev = parse_event(&ps, line, &event);
         if (ev < 0) {
             if (!cut_before_boundary(line))
