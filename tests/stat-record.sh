@@ -97,6 +97,15 @@ for o in ./dot.log d/../up.log "$scratch//double.log" "$scratch/link/via.log"; d
         fail "replay $o: $(cat "$scratch/err")"
 done
 test -f "$scratch"/d/via.log.[0-9]* || fail "record -o link/via.log: not in d"
+# -o must end in a file name: the logs of '', 'd/' or '.' would be hidden
+# files .PID or ..PID.  Bad usage, before anything runs.
+for o in '' d/ . d/.. ; do
+    (cd "$scratch" && "$CYMEM_STAT" record -o "$o" -- "$ALLOC") >/dev/null 2>"$scratch/err"
+    test $? -eq 2 || fail "record -o '$o': not status 2: $(cat "$scratch/err")"
+    grep -q "names no file" "$scratch/err" || fail "record -o '$o': $(cat "$scratch/err")"
+    test -z "$(ls -A "$scratch" "$scratch/d" | grep '^\.')" ||
+        fail "record -o '$o' left hidden files: $(ls -A "$scratch" "$scratch/d")"
+done
 
 # A program whose file name holds "] ": its callers are written with it.
 mkdir "$scratch/x] y"

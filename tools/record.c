@@ -195,6 +195,15 @@ int record_main(const char *output, char **argv)
                 "Try '%s --help' for more information.\n", progname, progname);
         return 2;
     }
+    /* The logs are FILE.PID: FILE must end in a name of its own, or they
+     * would be hidden files of the directory (".1234", "..1234"). */
+    const char *last = strrchr(output, '/');
+    last = last ? last + 1 : output;
+    if (*last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+        fprintf(stderr, "%s: record: '%s' names no file: the logs are FILE.PID\n"
+                "Try '%s --help' for more information.\n", progname, output, progname);
+        return 2;
+    }
     if (module == NULL || *module == '\0')
         module = PKGLIBDIR "/cymem-mtrace.so";
     if (debug == NULL || *debug == '\0')
