@@ -65,6 +65,11 @@ usage_error record
 # Unreadable and malformed traces name the file (and the line).
 expect_status 2 "$CYMEM_STAT" replay "$scratch/does-not-exist"
 grep -q "does-not-exist" "$scratch/err" || fail "missing trace: $(cat "$scratch/err")"
+# A name that cannot be a file is not said to be missing: the error is
+# the one that stops it.
+expect_status 2 "$CYMEM_STAT" replay "$DATA/stat-basic.mtrace/x"
+grep -q "stat-basic.mtrace/x': Not a directory$" "$scratch/err" ||
+    fail "a file as a directory: $(cat "$scratch/err")"
 
 expect_status 2 "$CYMEM_STAT" replay "$DATA/stat-malformed.mtrace"
 grep -q "stat-malformed.mtrace:3: malformed mtrace line" "$scratch/err" ||

@@ -26,11 +26,17 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
         struct stat st;
         char **logs = NULL;
         size_t nlogs = 0;
-        if (stat(args[i], &st) != 0 &&
-            (logset_find(args[i], &logs, &nlogs) != 0 || nlogs == 0)) {
-            snprintf(err, errlen, "cannot open '%s': %s (nor is it a recording: no %s.PID)",
-                     args[i], strerror(ENOENT), args[i]);
-            goto fail;
+        if (stat(args[i], &st) != 0) {
+            if (errno != ENOENT) {
+                /* Not a missing file: say what is wrong with the name. */
+                snprintf(err, errlen, "cannot open '%s': %s", args[i], strerror(errno));
+                goto fail;
+            }
+            if (logset_find(args[i], &logs, &nlogs) != 0 || nlogs == 0) {
+                snprintf(err, errlen, "cannot open '%s': %s (nor is it a recording: no "
+                         "%s.PID)", args[i], strerror(ENOENT), args[i]);
+                goto fail;
+            }
         }
         size_t want = *n + (nlogs ? nlogs : 1);
         if (want > cap) {
