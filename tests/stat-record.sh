@@ -155,6 +155,22 @@ for f in "$@"; do
     test "$(tail -n 1 "$f")" = "= End" || fail "background: $f is incomplete"
 done
 
+# A Ctrl-C at the terminal (SIGINT to the whole process group) reaches
+# the program, which may catch it and exit: record still waits, checks
+# the logs and reports.
+"$PYTHON" - "$CYMEM_STAT" "$scratch/int.log" <<'PY' || fail "record and SIGINT"
+import os, signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "record", "-o", sys.argv[2], "--", "sh", "-c",
+                      'trap "exit 0" INT; echo >&2 ready; sleep 1 & wait'],
+                     stderr=subprocess.PIPE, start_new_session=True)
+p.stderr.readline()
+time.sleep(0.2)
+os.killpg(p.pid, signal.SIGINT)
+err = p.communicate()[1].decode()
+assert p.returncode == 0, (p.returncode, err)
+assert "recorded" in err, err
+PY
+
 # A process killed before it exits leaves an incomplete log: named, status 1.
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/kill.log" -- "$ALLOC" --kill
 grep -q "kill.log.[0-9]* is incomplete" "$scratch/err" || fail "killed: $(cat "$scratch/err")"

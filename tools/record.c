@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,14 @@ int record_main(const char *output, char **argv)
                 strerror(errno));
         _exit(127);
     }
+    /* A Ctrl-C or Ctrl-\\ at the terminal reaches the program too, which
+     * decides whether it ends; record waits for it and reports all the
+     * same, as time(1) does. */
+    struct sigaction ign, old_int, old_quit;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (waitpid(-1, NULL, WNOHANG) == 0)
@@ -286,6 +295,8 @@ int record_main(const char *output, char **argv)
                 "running\n", progname, argv[0]);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
     if (logset_find(base, &logs, &nlogs) != 0 || nlogs == 0) {
         if (!(WIFEXITED(status) && WEXITSTATUS(status) == 127))
             fprintf(stderr, "%s: record: %s wrote no trace (a static or set-user-ID "
