@@ -107,6 +107,16 @@ for o in '' d/ . d/.. ; do
         fail "record -o '$o' left hidden files: $(ls -A "$scratch" "$scratch/d")"
 done
 
+# The command record gives to replay the logs works as it is written,
+# whatever the name: quoted for the shell, never taken for an option.
+for o in "a b'\$c.log" -dash.log; do
+    (cd "$scratch" && "$CYMEM_STAT" record -o "$o" -- "$ALLOC") >/dev/null 2>"$scratch/err" ||
+        fail "record -o $o: $(cat "$scratch/err")"
+    hint=$(tail -n 1 "$scratch/err" | sed 's/^  cymem-stat replay //')
+    (cd "$scratch" && eval "\"\$CYMEM_STAT\" -q --repeat 1 replay $hint") >/dev/null 2>"$scratch/err" ||
+        fail "record -o $o: the hint 'replay $hint' fails: $(cat "$scratch/err")"
+done
+
 # A program whose file name holds "] ": its callers are written with it.
 mkdir "$scratch/x] y"
 cp "$ALLOC" "$scratch/x] y/prog"

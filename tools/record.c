@@ -180,6 +180,26 @@ static int preload_entry(const char *lib, int file, char **out)
     return 0;
 }
 
+/* Write @name to @f as one word of a shell command line that names it as
+ * a file: quoted where the shell would split or expand it, after "./"
+ * where it would be taken for an option. */
+static void put_shell_word(FILE *f, const char *name)
+{
+    const char *dot = name[0] == '-' ? "./" : "";
+    if (name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789_./+,:@%-")] == '\0') {
+        fprintf(f, "%s%s", dot, name);
+        return;
+    }
+    fprintf(f, "'%s", dot);
+    for (const char *c = name; *c; c++)
+        if (*c == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*c, f);
+    fputc('\'', f);
+}
+
 int record_main(const char *output, char **argv)
 {
     const char *module = getenv("CYMEM_STAT_PRELOAD");
@@ -317,9 +337,11 @@ int record_main(const char *output, char **argv)
         }
     }
     fprintf(stderr, "%s: recorded %lu events of %zu process%s of %s in %s.PID "
-            "(%s.%s%s); replay them with:\n  %s replay %s\n", progname, events, nlogs,
+            "(%s.%s%s); replay them with:\n  %s replay ", progname, events, nlogs,
             nlogs == 1 ? "" : "es", argv[0], output, output,
-            strrchr(logs[0], '.') + 1, nlogs > 1 ? " ..." : "", progname, output);
+            strrchr(logs[0], '.') + 1, nlogs > 1 ? " ..." : "", progname);
+    put_shell_word(stderr, output);
+    fputc('\n', stderr);
     logset_free(logs, nlogs);
     if (incomplete) {
         fprintf(stderr, "%s: record: %zu of the logs are incomplete\n", progname, incomplete);
