@@ -177,6 +177,17 @@ for t in '= Start\n= End\n' '' '= Start\n- 0x1000\n+ (nil) 0x10\n= End\n'; do
     test ! -s "$scratch/out" || fail "empty trace '$t': a report"
 done
 
+# So is a recording none of whose processes allocated anything: there is
+# no total to make.  One process that did is enough.
+printf '= Start\n= End\n' > "$scratch/none.log.10"
+printf '= Start\n- 0x1000\n' > "$scratch/none.log.11"
+expect_status 2 "$CYMEM_STAT" --quiet --repeat 1 replay "$scratch/none.log"
+grep -q "none.log: no allocation to replay (2 logs" "$scratch/err" ||
+    fail "empty recording: $(cat "$scratch/err")"
+test ! -s "$scratch/out" || fail "empty recording: a report"
+printf '= Start\n+ 0x1000 0x10\n= End\n' > "$scratch/none.log.12"
+expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay "$scratch/none.log"
+
 # --output naming a trace would destroy it: refused, the trace intact.
 cp "$DATA/stat-basic.mtrace" "$scratch/t.log"
 expect_status 2 "$CYMEM_STAT" -o "$scratch/t.log" replay "$DATA/stat-basic.mtrace" "$scratch/t.log"

@@ -691,7 +691,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", progname, err);
         return EXIT_USAGE;
     }
-    size_t nsets = 0;
+    size_t nsets = 0, set_logs = 0, set_empty = 0;
     for (size_t i = 0; i < ninputs; i++) {
         struct plan check;
         plan_init(&check);
@@ -702,6 +702,18 @@ int main(int argc, char **argv)
             inputs_free(inputs, ninputs);
             return EXIT_USAGE;
         }
+        set_logs++;
+        set_empty += rc == REPLAY_EMPTY;
+        if (inputs[i].set && inputs[i].last && set_empty == set_logs) {
+            /* A recording must have allocated something, as a trace. */
+            fprintf(stderr, "%s: %s: no allocation to replay (%zu log%s, none with a "
+                    "successful '+' or '>' event)\n", progname, inputs[i].set, set_logs,
+                    set_logs == 1 ? "" : "s");
+            inputs_free(inputs, ninputs);
+            return EXIT_USAGE;
+        }
+        if (!inputs[i].set || inputs[i].last)
+            set_logs = set_empty = 0;
         nsets += inputs[i].last;
     }
     const char *clash = output ? output_is_input(output, inputs, ninputs) : NULL;
