@@ -188,6 +188,21 @@ test ! -s "$scratch/out" || fail "empty recording: a report"
 printf '= Start\n+ 0x1000 0x10\n= End\n' > "$scratch/none.log.12"
 expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay "$scratch/none.log"
 
+# A trace read from a pipe (standard input, a shell's <(...)) is read
+# once: replay keeps a copy, since it checks the trace before it runs it.
+cat "$DATA/stat-basic.mtrace" | expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay /dev/stdin
+"$PYTHON" - "$scratch/out" <<'PY' || exit 1
+import json, sys
+w = json.load(open(sys.argv[1]))["workloads"][0]
+assert w["source"] == "/dev/stdin" and not w["failed"], w
+assert (w["allocs"], w["frees"], w["reallocs"]) == (5, 5, 2), w
+PY
+mkfifo "$scratch/fifo"
+cat "$DATA/stat-basic.mtrace" > "$scratch/fifo" &
+expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay "$scratch/fifo" "$DATA/stat-basic.mtrace"
+wait
+test "$(grep -c '^replay[12]  *malloc' "$scratch/out")" -eq 8 || fail "a fifo: $(cat "$scratch/out")"
+
 # --output naming a trace would destroy it: refused, the trace intact.
 cp "$DATA/stat-basic.mtrace" "$scratch/t.log"
 expect_status 2 "$CYMEM_STAT" -o "$scratch/t.log" replay "$DATA/stat-basic.mtrace" "$scratch/t.log"

@@ -35,11 +35,13 @@
 
 /* Build a plan from an mtrace log (replay.c); 0, or -1 with a message
  * naming the file and line in err (a malformed trace: bad input), or
- * REPLAY_EMPTY when the log holds no allocation. */
+ * REPLAY_EMPTY when the log holds no allocation.  The log is read from
+ * @copy (from its start) where it is not NULL, else from the file @path;
+ * @path names it in messages either way. */
 #define REPLAY_EMPTY (-2)
 struct trace_profile;
-int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
-                 char *err, size_t errlen);
+int replay_build(const char *path, FILE *copy, struct plan *plan,
+                 struct trace_profile *prof, char *err, size_t errlen);
 
 /* A replayed trace's call sites and sizes (sites.c).  While the trace is
  * read, profile_note() counts each event under its caller (@site, @len
@@ -240,11 +242,14 @@ int logset_find(const char *base, char ***paths, size_t *n);
 void logset_free(char **paths, size_t n);
 
 /* The traces given to replay (inputs.c): a file, or each log of a
- * recording, @set naming the recording and @last marking its last log. */
+ * recording, @set naming the recording and @last marking its last log.
+ * A trace that can be read only once (a pipe, /dev/stdin) is read into
+ * @copy, an unnamed file, since it is read twice: checked, then run. */
 struct input {
     char *path;
     const char *set;
     int last;
+    FILE *copy;
 };
 int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *err,
                   size_t errlen);

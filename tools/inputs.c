@@ -11,10 +11,42 @@
 #include "cymem-stat.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* A copy of the file @path in an unnamed file, into *@copy: 0, or -1 with
+ * a message. */
+static int copy_of(const char *path, FILE **copy, char *err, size_t errlen)
+{
+    char buf[65536];
+    size_t n;
+    FILE *in = fopen(path, "re"), *out = in ? tmpfile() : NULL;
+    if (out == NULL) {
+        snprintf(err, errlen, "cannot %s '%s': %s", in ? "copy" : "open", path,
+                 strerror(errno));
+        if (in)
+            fclose(in);
+        return -1;
+    }
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            break;
+    int bad = ferror(in) || ferror(out) || fflush(out) != 0;
+    if (bad)
+        snprintf(err, errlen, "%s: %s error: %s", path, ferror(in) ? "read" : "copy",
+                 strerror(errno));
+    fclose(in);
+    if (bad) {
+        fclose(out);
+        return -1;
+    }
+    fcntl(fileno(out), F_SETFD, FD_CLOEXEC);   /* not for the runs */
+    *copy = out;
+    return 0;
+}
 
 int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *err,
                   size_t errlen)
@@ -50,11 +82,16 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
             *out = v;
         }
         if (nlogs == 0) {
-            (*out)[(*n)++] = (struct input){ strdup(args[i]), NULL, 0 };
+            struct input *in = &(*out)[(*n)++];
+            *in = (struct input){ strdup(args[i]), NULL, 0, NULL };
+            /* A pipe or a terminal gives its lines once. */
+            if ((S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+                copy_of(args[i], &in->copy, err, errlen) != 0)
+                goto fail;
             continue;
         }
         for (size_t k = 0; k < nlogs; k++)
-            (*out)[(*n)++] = (struct input){ logs[k], args[i], k + 1 == nlogs };
+            (*out)[(*n)++] = (struct input){ logs[k], args[i], k + 1 == nlogs, NULL };
         free(logs);   /* the names now belong to the inputs */
     }
     for (size_t i = 0; i < *n; i++)
@@ -72,7 +109,10 @@ fail:
 
 void inputs_free(struct input *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(in[i].path);
+        if (in[i].copy)
+            fclose(in[i].copy);
+    }
     free(in);
 }

@@ -576,7 +576,7 @@ static void run_trace(struct result *res, const struct input *in, struct report 
     res->source = path;
     res->threads = 1;
     res->profile = profile_new();
-    int rc = replay_build(path, &plans[0], res->profile, err, sizeof err);
+    int rc = replay_build(path, in->copy, &plans[0], res->profile, err, sizeof err);
     if (rc == REPLAY_EMPTY && in->set) {
         res->skipped = 1;   /* a process that allocated nothing */
     } else if (rc != 0) {
@@ -695,7 +695,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ninputs; i++) {
         struct plan check;
         plan_init(&check);
-        int rc = replay_build(inputs[i].path, &check, NULL, err, sizeof err);
+        int rc = replay_build(inputs[i].path, inputs[i].copy, &check, NULL, err, sizeof err);
         plan_free(&check);
         if (rc != 0 && !(rc == REPLAY_EMPTY && inputs[i].set)) {
             fprintf(stderr, "%s: %s\n", progname, err);

@@ -306,12 +306,14 @@ static int cut_before_boundary(const char *line)
     return 0;
 }
 
-int replay_build(const char *path, struct plan *plan, struct trace_profile *prof,
-                 char *err, size_t errlen)
+int replay_build(const char *path, FILE *copy, struct plan *plan,
+                 struct trace_profile *prof, char *err, size_t errlen)
 {
     struct parser ps = { path, 0, err, errlen, NULL, 0 };
     struct amap m;
-    FILE *f = fopen(path, "re");
+    FILE *f = copy ? copy : fopen(path, "re");
+    if (copy)
+        rewind(copy);
     char *line = NULL;
     size_t cap = 0;
     int rc = -1;
@@ -471,6 +473,9 @@ out:
     free(line);
     free(m.tab);
     free(m.free_slots);
-    fclose(f);
+    if (copy)
+        rewind(copy);
+    else
+        fclose(f);
     return rc;
 }
