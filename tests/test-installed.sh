@@ -4,7 +4,8 @@
 #
 #  - a program built with cc and `pkg-config --cflags --libs cymem' (the
 #    installed cymem.pc) runs against the installed library;
-#  - the installed cymem-stat runs and reports this version;
+#  - the installed cymem-stat runs and reports this version, and its record
+#    finds the installed cymem-mtrace.so on its own;
 #  - man finds the installed pages (cymem_pool_alloc(3), cymem-stat(1));
 #  - the installed Python module, when it was built, imports from the
 #    directory configure chose for it and allocates.
@@ -67,6 +68,24 @@ if out=$(LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$stat" --ver
     ok "cymem-stat --version: $(echo "$out" | head -n 1)"
 else
     bad "$stat --version did not name $VERSION"
+fi
+
+# cymem-stat record preloads the installed module, found where make
+# install put it, whatever prefix it was given (not under DESTDIR: the
+# program looks where it will be installed, not where it was staged).
+mod=$pkglibdir/cymem-mtrace.so
+if [ -n "$DESTDIR" ]; then
+    echo "(installed under DESTDIR: cymem-stat record not tried)"
+elif [ ! -f "$mod" ]; then
+    echo "(no $mod: cymem-stat record not tried)"
+elif out=$(cd "$tmp" && unset CYMEM_STAT_PRELOAD &&
+           LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+           "$stat" record -o rec.log -- sh -c 'exit 0' 2>&1); then
+    ok "cymem-stat record finds $mod"
+elif echo "$out" | grep -q "cannot load"; then
+    echo "(no glibc tracer library: cymem-stat record not tried)"
+else
+    bad "cymem-stat record with the installed module: $out"
 fi
 
 # The manual: each page is where man looks, and formats.

@@ -30,9 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PKGLIBDIR
-#define PKGLIBDIR "/usr/local/lib/libcymem"
-#endif
+#include "pkglibdir.h"   /* PKGLIBDIR, made by make */
 
 /* Events (lines that are not "= ...") of a log, and whether its last line
  * is "= End": a log that ends otherwise was cut short. */
