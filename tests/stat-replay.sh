@@ -211,4 +211,14 @@ cmp -s "$DATA/stat-basic.mtrace" "$scratch/t.log" || fail "-o trace: the trace w
 ln -s t.log "$scratch/link.log"
 expect_status 2 "$CYMEM_STAT" -o "$scratch/link.log" replay "$scratch/t.log"
 cmp -s "$DATA/stat-basic.mtrace" "$scratch/t.log" || fail "-o link: the trace was changed"
+# So is the name of a recording replayed, however written: a report there
+# would hide its logs from the next replay of that name.
+mkdir "$scratch/rec"
+cp "$DATA/stat-basic.mtrace" "$scratch/rec/r.log.41"
+for o in "$scratch/rec/r.log" "$scratch/rec/../rec/r.log"; do
+    expect_status 2 "$CYMEM_STAT" -o "$o" replay "$scratch/rec/r.log"
+    grep -q "is the trace '.*r.log'" "$scratch/err" || fail "-o recording: $(cat "$scratch/err")"
+    test ! -e "$scratch/rec/r.log" || fail "-o recording $o: the report was written"
+done
+expect_status 0 "$CYMEM_STAT" -o "$scratch/rec/r.txt" --repeat 1 replay "$scratch/rec/r.log"
 exit 0

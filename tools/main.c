@@ -186,12 +186,26 @@ static int finish_stdout(void)
     return 0;
 }
 
-/* Whether @output names the same file as one of the traces (both exist). */
+/* Whether @output names the same file as one of the traces (both exist),
+ * or, not existing, the name of a recording replayed: the report would
+ * then hide the recording's logs from the next replay of that name. */
 static const char *output_is_input(const char *output, const struct input *in, size_t n)
 {
     struct stat o, st;
-    if (stat(output, &o) != 0)
-        return NULL;
+    if (stat(output, &o) != 0) {
+        char **logs;
+        size_t nlogs;
+        const char *hit = NULL;
+        if (logset_find(output, &logs, &nlogs) != 0)
+            return NULL;
+        for (size_t k = 0; k < nlogs && hit == NULL && stat(logs[k], &o) == 0; k++)
+            for (size_t i = 0; i < n && hit == NULL; i++)
+                if (in[i].set && stat(in[i].path, &st) == 0 && st.st_dev == o.st_dev &&
+                    st.st_ino == o.st_ino)
+                    hit = in[i].set;
+        logset_free(logs, nlogs);
+        return hit;
+    }
     for (size_t i = 0; i < n; i++)
         if (stat(in[i].path, &st) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino)
             return in[i].path;
@@ -718,8 +732,8 @@ int main(int argc, char **argv)
     }
     const char *clash = output ? output_is_input(output, inputs, ninputs) : NULL;
     if (clash)
-        usage_error("the output '%s' is the trace '%s': it would be overwritten", output,
-                    clash);
+        usage_error("the output '%s' is the trace '%s': it would be %s", output, clash,
+                    access(output, F_OK) == 0 ? "overwritten" : "hidden by the report");
     if (output && freopen(output, "w", stdout) == NULL) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", progname, output, strerror(errno));
         inputs_free(inputs, ninputs);
