@@ -28,6 +28,15 @@ for case in "--json=x|option '--json' doesn't allow an argument" \
 done
 usage_error --workload nosuch
 usage_error --workload small,,nosuch
+# An empty name in a list is no name: bad usage, not left out.
+for l in small, ,small small,,floats; do
+    usage_error --workload "$l" --iterations 10
+    grep -q "empty name in the workload list '$l'" "$scratch/err" || fail "-w $l: $(cat "$scratch/err")"
+done
+for l in malloc, ,pool malloc,,pool; do
+    usage_error --workload floats --iterations 10 --allocators "$l"
+    grep -q "empty name in the allocator list '$l'" "$scratch/err" || fail "-a $l: $(cat "$scratch/err")"
+done
 usage_error --workload replay
 usage_error --scale 0
 usage_error --scale -1

@@ -115,6 +115,10 @@ int allocators_parse(const char *list, struct allocator *out, unsigned *n, char 
         snprintf(err, errlen, "allocator list too long");
         return -1;
     }
+    if (*list && (list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))) {
+        snprintf(err, errlen, "empty name in the allocator list '%s'", list);
+        return -1;
+    }
     strcpy(buf, list);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {

@@ -467,6 +467,8 @@ static size_t choose_workloads(const char *wlist, int nfiles, const struct workl
     char buf[512];
     if (strlen(wlist) >= sizeof buf)
         usage_error("workload list too long");
+    if (*wlist && (wlist[0] == ',' || wlist[strlen(wlist) - 1] == ',' || strstr(wlist, ",,")))
+        usage_error("empty name in the workload list '%s'", wlist);
     strcpy(buf, wlist);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
