@@ -221,4 +221,19 @@ for o in "$scratch/rec/r.log" "$scratch/rec/../rec/r.log"; do
     test ! -e "$scratch/rec/r.log" || fail "-o recording $o: the report was written"
 done
 expect_status 0 "$CYMEM_STAT" -o "$scratch/rec/r.txt" --repeat 1 replay "$scratch/rec/r.log"
+# A recording whose name is also a directory's (record -o d, d a
+# directory, writes d.PID beside it) is replayed as the recording; a
+# directory without logs is an error that says what it is.
+mkdir "$scratch/rec/r.log"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/rec/r.log"
+"$PYTHON" - "$scratch/out" <<'PY' || exit 1
+import json, sys
+w = json.load(open(sys.argv[1]))["workloads"]
+assert [x["name"] for x in w] == ["replay", "total"], w
+assert w[0]["source"].endswith("r.log.41") and not w[1]["failed"], w
+PY
+for d in "$scratch/rec" "$scratch/rec/r.log/"; do
+    expect_status 2 "$CYMEM_STAT" --repeat 1 replay "$d"
+    grep -q "is a directory" "$scratch/err" || fail "replay $d: $(cat "$scratch/err")"
+done
 exit 0

@@ -69,6 +69,15 @@ int inputs_expand(char **args, int nargs, struct input **out, size_t *n, char *e
                          "%s.PID)", args[i], strerror(ENOENT), args[i]);
                 goto fail;
             }
+        } else if (S_ISDIR(st.st_mode)) {
+            /* record -o NAME beside a directory NAME: its logs. */
+            size_t len = strlen(args[i]);
+            if (args[i][len - 1] == '/' || logset_find(args[i], &logs, &nlogs) != 0 ||
+                nlogs == 0) {
+                snprintf(err, errlen, "'%s' is a directory (and not a recording: no "
+                         "%s.PID)", args[i], args[i]);
+                goto fail;
+            }
         }
         size_t want = *n + (nlogs ? nlogs : 1);
         if (want > cap) {
