@@ -54,6 +54,15 @@ test "$(grep -c '^small,' "$scratch/out")" -eq "$n" || fail "CSV rows: $(cat "$s
 expect_status 0 "$CYMEM_STAT" --repeat 1 --scale 0.01 --workload small --allocators "$all"
 grep -q "^  malloc   is .*(malloc from " "$scratch/out" || fail "table: $(head -n 5 "$scratch/out")"
 awk 'length > 80 { bad = 1 } END { exit bad }' "$scratch/out" || fail "table wider than 80"
+# So does its title with six allocators: the names wrap.
+expect_status 0 "$CYMEM_STAT" --repeat 1 --scale 0.01 --workload small --allocators "$all,pool-ts"
+awk 'length > 80 { bad = 1 } END { exit bad }' "$scratch/out" ||
+    fail "table wider than 80: $(awk 'length > 80' "$scratch/out")"
+title=$(sed -n '1p;2{/ is /d;/ left out: /d;p;}' "$scratch/out" | tr '\n' ' ')
+case $title in
+*": malloc, "*"pool and "*"pool-ts ") ;;
+*) fail "title: $title" ;;
+esac
 
 # A figure derived from one that was not measured is not measured either:
 # jemalloc's reserved bytes are unknown (mallinfo2() sees only glibc's

@@ -346,9 +346,16 @@ static void print_table(const struct report *r, int quiet)
     char a[32], b[32], c[32], d[32], e[80], lab[32];
     set_widths(r);
     if (!quiet) {
-        printf("cymem-stat %s, libcymem %s:", PACKAGE_VERSION, cymem_version());
-        for (unsigned k = 0; k < r->nalloc; k++)
-            printf("%s %s", k == 0 ? "" : k + 1 == r->nalloc ? " and" : ",", r->alloc[k].name);
+        /* The names go on the next line where they would pass 80 columns. */
+        int col = printf("cymem-stat %s, libcymem %s:", PACKAGE_VERSION, cymem_version());
+        for (unsigned k = 0; k < r->nalloc; k++) {
+            col += printf("%s", k == 0 ? "" : k + 1 == r->nalloc ? " and" : ",");
+            if (col + 1 + (int)strlen(r->alloc[k].name) > 80) {
+                fputs("\n ", stdout);
+                col = 1;
+            }
+            col += printf(" %s", r->alloc[k].name);
+        }
         putchar('\n');
         for (unsigned k = 0; k < r->nalloc; k++)
             if (r->alloc[k].kind == BACKEND_MALLOC)
