@@ -236,4 +236,32 @@ for d in "$scratch/rec" "$scratch/rec/r.log/"; do
     expect_status 2 "$CYMEM_STAT" --repeat 1 replay "$d"
     grep -q "is a directory" "$scratch/err" || fail "replay $d: $(cat "$scratch/err")"
 done
+
+# The address table follows the live blocks, not every address a trace
+# names: 200,000 blocks, each freed before the next, at distinct addresses
+# and at seven addresses in turn, replay in about the same memory (the
+# table held every address's tombstone, twice the memory).
+"$PYTHON" - "$scratch" <<'PY' || exit 1
+import sys
+for name, at in (("distinct", lambda i: 0x10000 + i * 16),
+                 ("reused", lambda i: 0x10000 + i % 7 * 16)):
+    with open("%s/%s.mtrace" % (sys.argv[1], name), "w") as f:
+        f.write("= Start\n")
+        for i in range(1, 200001):
+            f.write("@ ./x:[0x1] + %#x 0x20\n@ ./x:[0x1] - %#x\n" % (at(i), at(i)))
+        f.write("= End\n")
+PY
+for name in distinct reused; do
+    "$PYTHON" - "$CYMEM_STAT" "$scratch/$name.mtrace" >"$scratch/$name.rss" <<'PY' || exit 1
+import resource, subprocess, sys
+subprocess.run([sys.argv[1], "-q", "--repeat", "1", "replay", sys.argv[2]],
+               stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+done
+distinct=$(cat "$scratch/distinct.rss") reused=$(cat "$scratch/reused.rss")
+if [ "$distinct" -gt $((reused * 13 / 10)) ]; then
+    echo "FAIL: distinct addresses replay in $distinct KiB, seven in $reused KiB" >&2
+    exit 1
+fi
 exit 0

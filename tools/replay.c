@@ -52,9 +52,12 @@ struct entry {
     uint32_t slot;
 };
 
+#define AMAP_MIN 1024
+
 struct amap {
     struct entry *tab;
     size_t cap, used;        /* used counts tombstones too */
+    size_t live;             /* entries that are not tombstones */
     uint32_t *free_slots;    /* slots of freed blocks, for reuse */
     size_t nfree, free_cap;
     uint32_t next_slot;
@@ -75,9 +78,14 @@ static struct entry *amap_find(const struct amap *m, uint64_t addr)
     }
 }
 
+/* A table with room for the live entries and as many again, without the
+ * tombstones: its size follows the live blocks, not every address the
+ * trace has named. */
 static int amap_rehash(struct amap *m)
 {
-    size_t cap = m->cap * 2;
+    size_t cap = AMAP_MIN;
+    while (cap < 4 * (m->live + 1))
+        cap *= 2;
     struct entry *tab = calloc(cap, sizeof *tab);
     if (tab == NULL)
         return -1;
@@ -109,6 +117,7 @@ static struct entry *amap_put(struct amap *m, uint64_t addr, uint32_t slot)
         i = (i + 1) & (m->cap - 1);
     if (m->tab[i].addr == 0)
         m->used++;
+    m->live++;
     m->tab[i].addr = addr;
     m->tab[i].slot = slot;
     return &m->tab[i];
@@ -140,14 +149,25 @@ static int amap_remove(struct amap *m, struct entry *e)
     }
     m->free_slots[m->nfree++] = e->slot;
     e->addr = TOMB;
+    m->live--;
     return 0;
 }
 
-/* Forget every address (the blocks are gone); slots start again at 0. */
+/* Forget every address (the blocks are gone); slots start again at 0.  A
+ * table a large run grew goes back to its first size, so that the runs
+ * after it do not each clear it whole. */
 static void amap_clear(struct amap *m)
 {
-    memset(m->tab, 0, m->cap * sizeof *m->tab);
+    struct entry *small;
+    if (m->cap > AMAP_MIN && (small = calloc(AMAP_MIN, sizeof *small)) != NULL) {
+        free(m->tab);
+        m->tab = small;
+        m->cap = AMAP_MIN;
+    } else {
+        memset(m->tab, 0, m->cap * sizeof *m->tab);
+    }
     m->used = 0;
+    m->live = 0;
     m->nfree = 0;
     m->next_slot = 0;
 }
@@ -323,7 +343,7 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
         return -1;
     }
     memset(&m, 0, sizeof m);
-    m.cap = 1024;
+    m.cap = AMAP_MIN;
     m.tab = calloc(m.cap, sizeof *m.tab);
     if (m.tab == NULL)
         goto nomem;
@@ -433,6 +453,7 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
                 }
                 /* The block moved: same slot, new address. */
                 old->addr = TOMB;
+                m.live--;
                 if ((e = amap_put(&m, addr, slot)) == NULL)
                     goto nomem;
             } else {
