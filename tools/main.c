@@ -635,7 +635,7 @@ int main(int argc, char **argv)
     struct report rep;
     enum format fmt = FORMAT_TABLE;
     const char *wlist = NULL, *output = NULL, *alist = "malloc,pool";
-    int list = 0, quiet = 0, c, status = 0;
+    int list = 0, quiet = 0, c, status = 0, threads_given = 0;
     unsigned repeat = 0;   /* automatic */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -650,7 +650,10 @@ int main(int argc, char **argv)
         case 'l': list = 1; break;
         case 's': pr.scale = parse_scale(optarg); break;
         case 'n': pr.iterations = parse_count("iteration count", optarg, 1, 1000000000); break;
-        case 't': pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS); break;
+        case 't':
+            pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS);
+            threads_given = 1;
+            break;
         case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, MAX_REPEAT); break;
         case 'S': pr.seed = parse_count("seed", optarg, 0, ULLONG_MAX); break;
         case 'j': fmt = FORMAT_JSON; break;
@@ -698,6 +701,11 @@ int main(int argc, char **argv)
 
     const struct workload *chosen[64];
     size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
+    /* shared-xfree hands blocks to another thread: asked to run with one,
+     * that is bad usage; on one processor, it runs with two. */
+    for (size_t i = 0; i < nchosen && threads_given; i++)
+        if (strcmp(chosen[i]->name, "shared-xfree") == 0 && pr.threads < 2)
+            usage_error("shared-xfree needs two threads or more (--threads)");
 
     /* A bad trace is bad input: say so before anything runs.  A process
      * of a recording may have allocated nothing; a trace given alone must
@@ -779,8 +787,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nchosen + ninputs; i++) {
         struct result *res = &rep.results[rep.nresults++];
         const struct input *in = i < nchosen ? NULL : &inputs[i - nchosen];
+        struct params wp = pr;
+        if (in == NULL && strcmp(chosen[i]->name, "shared-xfree") == 0 && wp.threads < 2)
+            wp.threads = 2;
         if (in == NULL)
-            run_named(res, chosen[i], &pr, &rep, plans, &pg);
+            run_named(res, chosen[i], &wp, &rep, plans, &pg);
         else
             run_trace(res, in, &rep, plans, &pg);
         if (in && in->set && set_first == NULL)
