@@ -59,6 +59,8 @@ env=$(system_program env) || exit 77
 expect_status 1 "$CYMEM_STAT" record -o "$scratch/ei.log" -- "$env" -i "$ALLOC"
 grep -q "ei.log.[0-9]* is incomplete .*could not be traced" "$scratch/err" ||
     fail "env -i: $(cat "$scratch/err")"
+grep -q "record: 1 of the logs is incomplete" "$scratch/err" ||
+    fail "env -i, the count: $(cat "$scratch/err")"
 
 # A relative CYMEM_STAT_PRELOAD reaches every process, one that runs in
 # another directory too; a name the loader would split is refused.

@@ -342,7 +342,8 @@ int record_main(const char *output, char **argv)
     fputc('\n', stderr);
     logset_free(logs, nlogs);
     if (incomplete) {
-        fprintf(stderr, "%s: record: %zu of the logs are incomplete\n", progname, incomplete);
+        fprintf(stderr, "%s: record: %zu of the logs %s incomplete\n", progname, incomplete,
+                incomplete == 1 ? "is" : "are");
         rc = 1;
     }
     if (WIFSIGNALED(status)) {
