@@ -264,4 +264,23 @@ if [ "$distinct" -gt $((reused * 13 / 10)) ]; then
     echo "FAIL: distinct addresses replay in $distinct KiB, seven in $reused KiB" >&2
     exit 1
 fi
+
+# The table is read on a terminal: a control byte in a trace's name or in
+# a caller it names is shown as \xNN, never written as it is.
+esc=$(printf '\033')
+"$PYTHON" - "$scratch/a${esc}[1mb.mtrace" <<'PY' || exit 1
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("= Start\n")
+    for i in range(1, 200):
+        f.write("@ ./x\x1b[31mred:[0x1] + %#x 0x20\n" % (0x10000 + i * 32))
+    f.write("= End\n")
+PY
+expect_status 0 "$CYMEM_STAT" --repeat 1 replay "$scratch/a${esc}[1mb.mtrace"
+if grep -q "$esc" "$scratch/out"; then
+    fail "a control byte reaches the table: $(od -c "$scratch/out" | grep 033 | head -n 2)"
+fi
+grep -q 'a\\x1b\[1mb.mtrace' "$scratch/out" || fail "the trace's name: $(cat "$scratch/out")"
+grep -q 'x\\x1b\[31mred:\[0x1\]' "$scratch/out" || fail "the caller: $(cat "$scratch/out")"
+
 exit 0

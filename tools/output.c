@@ -149,6 +149,20 @@ static int row_start(const struct report *r, size_t i, unsigned k)
     return 1;
 }
 
+/* Up to @max bytes of @s, a name from a trace or the command line, with
+ * each control byte as \xNN: the table is read on a terminal, which such
+ * a byte would move or recolour.  (JSON and CSV quote their strings.) */
+static void put_text(const char *s, size_t max)
+{
+    for (size_t i = 0; s[i] != '\0' && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+    }
+}
+
 static void print_sources(const struct report *r)
 {
     char lab[32];
@@ -156,7 +170,8 @@ static void print_sources(const struct report *r)
         const struct result *res = &r->results[i];
         if (res->source == NULL)
             continue;
-        printf("%s: %s", row_label(r, i, lab, sizeof lab), res->source);
+        printf("%s: ", row_label(r, i, lab, sizeof lab));
+        put_text(res->source, SIZE_MAX);
         if (is_total(res))
             printf(" (the sum of %u process%s)", res->processes,
                    res->processes == 1 ? "" : "es");
@@ -316,9 +331,12 @@ static void print_profiles(const struct report *r)
                p->nsites, p->nsites == 1 ? "" : "s");
         for (int by = 0; by < 2; by++) {
             const struct site *top = by ? p->top_bytes : p->top_ops;
-            for (size_t k = 0; k < p->ntop && k < TABLE_SITES; k++)
-                printf("  %10s %9s  %.52s\n", fmt_count(a, sizeof a, top[k].ops),
-                       fmt_bytes(b, sizeof b, top[k].bytes), top[k].name);
+            for (size_t k = 0; k < p->ntop && k < TABLE_SITES; k++) {
+                printf("  %10s %9s  ", fmt_count(a, sizeof a, top[k].ops),
+                       fmt_bytes(b, sizeof b, top[k].bytes));
+                put_text(top[k].name, 52);
+                putchar('\n');
+            }
             if (!by)
                 printf("  %10s %9s\n", "----", "----");
         }
