@@ -2,8 +2,8 @@
  * contract-accounting.c - cymem_pool_stats() and cymem_pool_foreach():
  * exact against a shadow model of the live blocks (the pool's own, not its
  * children's), peak kept by a reset, reserved_bytes equal to what the
- * backing allocator holds at every point, and foreach's early stop and
- * refusals.
+ * backing allocator holds at every point, a new pool's figures, and
+ * foreach's early stop and refusals.
  */
 #include "harness.h"
 
@@ -194,6 +194,38 @@ START_TEST(shared_realloc_peak)
 }
 END_TEST
 
+/* A new pool's figures, as cymem_pool_new(3) gives them: one piece of
+ * 64 KiB (the chunk size, if smaller), a shared pool's table of heaps as a
+ * second. */
+START_TEST(new_pool_figures)
+{
+    for (int k = 0; k < 4; k++) {
+        cymem_pool_options o;
+        memset(&o, 0, sizeof o);
+        o.chunk_size = (k & 1) ? CYMEM_CHUNK_SIZE_MIN : 0;
+        o.flags = (k & 2) ? CYMEM_POOL_THREADSAFE : 0;
+        cymem_pool *p = cymem_pool_new_ex(&o);
+        ck_assert_ptr_nonnull(p);
+        cymem_stats st = stats_of(p);
+        size_t keeper = (k & 1) ? CYMEM_CHUNK_SIZE_MIN : (size_t)64 << 10;
+        ck_assert_uint_eq(st.live_bytes + st.live_blocks + st.peak_bytes + st.used_bytes, 0);
+        ck_assert_uint_eq(st.chunk_count, (k & 2) ? 2 : 1);
+        if (k & 2)
+            ck_assert_uint_gt(st.reserved_bytes, keeper);
+        else
+            ck_assert_uint_eq(st.reserved_bytes, keeper);
+        pool_done(p);
+    }
+    backing t;
+    cymem_pool *p = backing_pool(&t, NULL, CYMEM_POOL_THREADSAFE);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(stats_of(p).chunk_count, 1);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, t.held);
+    pool_done(p);
+    backing_all_back(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("accounting");
@@ -202,6 +234,7 @@ int main(void)
     tcase_add_test(tc, stats_shadow);
     tcase_add_test(tc, foreach_contract);
     tcase_add_test(tc, shared_realloc_peak);
+    tcase_add_test(tc, new_pool_figures);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
