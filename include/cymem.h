@@ -163,12 +163,15 @@ CYMEM_API CYMEM_NODISCARD cymem_pool *cymem_pool_new(void);
  *
  * A child pool (@opts->parent set) is destroyed when its parent is reset or
  * destroyed, and may be destroyed on its own before.  With no allocator of
- * its own it uses its parent's.
+ * its own it uses its parent's; a custom allocator is then called under a
+ * mutex that the pool it was given to and all that inherit it share, so
+ * that it need not be thread-safe when they are used by different threads.
  *
  * Return: the pool, or NULL with errno EINVAL (unknown flag bits, a
  * chunk_size out of range or not a power of two, an allocator without both
- * functions) or ENOMEM; for a CYMEM_POOL_THREADSAFE pool also the error of
- * pthread_mutex_init() (EAGAIN, ...) when its mutex cannot be made.
+ * functions) or ENOMEM; for a CYMEM_POOL_THREADSAFE pool, or the first
+ * child that inherits a custom allocator, also the error of
+ * pthread_mutex_init() (EAGAIN, ...) when a mutex cannot be made.
  */
 CYMEM_API CYMEM_NODISCARD cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts);
 

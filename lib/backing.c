@@ -22,7 +22,9 @@
  *  - a piece goes back the way it came, with the size it was asked for:
  *    raw_alloc()/raw_free() are the one place that chooses between the
  *    system and the caller's allocator for plain pieces;
- *  - memory said to be zero (*zeroed, or past *dirty) is zero.
+ *  - memory said to be zero (*zeroed, or past *dirty) is zero;
+ *  - the caller's allocator is called only through bk_malloc() and
+ *    bk_free(), under the mutex (bk_lock) of the pools that share it.
  */
 #include "internal.h"
 #include "backing.h"
@@ -31,19 +33,45 @@
 
 #include <stdlib.h>
 
+/* The caller's allocator, which need not be thread-safe, under the mutex
+ * of the pools that share it, if they are more than one. */
+static void bk_lock(const cymem_pool *pool, int lock)
+{
+    int err = !pool->bk_lock ? 0
+              : lock         ? pthread_mutex_lock(pool->bk_lock)
+                             : pthread_mutex_unlock(pool->bk_lock);
+    if (unlikely(err != 0))
+        cymem__fatal("the allocator's mutex", err);
+}
+
+static void *bk_malloc(const cymem_pool *pool, size_t size)
+{
+    bk_lock(pool, 1);
+    void *p = pool->bk.malloc(size, pool->bk.ctx);
+    bk_lock(pool, 0);
+    return p;
+}
+
+static void bk_free(const cymem_pool *pool, void *p, size_t size)
+{
+    bk_lock(pool, 1);
+    pool->bk.free(p, size, pool->bk.ctx);
+    bk_lock(pool, 0);
+}
+
 /* @size bytes of the pool's backing allocator; @zero: the system's must be
  * zero (calloc), else plain malloc will do. */
 static void *raw_alloc(const cymem_pool *pool, size_t size, int zero)
 {
     if (!pool->sys)
-        return pool->bk.malloc(size, pool->bk.ctx);
+        return bk_malloc(pool, size);
     return zero ? cymem__sys_alloc(size) : malloc(size);
 }
 
 static void raw_free(const cymem_pool *pool, void *p, size_t size, int zero)
 {
     if (!pool->sys)
-        pool->bk.free(p, size, pool->bk.ctx);
+        bk_free(pool, p, size);
     else if (zero)
         cymem__sys_free(p, size);
     else
@@ -86,7 +114,7 @@ void *cymem__slab_mem_alloc(cymem_pool *pool, size_t size, size_t *dirty)
 {
     *dirty = size;
     return held(pool, pool->sys ? cymem__sys_slab_alloc(size, dirty)
-                                : pool->bk.malloc(size, pool->bk.ctx), size);
+                                : bk_malloc(pool, size), size);
 }
 
 /* Give back a slab's memory; its first @dirty bytes may have been written. */
@@ -96,7 +124,7 @@ void cymem__slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty)
     if (pool->sys)
         cymem__sys_slab_free(p, size, dirty);
     else
-        pool->bk.free(p, size, pool->bk.ctx);
+        bk_free(pool, p, size);
 }
 
 /* Memory for a direct block of at least @size bytes; *got gets how much. */

@@ -302,6 +302,13 @@ struct cymem_pool {
     /* The debug mode's count of calls under way on a shared pool, which a
      * destroy must find at 0. */
     int busy;
+    /* A custom allocator that pools of different threads may call: the
+     * mutex every call to it takes, that of the pool it was given to
+     * (bk_mutex, made when the pool gets its first child that inherits
+     * the allocator), for that pool and every descendant that inherits
+     * it; NULL while no other pool uses the allocator (backing.c). */
+    pthread_mutex_t *bk_lock;
+    pthread_mutex_t bk_mutex;
 };
 
 /* ---- size classes ---- */

@@ -14,7 +14,10 @@
  * and never change; `plain` is set once, at creation, for a pool that is
  * not THREADSAFE and runs no checker hooks; a child is on its parent's
  * list of children exactly while both live, and the list is well linked;
- * the cleanup list ends; a destroyed pool owns no slot of the page map.
+ * the cleanup list ends; a destroyed pool owns no slot of the page map; a
+ * child that inherits a custom allocator shares the mutex (bk_lock) of
+ * the pool it was given to, made for the first such child, and destroyed
+ * with that pool after its last child.
  *
  * Its layer: on top, with api.c (neither calls the other): it calls
  * blocks.c (making, clearing and freeing a pool's memory), direct.c,
@@ -151,6 +154,12 @@ static void destroy_tree(cymem_pool *pool)
     /* A child destroyed with its parent, too. */
     debug_alone(pool, "cymem_pool_destroy: another thread is using the pool");
     run_teardown(pool);
+    /* No child is left to share its allocator: its own last calls, the
+     * one that frees the mutex's memory among them, need no mutex. */
+    if (pool->bk_lock == &pool->bk_mutex) {
+        pool->bk_lock = NULL;
+        pthread_mutex_destroy(&pool->bk_mutex);
+    }
     cymem__direct_release_all(pool);
     TRACK_POOL_DELETE(pool);
     if (pool_shared(pool))
@@ -178,6 +187,26 @@ void cymem_pool_destroy(cymem_pool *pool)
     destroy_tree(pool);
 }
 
+/* The mutex of @parent's custom allocator, for a child that inherits it,
+ * made the first time; NULL with errno set if it cannot be. */
+static pthread_mutex_t *allocator_lock(cymem_pool *parent)
+{
+    pthread_mutex_t *mu;
+    debug_watch(parent, 1);
+    pool_lock(parent);
+    if (parent->bk_lock == NULL) {
+        int err = pthread_mutex_init(&parent->bk_mutex, NULL);
+        if (err == 0)
+            parent->bk_lock = &parent->bk_mutex;
+        else
+            errno = err;
+    }
+    mu = parent->bk_lock;
+    pool_unlock(parent);
+    debug_watch(parent, -1);
+    return mu;
+}
+
 cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
 {
     static const cymem_pool_options defaults;
@@ -198,6 +227,11 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
     } else if (opts->parent) {
         proto.sys = opts->parent->sys;
         proto.bk = opts->parent->bk;
+        /* Parent and child may be used by different threads at once: a
+         * custom allocator, which need not be thread-safe, is called
+         * under a mutex they share. */
+        if (!proto.sys && (proto.bk_lock = allocator_lock(opts->parent)) == NULL)
+            return NULL;
     } else {
         proto.sys = 1;
     }

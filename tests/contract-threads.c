@@ -4,8 +4,10 @@
  * resized by a thread other than the one that allocated them.  Afterwards
  * the stats and the set of live blocks match what the threads hold, and
  * every block still carries what its owner wrote (no block handed out
- * twice, none lost).  Threads record failures; only the main thread
- * asserts, since Check's assertions are not made for other threads.
+ * twice, none lost).  Also: a THREADSAFE pool on a custom allocator and
+ * the children that inherit it, used by different threads, never call the
+ * allocator at the same time.  Threads record failures; only the main
+ * thread asserts, since Check's assertions are not made for other threads.
  */
 #include "harness.h"
 #include <pthread.h>
@@ -256,12 +258,81 @@ START_TEST(shared_slots)
 }
 END_TEST
 
+/* A custom allocator need not be thread-safe: a THREADSAFE pool's children
+ * that use its allocator, each used by a thread of its own, never call it
+ * at the same time as the pool or each other.  The allocator counts the
+ * calls under way and waits a little inside each, so that an overlap shows. */
+static int in_alloc, overlaps;
+
+static void enter_alloc(void)
+{
+    if (__atomic_add_fetch(&in_alloc, 1, __ATOMIC_ACQ_REL) != 1)
+        __atomic_store_n(&overlaps, 1, __ATOMIC_RELAXED);
+    for (volatile int i = 0; i < 5000; i++)
+        ;
+    __atomic_sub_fetch(&in_alloc, 1, __ATOMIC_ACQ_REL);
+}
+
+static void *serial_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    enter_alloc();
+    return malloc(size);
+}
+
+static void serial_free(void *ptr, size_t size, void *ctx)
+{
+    (void)size;
+    (void)ctx;
+    enter_alloc();
+    free(ptr);
+}
+
+static void *own_child(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    /* Thread 0 uses the pool itself, the others a child each, and a
+     * grandchild. */
+    cymem_pool *c = id == 0 ? pool : child_of(pool);
+    cymem_pool *g = c != NULL ? child_of(c) : NULL;
+    if (g == NULL) {
+        bad[id] = 1;
+        return NULL;
+    }
+    for (int i = 0; i < 2000; i++) {
+        void *p = cymem_pool_alloc(i & 1 ? g : c, 1, 8192 + (size_t)i);
+        if (p == NULL || cymem_pool_free(i & 1 ? g : c, p) != 0)
+            bad[id] = 2;
+    }
+    if (id != 0)
+        cymem_pool_destroy(c);
+    else
+        cymem_pool_destroy(g);
+    return NULL;
+}
+
+START_TEST(children_share_the_allocator_lock)
+{
+    cymem_allocator a = { serial_malloc, serial_free, NULL };
+    cymem_pool_options o;
+    memset(&o, 0, sizeof o);
+    o.flags = CYMEM_POOL_THREADSAFE;
+    o.allocator = &a;
+    pool = cymem_pool_new_ex(&o);
+    ck_assert_ptr_nonnull(pool);
+    run_threads(own_child);
+    ck_assert_msg(!overlaps, "the allocator was called by two threads at once");
+    pool_done(pool);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("threads");
     TCase *tc = tcase_timed("threads", 300);
     tcase_add_test(tc, own_then_neighbours);
     tcase_add_test(tc, shared_slots);
+    tcase_add_test(tc, children_share_the_allocator_lock);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
