@@ -321,7 +321,8 @@ CYMEM_API int cymem_pool_foreach(const cymem_pool *pool,
  * Callbacks run exactly once, last registered first, after the pool's
  * children are destroyed and before its blocks are released, so they may
  * still read pool memory.  They must not register callbacks on, allocate
- * from or reset the same pool.
+ * from, free in or reset the same pool; they may read it and use other
+ * pools, its parent included.
  *
  * Return: 0, or -1 with errno EINVAL (@pool or @fn NULL) or ENOMEM.
  */
