@@ -45,9 +45,7 @@
 
 cymem__pentry *cymem__pm_root[CYMEM__PM_ROOT];
 
-/* What cymem__page_trim() puts in the slots of a page it gives back: no
- * chunk is ever there, and no lookup reads a chunk without its owner. */
-#define TRIMMING ((cymem__slab *)(uintptr_t)1)
+#define TRIMMING CYMEM__PM_TRIMMING
 
 /* The leaf of @key's granule, made if @make; NULL if there is none (or it
  * cannot be made). */
@@ -127,25 +125,32 @@ int cymem__page_insert(cymem_pool *pool, cymem__slab *s)
         if (e == NULL)
             goto undo;
         int j;
+        cymem__slab *seen[2];
         for (;;) {
             for (j = 0; j < 2; j++) {
-                cymem__slab *none = NULL;
-                if (__atomic_compare_exchange_n(&e->chunk[j], &none, s, 0, __ATOMIC_ACQ_REL,
-                                                __ATOMIC_RELAXED)) {
+                seen[j] = NULL;
+                if (__atomic_compare_exchange_n(&e->chunk[j], &seen[j], s, 0, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_ACQUIRE)) {
                     __atomic_store_n(&e->owner[j], pool->key, __ATOMIC_RELEASE);
                     break;
                 }
             }
             if (j < 2)
                 break;
-            if (__atomic_load_n(&e->chunk[0], __ATOMIC_ACQUIRE) != TRIMMING &&
-                __atomic_load_n(&e->chunk[1], __ATOMIC_ACQUIRE) != TRIMMING)
-                /* Two live chunks already: the backing allocator handed
-                 * out memory that overlaps memory still in use. */
+            if (seen[0] == TRIMMING || seen[1] == TRIMMING) {
+                /* A trim holds the page for a moment, and gives it back
+                 * empty. */
+                sched_yield();
+                continue;
+            }
+            /* Two chunks, as the compare-and-swaps saw the slots: unless
+             * they changed since (a trim let go of them, another pool
+             * claimed one), two live chunks already: the backing
+             * allocator handed out memory that overlaps memory still in
+             * use. */
+            if (__atomic_load_n(&e->chunk[0], __ATOMIC_ACQUIRE) == seen[0] &&
+                __atomic_load_n(&e->chunk[1], __ATOMIC_ACQUIRE) == seen[1])
                 cymem__fatal("page map: recording a third chunk in one granule", 0);
-            /* A trim holds the page for a moment, and gives it back
-             * empty. */
-            sched_yield();
         }
     }
     pool->page_slots += last - first + 1;

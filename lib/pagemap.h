@@ -38,6 +38,10 @@ typedef struct cymem__pentry {
 
 extern cymem__pentry *cymem__pm_root[CYMEM__PM_ROOT];
 
+/* What cymem__page_trim() puts in the slots of a page it gives back: no
+ * chunk is ever there, and no lookup reads a chunk without its owner. */
+#define CYMEM__PM_TRIMMING ((cymem__slab *)(uintptr_t)1)
+
 /* The slab or arena chunk of @pool whose blocks span @ptr, or NULL. */
 static inline cymem__slab *cymem__page_find(const cymem_pool *pool, const void *ptr)
 {

@@ -14,7 +14,11 @@
  * map's empty pages back again and again (the ThreadSanitizer run of CI
  * checks the page map's atomics on this).  Alone, a trim must give back
  * every page of the map the destroyed pools used, find nothing the second
- * time, and leave a map that works as before.
+ * time, and leave a map that works as before.  Last, a thread records
+ * and forgets chunks in a few granules while another holds and lets go
+ * of their slots as a trim does: a claim that meets the hold must wait
+ * for it, however the slots change under it, and never take it for a
+ * third chunk.
  */
 #include "internal.h"
 #include "invariants.h"
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int failures;
@@ -276,6 +281,77 @@ static void *trimmer(void *arg)
     return NULL;
 }
 
+/* A claim that meets a trim's hold: one thread makes and destroys pools
+ * on a strip of its own, whose pieces come back at the same addresses,
+ * while this one holds the slots of their granules and lets go of them,
+ * as cymem__page_trim() does with a page that a claim reaches first.
+ * Meanwhile sched_yield() returns at once, so that a waiting claim looks
+ * at the slots again and again, and a let-go comes between its looks. */
+static strip held = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL };
+static int claims_done, no_yield;
+
+int sched_yield(void)
+{
+    if (__atomic_load_n(&no_yield, __ATOMIC_RELAXED))
+        return 0;
+    return (int)syscall(SYS_sched_yield);
+}
+
+static void *claimer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 30000 && nfailures() == 0; i++) {
+        cymem_pool *p = strip_pool(&held, 0);
+        EXPECT(p != NULL, "a pool on the strip");
+        for (int k = 0; p != NULL && k < 40; k++)
+            EXPECT(cymem_pool_alloc(p, 1, 2000) != NULL, "alloc on the strip");
+        cymem_pool_destroy(p);
+    }
+    __atomic_store_n(&claims_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void holds_and_claims(void)
+{
+    held.size = (size_t)1 << 20;
+    held.mem = malloc(held.size);
+    EXPECT(held.mem != NULL, "memory for the strip");
+    if (held.mem == NULL)
+        return;
+    /* One pool first: the granules the claimer's pools use, and their
+     * leaves made. */
+    cymem_pool *p = strip_pool(&held, 0);
+    for (int k = 0; p != NULL && k < 40; k++)
+        EXPECT(cymem_pool_alloc(p, 1, 2000) != NULL, "alloc on the strip");
+    cymem_pool_destroy(p);
+    size_t used = held.used;
+    __atomic_store_n(&no_yield, 1, __ATOMIC_RELAXED);
+    pthread_t t;
+    if (pthread_create(&t, NULL, claimer, NULL) != 0) {
+        EXPECT(0, "pthread_create");
+        return;
+    }
+    while (!__atomic_load_n(&claims_done, __ATOMIC_ACQUIRE)) {
+        for (size_t off = 0; off < used; off += CYMEM__GRANULE) {
+            cymem__pentry *e = cymem__page_entry(held.mem + off);
+            int k = 0;
+            for (; k < 2; k++) {
+                cymem__slab *none = NULL;
+                if (!__atomic_compare_exchange_n(&e->chunk[k], &none, CYMEM__PM_TRIMMING, 0,
+                                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                    break;
+            }
+            for (volatile int d = 0; d < 100; d++)
+                ;
+            while (k-- > 0)
+                __atomic_store_n(&e->chunk[k], NULL, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_join(t, NULL);
+    __atomic_store_n(&no_yield, 0, __ATOMIC_RELAXED);
+    free(held.mem);
+}
+
 int main(void)
 {
     static strip s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL };
@@ -315,6 +391,9 @@ int main(void)
     cymem__page_census(NULL, &orphans);
     EXPECT(orphans == 0, "a slot of the page map has a chunk and no owner, or the reverse");
     free(s.mem);
+    holds_and_claims();
+    cymem__page_census(NULL, &orphans);
+    EXPECT(orphans == 0, "a slot of the page map has a chunk and no owner, or the reverse");
     if (failures)
         fprintf(stderr, "rel-pagemap: %d failures\n", failures);
     else
