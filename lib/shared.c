@@ -331,38 +331,28 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
             errno = EINVAL;
         return r > 0 ? q : NULL;
     }
-    /* Another thread's block moves to this thread's heap: the new block
-     * first, so that a failure leaves the old one.  The copy and the free
-     * are made with both heaps locked (in address order: no other call
-     * holds two), after checking that no reset began meanwhile: a reset
-     * increments `resets' before it clears any heap and after the last,
-     * and cannot clear these two while they are locked. */
-    q = shared_alloc(pool, new_size, align);
-    if (q == NULL)
-        return NULL;
+    /* Another thread's block moves to this thread's heap, with both heaps
+     * locked (in address order: no other call holds two), after checking
+     * that no reset began meanwhile (a reset increments `resets' before it
+     * clears any heap and after the last, and cannot clear these two while
+     * they are locked) and that no other thread freed the old block: the
+     * new block is made there, so that it cannot outlive a failure, and
+     * first, so that a failure leaves the old one. */
     cymem_pool *first = (uintptr_t)mine < (uintptr_t)h ? mine : h;
     cymem_pool *second = first == h ? mine : h;
     heap_lock(first);
-    if (second != first)
-        heap_lock(second);
-    int same = __atomic_load_n(&pool->resets, __ATOMIC_RELAXED) == resets;
-    r = same && cymem__block_find(h, ptr, &old);
-    if (r) {
+    heap_lock(second);
+    q = NULL;
+    if (__atomic_load_n(&pool->resets, __ATOMIC_RELAXED) != resets ||
+        !cymem__block_find(h, ptr, &old)) {
+        /* As if this call came after the reset, or the other free. */
+        errno = EINVAL;
+    } else if ((q = cymem__block_alloc_aligned(mine, new_size, align)) != NULL) {
         memcpy(q, ptr, old < new_size ? old : new_size);
         cymem__block_free(h, ptr, &n);
-    } else if (same) {
-        /* Another thread freed the old block meanwhile: as if this call
-         * came after, and the new block goes too.  (After a reset, it
-         * went with the reset.) */
-        cymem__block_free(mine, q, &n);
     }
-    if (second != first)
-        heap_unlock(second);
+    heap_unlock(second);
     heap_unlock(first);
-    if (!r) {
-        errno = EINVAL;
-        return NULL;
-    }
     return q;
 }
 

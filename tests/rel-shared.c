@@ -3,7 +3,8 @@
  * whose threads allocate from heaps of their own: blocks cross between
  * threads, two threads race to free one block, threads exit while their
  * blocks live on, the pool is reset while threads use it, and reset and
- * destroyed after they joined.
+ * destroyed after they joined; a move of another thread's block that a
+ * reset overtakes leaves no block behind.
  * After each part the engine's invariant checker walks the pool and its
  * heaps, and the page map holds exactly the pool's slots.  CI builds it
  * with -fsanitize=thread too.
@@ -533,27 +534,30 @@ static void test_many_pools(void)
 
 static unsigned char *volatile handed[THREADS];
 
+/* Hand a block on, take the previous thread's and move it to this
+ * thread's heap (large, so that a reset unmaps it).  Either answer is
+ * right when a reset may come between; the moved block goes at once, and
+ * so does the old one if the move failed (if it is still there). */
+static void hand_and_move(unsigned id, uint64_t *seed)
+{
+    void *mine = cymem_pool_alloc(pool, 1, 1 + next(seed) % 300);
+    void *theirs = __atomic_exchange_n(&handed[(id + THREADS - 1) % THREADS], NULL,
+                                       __ATOMIC_ACQ_REL);
+    void *untaken = __atomic_exchange_n(&handed[id], mine, __ATOMIC_ACQ_REL);
+    if (untaken != NULL)
+        (void)cymem_pool_free(pool, untaken);
+    if (theirs != NULL) {
+        void *q = cymem_pool_realloc(pool, theirs, 100000 + next(seed) % 300000);
+        (void)cymem_pool_free(pool, q != NULL ? q : theirs);
+    }
+}
+
 static void *realloc_under_reset(void *arg)
 {
     unsigned id = (unsigned)(uintptr_t)arg;
     uint64_t seed = 5 + id;
-    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-        /* Hand a block on, take the previous thread's and move it to
-         * this thread's heap (large, so that a reset unmaps it). */
-        void *mine = cymem_pool_alloc(pool, 1, 1 + next(&seed) % 300);
-        void *theirs = __atomic_exchange_n(&handed[(id + THREADS - 1) % THREADS], NULL,
-                                           __ATOMIC_ACQ_REL);
-        void *untaken = __atomic_exchange_n(&handed[id], mine, __ATOMIC_ACQ_REL);
-        if (untaken != NULL)
-            (void)cymem_pool_free(pool, untaken);
-        if (theirs != NULL) {
-            /* Either answer is right when a reset may come between; the
-             * moved block goes at once (or with the next reset). */
-            void *q = cymem_pool_realloc(pool, theirs, 100000 + next(&seed) % 300000);
-            if (q != NULL)
-                (void)cymem_pool_free(pool, q);
-        }
-    }
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+        hand_and_move(id, &seed);
     return NULL;
 }
 
@@ -561,6 +565,68 @@ static void test_realloc_reset(void)
 {
     resets_under(realloc_under_reset, 100);
     check(pool, "realloc under resets");
+    cymem_pool_destroy(pool);
+}
+
+/* A move that a reset overtakes leaves no block behind: in each round the
+ * threads hand blocks on and move them, as above, while one reset comes
+ * at a random moment; then, every thread at rest, the blocks they were
+ * handed and have not taken are freed (gone with the reset or not), and
+ * the pool must have no live block, as no thread holds one. */
+#define MOVE_ROUNDS 8000
+
+static pthread_barrier_t rounds_gate;
+
+static void *moves_in_rounds(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    uint64_t seed = 11 + id;
+    for (int r = 0; r < MOVE_ROUNDS; r++) {
+        pthread_barrier_wait(&rounds_gate);
+        for (int k = 0; k < 50; k++)
+            hand_and_move(id, &seed);
+        pthread_barrier_wait(&rounds_gate);
+        pthread_barrier_wait(&rounds_gate);
+    }
+    return NULL;
+}
+
+static void test_realloc_reset_rounds(void)
+{
+    pthread_t t[THREADS];
+    uint64_t seed = 3;
+    int leaks = 0;
+    pool = shared_pool();
+    pthread_barrier_init(&rounds_gate, NULL, THREADS + 1);
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, moves_in_rounds, (void *)(uintptr_t)i);
+    for (int r = 0; r < MOVE_ROUNDS; r++) {
+        pthread_barrier_wait(&rounds_gate);
+        for (volatile unsigned d = (unsigned)(next(&seed) % 20000); d != 0; d--)
+            ;
+        cymem_pool_reset(pool);
+        pthread_barrier_wait(&rounds_gate);
+        for (unsigned i = 0; i < THREADS; i++) {
+            if (handed[i] != NULL)
+                (void)cymem_pool_free(pool, handed[i]);
+            handed[i] = NULL;
+        }
+        cymem_stats st;
+        cymem_pool_stats(pool, &st);
+        if (st.live_blocks != 0) {
+            if (leaks++ == 0)
+                EXPECT(0, "round %d: %zu blocks of %zu bytes live, which no thread holds", r,
+                       st.live_blocks, st.live_bytes);
+            cymem_pool_reset(pool);
+        }
+        pthread_barrier_wait(&rounds_gate);
+    }
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&rounds_gate);
+    EXPECT(leaks == 0, "moves overtaken by a reset left blocks in %d rounds of %d", leaks,
+           MOVE_ROUNDS);
+    check(pool, "moves in rounds of resets");
     cymem_pool_destroy(pool);
 }
 
@@ -706,6 +772,7 @@ int main(int argc, char **argv)
     test_grow();
     test_many_pools();
     test_realloc_reset();
+    test_realloc_reset_rounds();
     test_stats();
     test_watch(argv[0], "watch");
     test_watch(argv[0], "watch-reset");
