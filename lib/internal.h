@@ -309,6 +309,9 @@ struct cymem_pool {
      * it; NULL while no other pool uses the allocator (backing.c). */
     pthread_mutex_t *bk_lock;
     pthread_mutex_t bk_mutex;
+    /* A THREADSAFE pool: its neighbours on the list of the pools whose
+     * locks a fork() takes (shared.c). */
+    cymem_pool *fork_prev, *fork_next;
 };
 
 /* ---- size classes ---- */

@@ -31,7 +31,9 @@
  *    all empty, which then read as zero again;
  *  - a slot's chunk is TRIMMING, with no owner, only while
  *    cymem__page_trim() holds every slot of its page to give the page
- *    back; a claim that meets it waits.
+ *    back; a claim that meets it waits.  Trims run one at a time, under
+ *    a lock that a fork() takes too (shared.c), so that no child finds a
+ *    slot held.
  *
  * Leaves come from os.c, zeroed; nothing here is the pools' memory, and
  * the map is not counted in any pool's statistics.
@@ -232,7 +234,31 @@ static int page_hold(cymem__pentry *e, size_t n)
     return 1;
 }
 
+/* Held by a trim, and by a fork() (shared.c): a child must not find
+ * slots held by a trim of a thread it does not have. */
+static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void cymem__page_trims_stop(void)
+{
+    pthread_mutex_lock(&trim_lock);
+}
+
+void cymem__page_trims_allow(void)
+{
+    pthread_mutex_unlock(&trim_lock);
+}
+
+static size_t page_trim(void);
+
 size_t cymem__page_trim(void)
+{
+    cymem__page_trims_stop();
+    size_t given = page_trim();
+    cymem__page_trims_allow();
+    return given;
+}
+
+static size_t page_trim(void)
 {
     const size_t bytes = CYMEM__PM_LEAF * sizeof(cymem__pentry);
     const size_t page = cymem__page_size();

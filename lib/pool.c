@@ -162,6 +162,8 @@ static void destroy_tree(cymem_pool *pool)
     }
     cymem__direct_release_all(pool);
     TRACK_POOL_DELETE(pool);
+    if (pool->flags & CYMEM_POOL_THREADSAFE)
+        cymem__fork_unwatch(pool);
     if (pool_shared(pool))
         cymem__shared_release(pool);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
@@ -263,6 +265,7 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
             errno = ENOMEM;
             return NULL;
         }
+        cymem__fork_watch(pool);
     }
     TRACK_POOL_NEW(pool);
 

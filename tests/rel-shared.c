@@ -4,7 +4,8 @@
  * threads, two threads race to free one block, threads exit while their
  * blocks live on, the pool is reset while threads use it, and reset and
  * destroyed after they joined; a move of another thread's block that a
- * reset overtakes leaves no block behind.
+ * reset overtakes leaves no block behind; the child of a fork() uses the
+ * pool that another thread of the parent was using.
  * After each part the engine's invariant checker walks the pool and its
  * heaps, and the page map holds exactly the pool's slots.  CI builds it
  * with -fsanitize=thread too.
@@ -630,6 +631,86 @@ static void test_realloc_reset_rounds(void)
     cymem_pool_destroy(pool);
 }
 
+/* ---- fork() while another thread uses the pool ------------------------- */
+
+/* The child of a fork() finds no lock of the pool held by the thread it
+ * does not have (a shared pool's heaps', or a mutex): it frees that thread's blocks (those still live),
+ * allocates, and destroys the pool, within two seconds. */
+#define FORKS 10
+
+static void *fork_blocks[256];
+
+static void *churn_for_fork(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+        for (int i = 0; i < 256; i++) {
+            void *p = __atomic_load_n(&fork_blocks[i], __ATOMIC_RELAXED);
+            (void)cymem_pool_free(pool, p);
+            __atomic_store_n(&fork_blocks[i], cymem_pool_alloc(pool, 1, 1 + i * 40),
+                             __ATOMIC_RELAXED);
+        }
+    return NULL;
+}
+
+static void *locked_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void locked_free(void *ptr, size_t size, void *ctx)
+{
+    (void)size;
+    (void)ctx;
+    free(ptr);
+}
+
+/* A shared pool, or (@custom) a THREADSAFE pool of a custom allocator,
+ * which takes its mutex around every call. */
+static void test_fork(int custom)
+{
+    static const cymem_allocator a = { locked_malloc, locked_free, NULL };
+    cymem_pool_options o = { &a, NULL, CYMEM_POOL_THREADSAFE, 0 };
+    pthread_t t;
+    pool = custom ? cymem_pool_new_ex(&o) : shared_pool();
+    if (pool == NULL) {
+        EXPECT(0, "no THREADSAFE pool of a custom allocator");
+        return;
+    }
+    stop = 0;
+    pthread_create(&t, NULL, churn_for_fork, NULL);
+    int hung = 0;
+    for (int r = 0; r < FORKS && !hung; r++) {
+        usleep(1000);
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(2);
+            for (int i = 0; i < 256; i++)
+                (void)cymem_pool_free(pool, __atomic_load_n(&fork_blocks[i], __ATOMIC_RELAXED));
+            void *p = cymem_pool_alloc(pool, 1, 100);
+            cymem_stats st;
+            _exit(p != NULL && cymem_pool_free(pool, p) == 0 && cymem_pool_stats(pool, &st) == 0 &&
+                          (cymem_pool_destroy(pool), cymem_trim(), 1)
+                      ? 0
+                      : 1);
+        }
+        int status = 0;
+        EXPECT(pid > 0 && waitpid(pid, &status, 0) == pid, "fork %d: no child", r);
+        if (pid > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            EXPECT(0, "fork %d: the child %s %d", r,
+                   WIFSIGNALED(status) ? "died of signal" : "exited with",
+                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            hung = 1;
+        }
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    if (!custom)
+        check(pool, "forks");
+    cymem_pool_destroy(pool);
+}
+
 /* ---- One thread: a shared pool counts as a plain one does ---------------- */
 
 static void test_stats(void)
@@ -773,6 +854,8 @@ int main(int argc, char **argv)
     test_many_pools();
     test_realloc_reset();
     test_realloc_reset_rounds();
+    test_fork(0);
+    test_fork(1);
     test_stats();
     test_watch(argv[0], "watch");
     test_watch(argv[0], "watch-reset");
