@@ -80,30 +80,38 @@ static struct entry *amap_find(const struct amap *m, uint64_t addr)
 
 /* A table with room for the live entries and as many again, without the
  * tombstones: its size follows the live blocks, not every address the
- * trace has named. */
+ * trace has named.  At the same size the table is cleared in place, the
+ * live entries kept aside meanwhile. */
 static int amap_rehash(struct amap *m)
 {
-    size_t cap = AMAP_MIN;
+    size_t cap = AMAP_MIN, n = 0;
     while (cap < 4 * (m->live + 1))
         cap *= 2;
-    struct entry *tab = calloc(cap, sizeof *tab);
-    if (tab == NULL)
+    struct entry *keep = malloc((m->live + 1) * sizeof *keep);
+    struct entry *tab = cap == m->cap ? m->tab : calloc(cap, sizeof *tab);
+    if (keep == NULL || tab == NULL) {
+        free(keep);
+        if (tab != m->tab)
+            free(tab);
         return -1;
-    for (size_t i = 0; i < m->cap; i++) {
-        uint64_t a = m->tab[i].addr;
-        if (a == 0 || a == TOMB)
-            continue;
-        size_t j = amap_hash(a, cap);
+    }
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->tab[i].addr != 0 && m->tab[i].addr != TOMB)
+            keep[n++] = m->tab[i];
+    if (tab == m->tab)
+        memset(tab, 0, cap * sizeof *tab);
+    else
+        free(m->tab);
+    for (size_t k = 0; k < n; k++) {
+        size_t j = amap_hash(keep[k].addr, cap);
         while (tab[j].addr)
             j = (j + 1) & (cap - 1);
-        tab[j] = m->tab[i];
+        tab[j] = keep[k];
     }
-    free(m->tab);
+    free(keep);
     m->tab = tab;
     m->cap = cap;
-    m->used = 0;
-    for (size_t i = 0; i < cap; i++)
-        m->used += tab[i].addr != 0;
+    m->used = n;
     return 0;
 }
 
