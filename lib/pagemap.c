@@ -32,7 +32,7 @@
  *  - a slot's chunk is TRIMMING, with no owner, only while
  *    cymem__page_trim() holds every slot of its page to give the page
  *    back; a claim that meets it waits.  Trims run one at a time, under
- *    a lock that a fork() takes too (shared.c), so that no child finds a
+ *    a lock that a fork() takes too (fork.c), so that no child finds a
  *    slot held.
  *
  * Leaves come from os.c, zeroed; nothing here is the pools' memory, and
@@ -234,18 +234,22 @@ static int page_hold(cymem__pentry *e, size_t n)
     return 1;
 }
 
-/* Held by a trim, and by a fork() (shared.c): a child must not find
+/* Held by a trim, and by a fork() (fork.c): a child must not find
  * slots held by a trim of a thread it does not have. */
 static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void cymem__page_trims_stop(void)
 {
-    pthread_mutex_lock(&trim_lock);
+    int err = pthread_mutex_lock(&trim_lock);
+    if (unlikely(err != 0))
+        cymem__fatal("pthread_mutex_lock", err);
 }
 
 void cymem__page_trims_allow(void)
 {
-    pthread_mutex_unlock(&trim_lock);
+    int err = pthread_mutex_unlock(&trim_lock);
+    if (unlikely(err != 0))
+        cymem__fatal("pthread_mutex_unlock", err);
 }
 
 static size_t page_trim(void);

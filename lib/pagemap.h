@@ -109,7 +109,7 @@ void cymem__page_replace(cymem_pool *pool, const cymem__slab *from, cymem__slab 
  * recording a chunk in one of them meanwhile waits for it); returns their
  * bytes.  Any thread, at any time. */
 size_t cymem__page_trim(void);
-/* Keep trims from running, and let them again (a fork(), shared.c). */
+/* Keep trims from running, and let them again (a fork(), fork.c). */
 void cymem__page_trims_stop(void);
 void cymem__page_trims_allow(void);
 /* The entry of @ptr's granule, or NULL if its leaf was never made (for

@@ -22,12 +22,15 @@
  * Its layer: on top, with api.c (neither calls the other): it calls
  * blocks.c (making, clearing and freeing a pool's memory), direct.c,
  * invariants.c (checked at each reset and destroy of a library configured
- * with --enable-debug), tcache.c and pagemap.c (cymem_trim()).
+ * with --enable-debug), tcache.c, pagemap.c (cymem_trim()) and fork.c
+ * (a THREADSAFE pool, and the owner of an allocator's mutex, are on the
+ * list of pools whose locks a fork() takes).
  */
 #include "internal.h"
 #include "backing.h"
 #include "blocks.h"
 #include "direct.h"
+#include "fork.h"
 #include "invariants.h"
 #include "pagemap.h"
 #include "shared.h"
@@ -154,6 +157,9 @@ static void destroy_tree(cymem_pool *pool)
     /* A child destroyed with its parent, too. */
     debug_alone(pool, "cymem_pool_destroy: another thread is using the pool");
     run_teardown(pool);
+    /* Off the fork()'s list before its locks go. */
+    if (fork_watched(pool))
+        cymem__fork_unwatch(pool);
     /* No child is left to share its allocator: its own last calls, the
      * one that frees the mutex's memory among them, need no mutex. */
     if (pool->bk_lock == &pool->bk_mutex) {
@@ -162,8 +168,6 @@ static void destroy_tree(cymem_pool *pool)
     }
     cymem__direct_release_all(pool);
     TRACK_POOL_DELETE(pool);
-    if (pool->flags & CYMEM_POOL_THREADSAFE)
-        cymem__fork_unwatch(pool);
     if (pool_shared(pool))
         cymem__shared_release(pool);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
@@ -198,10 +202,15 @@ static pthread_mutex_t *allocator_lock(cymem_pool *parent)
     pool_lock(parent);
     if (parent->bk_lock == NULL) {
         int err = pthread_mutex_init(&parent->bk_mutex, NULL);
-        if (err == 0)
+        if (err == 0) {
             parent->bk_lock = &parent->bk_mutex;
-        else
+            /* A fork() takes it too (a THREADSAFE pool is on the list
+             * already). */
+            if (!(parent->flags & CYMEM_POOL_THREADSAFE))
+                cymem__fork_watch(parent);
+        } else {
             errno = err;
+        }
     }
     mu = parent->bk_lock;
     pool_unlock(parent);

@@ -45,12 +45,7 @@
  *  - a reset of P clears each heap under the heap's lock, so it may run
  *    while other threads use P; a destroy runs while no other call on P
  *    is under way: the debug mode counts calls (busy) and aborts if one
- *    is;
- *  - every THREADSAFE pool, shared or not, is on one list (fork_prev,
- *    fork_next) from its making to its destroy; a fork() takes the
- *    list's lock, each pool's mutex and all its heaps' locks (and the
- *    page map's trims) before it copies the process, so that the child
- *    finds none held by a thread it does not have.
+ *    is (fork.c takes P's mutex and its heaps' locks around a fork()).
  *
  * Its layer: above blocks.c (each heap's work, under the heap's lock), the
  * engines' hot paths (inline), the page map and the direct map; called
@@ -69,110 +64,10 @@
 #include "track.h"
 
 #include <errno.h>
-#include <sched.h>
 
 /* The most heaps a shared pool has, whatever the processors. */
 #define CYMEM__HEAPS_MAX 64
 #define HEAPS_PER_CPU 4
-
-/* ---- fork() ------------------------------------------------------------- */
-
-/* The process's THREADSAFE pools, shared or not (a pool of a custom
- * allocator has its mutex only: nheaps is 0). */
-static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
-static cymem_pool *all_first;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-
-/* Give back the locks of @pool that pool_take() took: its heaps' below
- * @nheld, and its mutex. */
-static void pool_give(cymem_pool *pool, unsigned nheld)
-{
-    while (nheld-- > 0)
-        heap_unlock(pool->heapv[nheld]);
-    pthread_mutex_unlock(&pool->lock);
-}
-
-/* Take @pool's mutex and every heap's lock without waiting: 1, or 0 with
- * none taken. */
-static int pool_take(cymem_pool *pool)
-{
-    if (pthread_mutex_trylock(&pool->lock) != 0)
-        return 0;
-    for (unsigned i = 0; i < pool->nheaps; i++)
-        if (__atomic_exchange_n(&pool->heapv[i]->hlock, 1, __ATOMIC_ACQUIRE) != 0) {
-            pool_give(pool, i);
-            return 0;
-        }
-    return 1;
-}
-
-static void fork_give(void)
-{
-    for (cymem_pool *p = all_first; p != NULL; p = p->fork_next)
-        pool_give(p, p->nheaps);
-    cymem__page_trims_allow();
-    pthread_mutex_unlock(&all_lock);
-}
-
-/* Before a fork(): every lock of every THREADSAFE pool.  A thread may hold a
- * lock of one pool while it waits for another's (a walk's callback that
- * uses another pool), so none is waited for: all or none are taken, and
- * the thread tries again until it has all. */
-static void fork_take(void)
-{
-    for (;;) {
-        pthread_mutex_lock(&all_lock);
-        cymem__page_trims_stop();
-        cymem_pool *p = all_first;
-        while (p != NULL && pool_take(p))
-            p = p->fork_next;
-        if (p == NULL)
-            return;
-        for (cymem_pool *q = all_first; q != p; q = q->fork_next)
-            pool_give(q, q->nheaps);
-        cymem__page_trims_allow();
-        pthread_mutex_unlock(&all_lock);
-        sched_yield();
-    }
-}
-
-/* In the child, the calls that other threads had under way will never
- * end: the debug mode no longer counts them. */
-static void fork_child(void)
-{
-    for (cymem_pool *p = all_first; p != NULL; p = p->fork_next)
-        __atomic_store_n(&p->busy, 0, __ATOMIC_RELAXED);
-    fork_give();
-}
-
-static void fork_init(void)
-{
-    (void)pthread_atfork(fork_take, fork_give, fork_child);
-}
-
-void cymem__fork_watch(cymem_pool *pool)
-{
-    (void)pthread_once(&fork_once, fork_init);
-    pthread_mutex_lock(&all_lock);
-    pool->fork_prev = NULL;
-    pool->fork_next = all_first;
-    if (all_first != NULL)
-        all_first->fork_prev = pool;
-    all_first = pool;
-    pthread_mutex_unlock(&all_lock);
-}
-
-void cymem__fork_unwatch(cymem_pool *pool)
-{
-    pthread_mutex_lock(&all_lock);
-    if (pool->fork_prev != NULL)
-        pool->fork_prev->fork_next = pool->fork_next;
-    else
-        all_first = pool->fork_next;
-    if (pool->fork_next != NULL)
-        pool->fork_next->fork_prev = pool->fork_prev;
-    pthread_mutex_unlock(&all_lock);
-}
 
 /* ---- Heaps -------------------------------------------------------------- */
 

@@ -66,10 +66,4 @@ size_t cymem__shared_slots(const cymem_pool *pool);
 void cymem__shared_alone(const cymem_pool *pool, const char *what);
 void cymem__shared_watch(const cymem_pool *pool, int calls);
 
-/* Put THREADSAFE @pool (its mutex made, and its heaps' table if shared)
- * on the list of pools whose locks a fork() takes, and take it off before
- * its heaps or its mutex go (pool.c). */
-void cymem__fork_watch(cymem_pool *pool);
-void cymem__fork_unwatch(cymem_pool *pool);
-
 #endif /* CYMEM_SHARED_H */

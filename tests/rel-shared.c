@@ -666,16 +666,28 @@ static void locked_free(void *ptr, size_t size, void *ctx)
     free(ptr);
 }
 
-/* A shared pool, or (@custom) a THREADSAFE pool of a custom allocator,
- * which takes its mutex around every call. */
-static void test_fork(int custom)
+/* @kind 0: a shared pool; 1: a THREADSAFE pool of a custom allocator,
+ * which takes its mutex around every call; 2: a child that inherits a
+ * custom allocator from a pool that is not THREADSAFE, used by the
+ * thread while the forked process uses the parent: the two call the
+ * allocator under the mutex they share (the child, whose calls the
+ * thread may have left half done, is not used after the fork). */
+static void test_fork(int kind)
 {
     static const cymem_allocator a = { locked_malloc, locked_free, NULL };
     cymem_pool_options o = { &a, NULL, CYMEM_POOL_THREADSAFE, 0 };
+    cymem_pool *root = NULL;
     pthread_t t;
-    pool = custom ? cymem_pool_new_ex(&o) : shared_pool();
+    if (kind == 2) {
+        cymem_pool_options ro = { &a, NULL, 0, 0 };
+        root = cymem_pool_new_ex(&ro);
+        cymem_pool_options co = { NULL, root, 0, 0 };
+        pool = root != NULL ? cymem_pool_new_ex(&co) : NULL;
+    } else {
+        pool = kind ? cymem_pool_new_ex(&o) : shared_pool();
+    }
     if (pool == NULL) {
-        EXPECT(0, "no THREADSAFE pool of a custom allocator");
+        EXPECT(0, "fork %d: no pool", kind);
         return;
     }
     stop = 0;
@@ -684,6 +696,11 @@ static void test_fork(int custom)
     for (int r = 0; r < FORKS && !hung; r++) {
         usleep(1000);
         pid_t pid = fork();
+        if (pid == 0 && kind == 2) {
+            alarm(2);
+            void *p = cymem_pool_alloc(root, 1, 10000);
+            _exit(p != NULL && cymem_pool_free(root, p) == 0 ? 0 : 1);
+        }
         if (pid == 0) {
             alarm(2);
             for (int i = 0; i < 256; i++)
@@ -706,9 +723,9 @@ static void test_fork(int custom)
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
-    if (!custom)
+    if (kind == 0)
         check(pool, "forks");
-    cymem_pool_destroy(pool);
+    cymem_pool_destroy(kind == 2 ? root : pool);
 }
 
 /* ---- One thread: a shared pool counts as a plain one does ---------------- */
@@ -856,6 +873,7 @@ int main(int argc, char **argv)
     test_realloc_reset_rounds();
     test_fork(0);
     test_fork(1);
+    test_fork(2);
     test_stats();
     test_watch(argv[0], "watch");
     test_watch(argv[0], "watch-reset");

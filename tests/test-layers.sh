@@ -23,7 +23,7 @@ slab direct
 invariants
 stats
 blocks
-shared
+shared fork
 pool api
 '
 # Upward calls allowed, as caller:symbol (none).

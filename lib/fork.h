@@ -1,0 +1,23 @@
+/*
+ * fork.h - the locks a fork() takes (fork.c), so that the child finds
+ * none of the library's held by a thread it does not have.
+ */
+#ifndef CYMEM_FORK_H
+#define CYMEM_FORK_H
+
+#include "internal.h"
+
+/* Put @pool on the list of pools whose locks a fork() takes: a
+ * THREADSAFE pool once its mutex (and its heaps' table, if shared) is
+ * made, or a pool once the mutex of its custom allocator (bk_mutex) is;
+ * once only, and taken off (cymem__fork_unwatch()) before those go. */
+void cymem__fork_watch(cymem_pool *pool);
+void cymem__fork_unwatch(cymem_pool *pool);
+
+/* Whether @pool has a lock a fork() must take. */
+static inline int fork_watched(const cymem_pool *pool)
+{
+    return (pool->flags & CYMEM_POOL_THREADSAFE) || pool->bk_lock == &pool->bk_mutex;
+}
+
+#endif /* CYMEM_FORK_H */
