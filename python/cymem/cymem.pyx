@@ -52,6 +52,7 @@ cdef extern from "cymem.h":
     int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
     int cymem_pool_find(const cymem_pool *pool, const void *addr,
                         void **block, size_t *size)
+    size_t cymem_pool_block_size(const cymem_pool *pool, const void *ptr)
     int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out)
     int cymem_pool_foreach(const cymem_pool *pool,
                            int (*fn)(void *ptr, size_t size, void *ctx), void *ctx)
@@ -352,6 +353,20 @@ cdef inline _Blocks _blocks_of(Pool pool):
     _check_made(pool)
     return <_Blocks>pool._blocks
 
+# The live block that starts at p: its size, from one lookup that, unlike
+# cymem_pool_find(), looks for no interior address (errno tells a block of
+# 0 bytes from none).
+cdef extern from *:
+    """
+    static int cymem_block_at(const cymem_pool *pool, const void *p, size_t *size)
+    {
+        errno = 0;
+        *size = cymem_pool_block_size(pool, p);
+        return *size != 0 || errno == 0;
+    }
+    """
+    bint _block_at "cymem_block_at"(const cymem_pool *pool, const void *p, size_t *size)
+
 # A Cython subclass of Pool has a vtable of its own, and may override alloc
 # and free (to count or limit what it allocates): its realloc goes through
 # them, as upstream's always does.
@@ -473,10 +488,8 @@ cdef class Pool:
         size now; the new bytes are zero.  ValueError if p is not a live
         block of this pool or new_size is not larger."""
         cdef _Blocks b = <_Blocks>self._blocks
-        cdef void *base = NULL
         cdef size_t old = 0
-        if (p == NULL or b.pool == NULL or
-                cymem_pool_find(b.pool, p, &base, &old) != 0 or base != p):
+        if p == NULL or b.pool == NULL or not _block_at(b.pool, p, &old):
             raise ValueError("Pointer %d not found in Pool" % <size_t>p)
         if new_size == 0:
             raise ValueError("Realloc requires new_size > 0")

@@ -70,6 +70,20 @@ def test_realloc_keeps_contents_and_grows_zeroed():
     assert pool.size == 64
 
 
+def test_realloc_of_a_block_of_no_bytes():
+    # realloc finds the old block's size by one lookup, which answers 0
+    # both for a block of 0 bytes and for no block at all.
+    pool = Pool()
+    a = pool.alloc(0, 8)
+    assert pool.block_size(a) == 0
+    b = pool.realloc(a, 16)
+    assert pool.size == 16 and pool.block_size(b) == 16
+    assert ctypes.string_at(b, 16) == bytes(16)
+    with pytest.raises(ValueError):
+        pool.realloc(b + 8, 100)            # inside a block, not its start
+    assert pool.size == 16
+
+
 @pytest.mark.parametrize("alignment", [16, 32, 64, 128, 4096, 65536])
 def test_aligned_alloc(alignment):
     pool = Pool()
