@@ -309,8 +309,8 @@ struct cymem_pool {
      * it; NULL while no other pool uses the allocator (backing.c). */
     pthread_mutex_t *bk_lock;
     pthread_mutex_t bk_mutex;
-    /* A THREADSAFE pool: its neighbours on the list of the pools whose
-     * locks a fork() takes (shared.c). */
+    /* A THREADSAFE pool, or the owner of bk_mutex: its neighbours on the
+     * list of the pools whose locks a fork() takes (fork.c). */
     cymem_pool *fork_prev, *fork_next;
 };
 
