@@ -186,6 +186,13 @@ static int finish_stdout(void)
     return 0;
 }
 
+/* Whether workload @w hands blocks to another thread (its frees need a
+ * thread-safe allocator) but @pr runs one thread. */
+static int needs_two_threads(const struct workload *w, const struct params *pr)
+{
+    return (w->needs & NEEDS_THREADSAFE) && pr->threads < 2;
+}
+
 /* Whether @output names the same file as one of the traces (both exist),
  * or, not existing, the name of a recording replayed: the report would
  * then hide the recording's logs from the next replay of that name. */
@@ -701,11 +708,11 @@ int main(int argc, char **argv)
 
     const struct workload *chosen[64];
     size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
-    /* shared-xfree hands blocks to another thread: asked to run with one,
-     * that is bad usage; on one processor, it runs with two. */
+    /* A workload that hands blocks to another thread, asked to run with
+     * one, is bad usage; on one processor, it runs with two. */
     for (size_t i = 0; i < nchosen && threads_given; i++)
-        if (strcmp(chosen[i]->name, "shared-xfree") == 0 && pr.threads < 2)
-            usage_error("shared-xfree needs two threads or more (--threads)");
+        if (needs_two_threads(chosen[i], &pr))
+            usage_error("%s needs two threads or more (--threads)", chosen[i]->name);
 
     /* A bad trace is bad input: say so before anything runs.  A process
      * of a recording may have allocated nothing; a trace given alone must
@@ -788,7 +795,7 @@ int main(int argc, char **argv)
         struct result *res = &rep.results[rep.nresults++];
         const struct input *in = i < nchosen ? NULL : &inputs[i - nchosen];
         struct params wp = pr;
-        if (in == NULL && strcmp(chosen[i]->name, "shared-xfree") == 0 && wp.threads < 2)
+        if (in == NULL && needs_two_threads(chosen[i], &pr))
             wp.threads = 2;
         if (in == NULL)
             run_named(res, chosen[i], &wp, &rep, plans, &pg);
