@@ -138,12 +138,12 @@ void *cymem__direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *z
     return held(pool, p, p ? *got : 0);
 }
 
-void cymem__direct_mem_free(cymem_pool *pool, void *p, size_t size)
+void cymem__direct_mem_free(cymem_pool *pool, void *p, size_t size, int bulk)
 {
     if (!pool->sys) {
         cymem__bk_free(pool, p, size);
         return;
     }
     released(pool, p, size);
-    cymem__sys_big_free(p, size);
+    cymem__sys_big_free(p, size, bulk);
 }

@@ -53,6 +53,7 @@ void cymem__slab_mem_free(cymem_pool *pool, void *p, size_t size, size_t dirty);
 
 /* Memory for a direct block of at least @size bytes; *got gets how much. */
 void *cymem__direct_mem_alloc(cymem_pool *pool, size_t size, size_t *got, int *zeroed);
-void cymem__direct_mem_free(cymem_pool *pool, void *p, size_t size);
+/* Give back a direct block's memory; @bulk as for cymem__sys_big_free(). */
+void cymem__direct_mem_free(cymem_pool *pool, void *p, size_t size, int bulk);
 
 #endif /* CYMEM_BACKING_H */

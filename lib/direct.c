@@ -42,7 +42,7 @@ void *cymem__direct_alloc(cymem_pool *pool, size_t n, size_t align)
     if (orig == NULL)
         return NULL;
     if (cymem__direct_reserve(pool) != 0) {
-        cymem__direct_mem_free(pool, orig, asked);
+        cymem__direct_mem_free(pool, orig, asked, 0);
         return NULL;
     }
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
@@ -66,7 +66,7 @@ void cymem__direct_free(cymem_pool *pool, cymem__direct *d)
     pool->direct_used -= copy.asked;
     TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size,
                      copy.asked - (copy.key - (uintptr_t)copy.orig));
-    cymem__direct_mem_free(pool, copy.orig, copy.asked);
+    cymem__direct_mem_free(pool, copy.orig, copy.asked, 0);
 }
 
 /* Direct block @d now lives at @p, inside @asked bytes at @orig, with
@@ -178,7 +178,7 @@ void cymem__direct_release_all(cymem_pool *pool)
         if (tab[i].key != 0) {
             TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].size,
                              tab[i].asked - (tab[i].key - (uintptr_t)tab[i].orig));
-            cymem__direct_mem_free(pool, tab[i].orig, tab[i].asked);
+            cymem__direct_mem_free(pool, tab[i].orig, tab[i].asked, 1);
             tab[i].key = 0;
         }
     }

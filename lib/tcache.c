@@ -59,11 +59,14 @@ typedef struct cached {
 
 /* Direct blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN: BIG_STEPS
  * buckets per doubling; a block is made at its bucket's size so that it
- * fits any later request of that bucket. */
+ * fits any later request of that bucket.  A bucket holds up to BIG_DEPTH
+ * blocks given back by resets and destroys, but a block the program freed
+ * only while its bucket is empty (BIG_DEPTH_FREED). */
 #define BIG_STEPS     8
 #define BIG_MIN_SHIFT 12                 /* CYMEM__CLASS_MAX = 4 KiB */
 #define BIG_BUCKETS   (5 * BIG_STEPS)    /* up to CYMEM__MMAP_MIN = 128 KiB */
 #define BIG_DEPTH     16
+#define BIG_DEPTH_FREED 1
 #define BIG_BYTES     ((size_t)4 << 20)
 
 typedef struct slab_cache {
@@ -303,7 +306,13 @@ size_t cymem__sys_trim(void)
  * their bucket instead of going straight back to the heap: a pool's large
  * blocks are often the only thing in glibc's heap, and glibc trims the top
  * of a heap and grows it again (with page faults each time) as such blocks
- * come and go.
+ * come and go.  Blocks that a program frees one at a time while it keeps
+ * many others live (a steady churn) would fill every bucket with memory
+ * that no request may come for: of those, a bucket keeps one, which is
+ * enough for a block freed and taken again, or grown by realloc step by
+ * step.  A reset or a destroy gives back a pool's worth of blocks that
+ * the next round, or the next pool, asks for again: of those, a bucket
+ * keeps up to BIG_DEPTH, within BIG_BYTES in all.
  */
 #if USE_CACHE
 static unsigned big_floor(size_t size)
@@ -350,13 +359,14 @@ void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed)
     return cymem__sys_alloc(n);
 }
 
-void cymem__sys_big_free(void *p, size_t size)
+void cymem__sys_big_free(void *p, size_t size, int bulk)
 {
 #if USE_CACHE
     if (big_range(size)) {
         unsigned b = big_floor(size);
         slab_cache *c = tcache_get();
-        if (c != NULL && !c->closing && c->big_count[b] < BIG_DEPTH &&
+        if (c != NULL && !c->closing &&
+            c->big_count[b] < (bulk ? BIG_DEPTH : BIG_DEPTH_FREED) &&
             c->big_bytes + size <= BIG_BYTES) {
             cached *e = &c->big[b][c->big_count[b]++];
             e->mem = p;

@@ -17,7 +17,9 @@ void cymem__sys_slab_free(void *p, size_t size, size_t dirty);
 /* A direct block of at least @n bytes; *got gets its size, *zeroed
  * whether it is known to be zero. */
 void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed);
-void cymem__sys_big_free(void *p, size_t size);
+/* Give back a direct block; @bulk when a reset or destroy gives back all
+ * of a pool's blocks, 0 when the program freed this one. */
+void cymem__sys_big_free(void *p, size_t size, int bulk);
 
 /* A region of CYMEM__REGION bytes, backed by huge pages if @huge, or
  * NULL; *dirty gets how many leading bytes may hold old data. */
