@@ -38,6 +38,14 @@ for l in malloc, ,pool malloc,,pool; do
     grep -q "empty name in the allocator list '$l'" "$scratch/err" || fail "-a $l: $(cat "$scratch/err")"
 done
 usage_error --workload replay
+# Options that shape workloads only, with a trace alone, would be
+# ignored: bad usage; with a workload as well, they shape that workload.
+for opt in "--scale 2" "--iterations 10" "--threads 2" "--seed 7" "-s 2" "-n 5"; do
+    usage_error $opt replay "$DATA/stat-basic.mtrace"
+    grep -q "shapes workloads, and 'replay' runs each trace as recorded" "$scratch/err" ||
+        fail "$opt replay: $(cat "$scratch/err")"
+done
+expect_status 0 "$CYMEM_STAT" -q -r 1 -n 10 -w floats replay "$DATA/stat-basic.mtrace"
 usage_error --scale 0
 usage_error --scale -1
 usage_error --scale abc

@@ -643,6 +643,7 @@ int main(int argc, char **argv)
     enum format fmt = FORMAT_TABLE;
     const char *wlist = NULL, *output = NULL, *alist = "malloc,pool";
     int list = 0, quiet = 0, c, status = 0, threads_given = 0;
+    const char *shaping = NULL;  /* an option that shapes workloads only */
     unsigned repeat = 0;   /* automatic */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -655,14 +656,24 @@ int main(int argc, char **argv)
         case 'w': wlist = optarg; break;
         case 'a': alist = optarg; break;
         case 'l': list = 1; break;
-        case 's': pr.scale = parse_scale(optarg); break;
-        case 'n': pr.iterations = parse_count("iteration count", optarg, 1, 1000000000); break;
+        case 's':
+            pr.scale = parse_scale(optarg);
+            shaping = "--scale";
+            break;
+        case 'n':
+            pr.iterations = parse_count("iteration count", optarg, 1, 1000000000);
+            shaping = "--iterations";
+            break;
         case 't':
             pr.threads = (unsigned)parse_count("thread count", optarg, 1, MAX_THREADS);
             threads_given = 1;
+            shaping = "--threads";
             break;
         case 'r': repeat = (unsigned)parse_count("repeat count", optarg, 1, MAX_REPEAT); break;
-        case 'S': pr.seed = parse_count("seed", optarg, 0, ULLONG_MAX); break;
+        case 'S':
+            pr.seed = parse_count("seed", optarg, 0, ULLONG_MAX);
+            shaping = "--seed";
+            break;
         case 'j': fmt = FORMAT_JSON; break;
         case 'c': fmt = FORMAT_CSV; break;
         case 'q': quiet = 1; break;
@@ -708,6 +719,11 @@ int main(int argc, char **argv)
 
     const struct workload *chosen[64];
     size_t nchosen = choose_workloads(wlist, nfiles, chosen, sizeof chosen / sizeof chosen[0]);
+    /* A replay runs each trace as recorded: an option that only shapes
+     * workloads, given with traces alone, would be ignored. */
+    if (nchosen == 0 && shaping != NULL)
+        usage_error("%s shapes workloads, and 'replay' runs each trace as recorded "
+                    "(add --workload to run workloads too)", shaping);
     /* A workload that hands blocks to another thread, asked to run with
      * one, is bad usage; on one processor, it runs with two. */
     for (size_t i = 0; i < nchosen && threads_given; i++)
