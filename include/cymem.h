@@ -103,7 +103,10 @@ typedef struct cymem_allocator {
  * physical memory is fragmented the kernel may stall to compact it, and
  * the resident size grows in 2 MiB steps.  Off by default (the
  * environment variable CYMEM_HUGE_PAGES=1 turns it on for every pool);
- * only pools of the system allocator use it.
+ * only pools of the system allocator use it.  A THREADSAFE pool of the
+ * system allocator counts per heap: the memory of the heap that holds
+ * 8 MiB, not of the pool as a whole, gets huge pages (cymem(3),
+ * "Threads").
  */
 #define CYMEM_POOL_HUGE_PAGES 0x2u
 

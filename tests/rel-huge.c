@@ -6,12 +6,15 @@
  * (MADV_HUGEPAGE, the "hg" VmFlag of /proc/self/smaps) only when the pool
  * was made with CYMEM_POOL_HUGE_PAGES, or when CYMEM_HUGE_PAGES=1 (this
  * program runs itself again with it set).  A region a huge-page pool gave
- * back and a plain pool reuses loses the advice ("nh").
+ * back and a plain pool reuses loses the advice ("nh").  A shared pool
+ * (CYMEM_POOL_THREADSAFE) counts per heap: four threads that each grow
+ * their heap to 3 MiB get no huge pages, a heap grown past 8 MiB does.
  *
  *   rel-huge            the checks
  *   rel-huge --env      the pool without the flag must get huge pages
  */
 #include <cymem.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,43 @@ static void *grow(cymem_pool *pool, size_t mib)
 }
 
 static int failures;
+
+/* A shared pool that threads grow, each its own heap, and the last block
+ * each one got. */
+static cymem_pool *shared;
+static size_t shared_mib;
+static void *shared_last[4];
+
+static void *grow_heap(void *arg)
+{
+    shared_last[(size_t)arg] = grow(shared, shared_mib);
+    return NULL;
+}
+
+/* Whether the heaps of @threads threads, each grown to @mib MiB of a
+ * shared CYMEM_POOL_HUGE_PAGES pool, got huge pages: 1 all, 0 none, -1
+ * some, or an error. */
+static int shared_huge(unsigned threads, size_t mib)
+{
+    cymem_pool_options o = { 0 };
+    pthread_t t[4];
+    int huge = 0, small = 0;
+    o.flags = CYMEM_POOL_THREADSAFE | CYMEM_POOL_HUGE_PAGES;
+    if ((shared = cymem_pool_new_ex(&o)) == NULL)
+        return -1;
+    shared_mib = mib;
+    for (size_t i = 0; i < threads; i++)
+        if (pthread_create(&t[i], NULL, grow_heap, (void *)i) != 0)
+            return -1;
+    for (size_t i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        char a = shared_last[i] != NULL ? advice(shared_last[i]) : 0;
+        huge += a == 'h';
+        small += a == '-';
+    }
+    cymem_pool_destroy(shared);
+    return huge == (int)threads ? 1 : small == (int)threads ? 0 : -1;
+}
 
 static void expect(int cond, const char *what)
 {
@@ -99,6 +139,13 @@ int main(int argc, char **argv)
     p = plain ? grow(plain, 12) : NULL;
     expect(p != NULL && advice(p) != 'h', "a plain pool reused a region with the advice");
     cymem_pool_destroy(plain);
+    (void)cymem_trim();
+
+    /* A shared pool: 12 MiB over four heaps of 3 MiB, none past 8 MiB,
+     * get no huge pages; one heap of 12 MiB does. */
+    expect(shared_huge(4, 3) == 0, "a shared pool's heaps of 3 MiB got huge pages");
+    (void)cymem_trim();
+    expect(shared_huge(1, 12) == 1, "a shared pool's heap of 12 MiB got no huge pages");
 
     /* The same program with CYMEM_HUGE_PAGES=1. */
     fflush(NULL);
