@@ -293,6 +293,16 @@ static inline int shared_free(cymem_pool *pool, void *ptr, size_t *size)
     return rc;
 }
 
+/* cymem_pool_realloc() of @ptr, a block of heap @h, that the calling
+ * thread allocates from: as in a pool of its own, under the heap's lock. */
+static void *own_realloc(cymem_pool *h, void *ptr, size_t new_size)
+{
+    heap_lock(h);
+    void *q = cymem__block_realloc(h, ptr, new_size);
+    heap_unlock(h);
+    return q;
+}
+
 static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
 {
     cymem__slab *s;
@@ -303,18 +313,10 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
         errno = EINVAL;
         return NULL;
     }
-    /* The calling thread's heap, even when its cache no longer names it
-     * (a thread of more shared pools than the cache holds). */
-    cymem_pool *mine = heap_of(pool);
-    if (mine == NULL)
-        return NULL;
-    if (h == mine) {
-        /* The calling thread's own block: as in a pool of its own. */
-        heap_lock(h);
-        q = cymem__block_realloc(h, ptr, new_size);
-        heap_unlock(h);
-        return q;
-    }
+    /* The calling thread's own block, as its cache says: as in a pool of
+     * its own. */
+    if (h == heap_peek(pool))
+        return own_realloc(h, ptr, new_size);
     /* A reset under way (odd count) or begun from here on may free both
      * blocks under us; under way, it frees the old one anyway: as if this
      * call came after it. */
@@ -331,6 +333,16 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
             errno = EINVAL;
         return r > 0 ? q : NULL;
     }
+    /* A move: the calling thread's heap, made only now, so that a thread
+     * that resizes other threads' blocks in place allocates nothing.  It
+     * may be the block's own heap after all: the cache no longer named it
+     * (a thread of more shared pools than the cache holds), or the thread
+     * shares it. */
+    cymem_pool *mine = heap_of(pool);
+    if (mine == NULL)
+        return NULL;
+    if (h == mine)
+        return own_realloc(h, ptr, new_size);
     /* Another thread's block moves to this thread's heap, with both heaps
      * locked (in address order: no other call holds two), after checking
      * that no reset began meanwhile (a reset increments `resets' before it

@@ -3,7 +3,8 @@
  * whose threads allocate from heaps of their own: blocks cross between
  * threads, two threads race to free one block, threads exit while their
  * blocks live on, the pool is reset while threads use it, and reset and
- * destroyed after they joined; a move of another thread's block that a
+ * destroyed after they joined; a thread that only frees, looks up and
+ * resizes in place gets no heap; a move of another thread's block that a
  * reset overtakes leaves no block behind; the child of a fork() uses the
  * pool that another thread of the parent was using.
  * After each part the engine's invariant checker walks the pool and its
@@ -531,6 +532,61 @@ static void test_many_pools(void)
     }
 }
 
+/* ---- A thread that frees, looks up and resizes in place -------------- */
+
+/* Blocks of the main thread's heap, of each engine: an arena block, a
+ * slab block (after the heap's first MiB), a direct one. */
+#define FILLER 1100
+static void *others[3];
+static size_t others_size[3] = { 200, 1000, 20000 };
+
+/* Another thread shrinks each block in place (same units, same class,
+ * the direct block's backing half used at least), looks them up and
+ * frees one: it allocates nothing, and gets no heap. */
+static void *resize_in_place(void *arg)
+{
+    (void)arg;
+    cymem_stats st;
+    for (int i = 0; i < 3; i++) {
+        size_t n = others_size[i] - 4;
+        EXPECT(cymem_pool_realloc(pool, others[i], n) == others[i],
+               "block %d did not shrink in place", i);
+        EXPECT(cymem_pool_owns(pool, others[i]) && cymem_pool_block_size(pool, others[i]) == n &&
+               cymem_pool_find(pool, (char *)others[i] + n - 1, NULL, NULL) == 0,
+               "block %d: the lookups", i);
+    }
+    EXPECT(cymem_pool_free(pool, others[1]) == 0, "the free");
+    EXPECT(cymem_pool_stats(pool, &st) == 0 && st.live_blocks == FILLER + 2, "stats");
+    return NULL;
+}
+
+static void test_no_heap_for_resizes(void)
+{
+    pool = shared_pool();
+    /* The arena block, then a MiB of arena, so that the next small
+     * block is a slab's. */
+    others[0] = cymem_pool_alloc(pool, 1, others_size[0]);
+    for (int i = 0; i < FILLER; i++)
+        EXPECT(cymem_pool_alloc(pool, 1, 1000) != NULL, "alloc failed");
+    for (int i = 1; i < 3; i++)
+        others[i] = cymem_pool_alloc(pool, 1, others_size[i]);
+    cymem__slab *a = cymem__page_find_shared(pool, others[0]);
+    cymem__slab *s = cymem__page_find_shared(pool, others[1]);
+    EXPECT(a != NULL && a->cls == CYMEM__ARENA_CLS && s != NULL && s->cls != CYMEM__ARENA_CLS &&
+           cymem__page_find_shared(pool, others[2]) == NULL,
+           "the blocks are not of the three engines");
+    cymem_stats before, after;
+    cymem_pool_stats(pool, &before);
+    run_threads(1, resize_in_place);
+    cymem_pool_stats(pool, &after);
+    EXPECT(pool->nheaps == 1 && after.reserved_bytes == before.reserved_bytes &&
+           after.chunk_count == before.chunk_count,
+           "a thread that allocated nothing got a heap: %u heaps, %zu bytes held, then %zu",
+           pool->nheaps, before.reserved_bytes, after.reserved_bytes);
+    check(pool, "resizes in place");
+    cymem_pool_destroy(pool);
+}
+
 /* ---- realloc of other threads' blocks while the pool is reset ----------- */
 
 static unsigned char *volatile handed[THREADS];
@@ -869,6 +925,7 @@ int main(int argc, char **argv)
     test_reset_live();
     test_grow();
     test_many_pools();
+    test_no_heap_for_resizes();
     test_realloc_reset();
     test_realloc_reset_rounds();
     test_fork(0);
