@@ -363,9 +363,11 @@ void cymem__sys_big_free(void *p, size_t size, int bulk)
 {
 #if USE_CACHE
     if (big_range(size)) {
+        /* A block of less than big_size(1) bytes (realloc makes blocks of
+         * any size) would wait in bucket 0, which no request takes. */
         unsigned b = big_floor(size);
         slab_cache *c = tcache_get();
-        if (c != NULL && !c->closing &&
+        if (b > 0 && c != NULL && !c->closing &&
             c->big_count[b] < (bulk ? BIG_DEPTH : BIG_DEPTH_FREED) &&
             c->big_bytes + size <= BIG_BYTES) {
             cached *e = &c->big[b][c->big_count[b]++];

@@ -141,6 +141,14 @@ static void large_blocks(void)
     kept = cymem_trim();
     expect(kept >= N * SIZE, "the cache did not keep the large blocks of a reset");
     printf("rel-trim: large blocks: %zu bytes kept after a reset\n", kept);
+    /* A large block that realloc left at a size below every bucket a
+     * request takes (4097 to 4607 bytes) is not kept. */
+    char *odd = cymem_pool_alloc(pool, 1, 9000);
+    expect(odd != NULL && (odd = cymem_pool_realloc(pool, odd, 4100)) != NULL,
+           "a large block shrunk to 4100 bytes");
+    expect(odd != NULL && cymem_pool_block_size(pool, odd) == 4100, "its size");
+    expect(cymem_pool_free(pool, odd) == 0, "freeing it");
+    expect(cymem_trim() == 0, "the cache kept a block no request can take");
     cymem_pool_destroy(pool);
 }
 
