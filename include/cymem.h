@@ -305,8 +305,10 @@ CYMEM_API int cymem_pool_stats(const cymem_pool *pool, cymem_stats *out);
  * cymem_pool_foreach - call @fn for every live block of the pool.
  * @fn:  called with the block, its requested size and @ctx; a non-zero
  *       return stops the walk.  It must not allocate or free in @pool,
- *       nor call into a CYMEM_POOL_THREADSAFE @pool at all: the walk
- *       holds its lock.
+ *       nor call into a CYMEM_POOL_THREADSAFE @pool at all, nor wait for
+ *       a thread that does (so not call into a THREADSAFE pool that
+ *       another thread walks with a callback that calls into @pool): the
+ *       walk holds its lock.
  *
  * Blocks are visited in no particular order; child pools are not visited.
  *
