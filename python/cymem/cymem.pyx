@@ -567,6 +567,13 @@ cdef class Pool:
         return self
 
     def __exit__(self, *exc):
+        # A block that raises while a view is alive (its frame, held by
+        # the traceback, still has the view): its exception goes on, not
+        # a BufferError that would hide it.  The blocks are left to the
+        # pool, which frees them when it goes (after its views, which
+        # hold it), or to a later free().
+        if exc and exc[0] is not None and (<_Blocks>_blocks_of(self)).views:
+            return False
         self.reset()
         return False
 

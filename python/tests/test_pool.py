@@ -53,6 +53,30 @@ def test_context_manager_frees_everything():
     assert pool.stats()["live_blocks"] == 0 and pool.size == 0
 
 
+def test_a_with_block_that_raises_keeps_its_exception_under_a_live_view():
+    # The block's frame, held by the traceback, still has the view when
+    # __exit__ runs: a BufferError there would replace the block's error.
+    with pytest.raises(ZeroDivisionError):
+        with Pool() as pool:
+            addr = pool.alloc(1, 8)
+            v = pool.view(addr, 8)
+            1 / 0
+    assert addr in pool and pool.size == 8  # left as it was
+    del v
+    pool.free()
+    assert len(pool) == 0
+    # without a view, or without an exception, nothing changes
+    with pytest.raises(ZeroDivisionError):
+        with Pool() as pool:
+            pool.alloc(1, 8)
+            1 / 0
+    assert len(pool) == 0
+    with pytest.raises(BufferError):
+        with Pool() as pool:
+            v = pool.view(pool.alloc(1, 8), 8)
+    del v
+
+
 def test_realloc_keeps_contents_and_grows_zeroed():
     pool = Pool()
     a = pool.alloc(1, 16)
