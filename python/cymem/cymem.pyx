@@ -411,6 +411,8 @@ cdef class Pool:
         with Pool() as pool:
             addr = pool.alloc(10, 8)          # the address, an int
             buf = pool.view(addr, 80)         # a writable buffer
+            memoryview(buf)[:3] = b"abc"
+            del buf                           # (a live view pins its block)
 
     Attributes:
         size (int): bytes currently allocated (the sum of requested sizes).

@@ -4,6 +4,7 @@ import ctypes
 import gc
 import struct
 import sys
+import textwrap
 import threading
 import tracemalloc
 import warnings
@@ -75,6 +76,20 @@ def test_a_with_block_that_raises_keeps_its_exception_under_a_live_view():
         with Pool() as pool:
             v = pool.view(pool.alloc(1, 8), 8)
     del v
+
+
+def test_the_python_example_of_pools_docstring_runs():
+    # help(Pool) shows it: it must run as written.
+    doc = Pool.__doc__
+    start = doc.index("From Python::") + len("From Python::")
+    lines = []
+    for line in doc[start:].splitlines()[1:]:
+        if line.strip() and not line.startswith(" " * 8):
+            break
+        lines.append(line)
+    code = textwrap.dedent("\n".join(lines))
+    assert "pool.view(" in code
+    exec(code, {"Pool": Pool})
 
 
 def test_realloc_keeps_contents_and_grows_zeroed():
