@@ -5,3 +5,5 @@ A drop-in replacement for the cymem package (explosion/cymem 2.x):
 Pool`` in Python.  See doc/python.md.
 """
 from .about import *  # noqa: F401,F403
+# (`import *` leaves out names that start with an underscore)
+from .about import __version__  # noqa: F401

@@ -47,6 +47,7 @@ def probe(path, extra=""):
             "import cymem, cymem.cymem, cymem.about, importlib.metadata as md\n%s\n"
             "print(json.dumps({'file': cymem.cymem.__file__, 'version': md.version('cymem'),"
             " 'about': cymem.about.__version__, 'lib': cymem.about.__libcymem_version__,"
+            " 'package': getattr(cymem, '__version__', None),"
             " 'carried': cymem.cymem.LIBCYMEM_VERSION}))" % (path, extra))
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -123,7 +124,7 @@ def test_staged_package_imports_with_its_metadata(staged):
     _, _, site = staged
     r = probe([site] + [p for p in sys.path if p and "pkg" not in p])
     assert r["file"].startswith(site)
-    assert r["version"] == r["about"] == cymem.about.__version__
+    assert r["version"] == r["about"] == r["package"] == cymem.about.__version__
     assert r["lib"] == r["carried"] == cm.LIBCYMEM_VERSION
 
 
