@@ -98,7 +98,10 @@ typedef struct cymem_allocator {
 
 /**
  * Pool flag: once the pool holds 8 MiB, ask the kernel to back its further
- * memory with transparent huge pages (madvise MADV_HUGEPAGE).  Touching and
+ * 4 MiB regions with transparent huge pages (madvise MADV_HUGEPAGE): the
+ * regions its slabs and arena chunks of up to 2 MiB are carved from
+ * (cymem(3)).  Larger slabs (a chunk_size above 2 MiB) and blocks above
+ * 4 KiB, each a piece of memory of its own, are not advised.  Touching and
  * releasing memory then costs less in a very large pool, but where
  * physical memory is fragmented the kernel may stall to compact it, and
  * the resident size grows in 2 MiB steps.  Off by default (the
