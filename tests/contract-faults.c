@@ -187,12 +187,60 @@ START_TEST(fail_at_every_call)
 }
 END_TEST
 
+/* A direct block's memory is had before the direct map grows for it, and
+ * given back when the map cannot grow: a failed large request, whichever
+ * of its two requests failed, leaves the pool exactly as it was,
+ * reserved_bytes and chunk_count included (doc/design.md, "Failure"). */
+START_TEST(direct_failure_changes_nothing)
+{
+    backing t;
+    cymem_pool *p = backing_pool(&t, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    int failed = 0;
+    for (int i = 0; i < 40; i++) {
+        for (int all = 0; all < 2; all++) {
+            backing_fail_next(&t, all);
+            UNCHANGED(p, {
+                errno = 0;
+                ck_assert_ptr_null(cymem_pool_alloc(p, 1, 5000 + (size_t)i));
+                ck_assert_int_eq(errno, ENOMEM);
+            });
+            backing_recover(&t);
+        }
+        /* The memory comes, and the map's growth, when one is due,
+         * fails. */
+        snap a, b;
+        snap_take(p, &a);
+        t.fail_at = t.requests + 2;
+        errno = 0;
+        void *q = cymem_pool_alloc(p, 1, 5000 + (size_t)i);
+        backing_recover(&t);
+        if (q == NULL) {
+            ck_assert_int_eq(errno, ENOMEM);
+            snap_take(p, &b);
+            snap_same(&a, &b);
+            snap_drop(&b);
+            failed++;
+            q = cymem_pool_alloc(p, 1, 5000 + (size_t)i);
+        }
+        snap_drop(&a);
+        ck_assert_ptr_nonnull(q);
+        POOL_CHECK(p);
+    }
+    ck_assert_int_gt(failed, 0);
+    reserved_is_held(p, &t);
+    pool_done(p);
+    backing_all_back(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("faults");
     TCase *tc = tcase_timed("faults", 300);
     tcase_add_test(tc, counting_all_back);
     tcase_add_test(tc, fail_at_every_call);
+    tcase_add_test(tc, direct_failure_changes_nothing);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
