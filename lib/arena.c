@@ -37,7 +37,10 @@
  *    the budget was lifted; arena_dead is at least the
  *    bytes of the binned holes, and nholes their count;
  *  - arena_fast is pool->arena exactly when the pool is plain (no lock, no
- *    checker hooks) and has no hole waiting.
+ *    checker hooks) and has no hole waiting; fast is the class table
+ *    exactly when the pool is plain and out of arena mode, so that a pool
+ *    in arena mode never has its small blocks served by slabs on the fast
+ *    path (its holes, then its arena, serve them first).
  */
 #include "arena.h"
 #include "backing.h"
@@ -45,13 +48,16 @@
 
 #include <errno.h>
 
-/* Recompute the fast path's arena field: see the invariants above.  A pool
- * that is not plain never has it set, and never writes it: other threads
- * read a THREADSAFE pool's field without its lock. */
+/* Recompute the fast path's fields, arena_fast and fast: see the
+ * invariants above.  A pool that is not plain never has them set, and
+ * never writes them: other threads read a THREADSAFE pool's fields
+ * without its lock. */
 void cymem__arena_set_fast(cymem_pool *pool)
 {
-    if (pool->plain)
+    if (pool->plain) {
         pool->arena_fast = pool->nholes == 0 ? pool->arena : NULL;
+        pool->fast = pool->arena == NULL ? pool->classes : NULL;
+    }
 }
 
 /* The units of a chunk of @bytes bytes that holds its own marks after

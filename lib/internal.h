@@ -248,7 +248,8 @@ typedef struct cymem__hbin {
 struct cymem_pool {
     /* The fields the fast paths read come first, on one cache line. */
     cymem__slab *arena_fast; /* arena, when the fast path may serve */
-    cymem__class *fast;      /* classes, when the fast path may serve */
+    cymem__class *fast;      /* classes, when the fast path may serve
+                                (a plain pool out of arena mode) */
     char *kbase;             /* the keeper's units, and their bytes */
     uint32_t kspan;
     uint32_t plain;          /* no lock, no checker hooks */

@@ -671,7 +671,7 @@ static void check_one(checker *ck, const cymem_pool *pool)
     int hooks = cymem__track;
 #endif
     int plain = !(pool->flags & CYMEM_POOL_THREADSAFE) && !hooks;
-    const void *fast = plain ? pool->classes : NULL;
+    const void *fast = plain && pool->arena == NULL ? pool->classes : NULL;
     const void *arena_fast = plain && pool->nholes == 0 ? pool->arena : NULL;
     EXPECT(ck, 7, pool->fast == fast && (int)pool->plain == plain &&
            pool->arena_fast == arena_fast,

@@ -266,15 +266,6 @@ NOINLINE void *cymem__small_refill(cymem_pool *pool, size_t n, unsigned c)
 
 /* ---- The class table, lookups, counts ---------------------------------- */
 
-/* The fast path serves a plain pool's class table (invariant 7); a pool
- * that is not plain never writes the field, which other threads read
- * without a lock. */
-static void set_fast(cymem_pool *pool)
-{
-    if (pool->plain)
-        pool->fast = pool->classes;
-}
-
 int cymem__slabs_start(cymem_pool *pool)
 {
     cymem__class *classes = cymem__meta_alloc(pool, CYMEM__NTABLE * sizeof *classes);
@@ -288,7 +279,9 @@ int cymem__slabs_start(cymem_pool *pool)
         classes[c].bytes = 0;
     }
     pool->classes = classes;
-    set_fast(pool);
+    /* The fast path serves the classes once the pool is out of arena
+     * mode (invariant 7, arena.c). */
+    cymem__arena_set_fast(pool);
     return 0;
 }
 
@@ -501,7 +494,6 @@ void cymem__slabs_to_arena(cymem_pool *pool)
     if (all) {
         cymem__meta_free(pool, pool->classes, CYMEM__NTABLE * sizeof *pool->classes);
         pool->classes = NULL;
-        set_fast(pool);
         cymem__arena_set_fast(pool);
     }
     pool->arena_budget = SIZE_MAX;

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "arena.h"
 #include "invariants.h"
+#include "slab.h"
 #include "track.h"
 
 #include <stdio.h>
@@ -357,6 +358,36 @@ static void aligned_blocks(void)
     cymem_pool_destroy(pool);
 }
 
+/* A pool in arena mode whose first aligned block made its class table
+ * still takes its small blocks from its holes and its arena: the fast
+ * paths of alloc and realloc serve slabs only out of arena mode. */
+static void aligned_then_arena(void)
+{
+    cymem_pool *pool = cymem_pool_new();
+    EXPECT(cymem_pool_alloc_aligned(pool, 1, 100, 64) != NULL, "aligned block");
+    char *a = cymem_pool_alloc(pool, 1, 100), *b = cymem_pool_alloc(pool, 1, 100);
+    char *c = cymem_pool_alloc(pool, 1, 32), *d = cymem_pool_alloc(pool, 1, 32);
+    EXPECT(a && b && c && d && in_keeper(pool, a) && in_keeper(pool, d),
+           "the first small blocks are not the keeper's");
+    EXPECT(cymem_pool_free(pool, a) == 0, "free");
+    EXPECT(pool->arena != NULL, "one hole left arena mode");
+    EXPECT(cymem_pool_alloc(pool, 1, 100) == a, "the hole was not used again");
+    /* A hole waits (no request of its class comes) while the arena
+     * serves the rest. */
+    EXPECT(cymem_pool_free(pool, c) == 0 && pool->nholes == 1, "a hole waits");
+    for (int i = 0; i < 50; i++) {
+        void *p = cymem_pool_alloc(pool, 1, 200);
+        EXPECT(p != NULL && in_keeper(pool, p), "a small block in arena mode is a slab's");
+    }
+    char *r = cymem_pool_realloc(pool, b, 1000);
+    EXPECT(r != NULL && in_keeper(pool, r), "realloc in arena mode moved to a slab");
+    size_t slab_blocks = 0, bytes = 0;
+    cymem__slabs_count(pool, &slab_blocks, &bytes);
+    EXPECT(slab_blocks == 1, "slabs serve more than the aligned block");
+    checked(pool, "after aligned block, holes and arena blocks");
+    cymem_pool_destroy(pool);
+}
+
 /* A destroyed pool gives its slab descriptors back lowest address first
  * (pool.c, release_slabs()): a heap allocator then coalesces them and
  * shrinks its top once, not once per descriptor. */
@@ -420,6 +451,7 @@ int main(void)
 {
     destroy_order();
     aligned_blocks();
+    aligned_then_arena();
     keeper_first();
     reuse();
     lifo_across_chunks();
@@ -430,6 +462,6 @@ int main(void)
     realloc_in_place();
     if (failures == 0)
         printf("rel-arena: keeper, holes, budget, conversion, marks at destroy, arena mode,"
-               " churn, realloc, aligned, destroy order: ok\n");
+               " churn, realloc, aligned, aligned then arena, destroy order: ok\n");
     return failures ? 1 : 0;
 }
