@@ -19,7 +19,9 @@
  *  - A request for zero bytes returns a unique pointer that can be freed.
  *  - Functions that return a pointer return NULL and set errno on failure;
  *    functions that return int return 0 on success and -1 with errno set on
- *    failure.  A failed call changes nothing in the pool.
+ *    failure.  A failed call changes no block and no live count; memory
+ *    the pool obtained before the failure (its bookkeeping, a region)
+ *    may stay, counted in reserved_bytes, until the pool is destroyed.
  *  - A NULL pool is a bad argument, treated alike by every function: it
  *    does nothing, and a function that returns a status or a pointer fails
  *    with EINVAL (-1, NULL, or 0 for cymem_pool_owns() and
