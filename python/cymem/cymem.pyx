@@ -711,6 +711,11 @@ cdef class PoolView:
         if args or kwargs:
             raise TypeError("PoolView objects are made by Pool.view()")
 
+    # PoolView() without arguments passes __cinit__, as Pool.view()'s
+    # PoolView.__new__(PoolView) must; only a call of the class runs this.
+    def __init__(self, *args, **kwargs):
+        raise TypeError("PoolView objects are made by Pool.view()")
+
     def __dealloc__(self):
         if self.pool is not None:
             _unpin(<_Blocks>self.pool._blocks, self.base)

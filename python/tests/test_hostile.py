@@ -73,6 +73,7 @@ CASES = [
     ("view-numpy-free", "import array; m = memoryview(p.view(a, 32)); del_ = None; p.free(a)",
      "BufferError"),
     # objects only the module makes
+    ("poolview-bare", "PoolView()", "TypeError"),
     ("poolview-none", "PoolView(None, 0, 0, 0)", "TypeError"),
     ("poolview-handmade", "PoolView(p, a, 64, a + 1)", "TypeError"),
     ("poolview-new-buffer", "memoryview(PoolView.__new__(PoolView))", "BufferError"),
