@@ -54,7 +54,7 @@ void cymem__fatal(const char *what, int err)
     if (err != 0)
         fprintf(stderr, "libcymem: %s failed: %s; aborting\n", what, strerror(err));
     else
-        fprintf(stderr, "libcymem: %s failed; aborting\n", what);
+        fprintf(stderr, "libcymem: %s; aborting\n", what);
     abort();
 }
 

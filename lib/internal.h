@@ -428,8 +428,9 @@ void cymem__pool_free(cymem_pool *pool);
 
 /* ---- locking (api.c, pool.c, stats.c) ---- */
 
-/* Report a failure that leaves no safe way on (@what failed, with errno
- * value @err or 0) on stderr, and abort (debug.c). */
+/* Report a failure that leaves no safe way on on stderr, and abort
+ * (debug.c): "@what failed: <strerror(@err)>" for a call that failed
+ * with errno value @err, or @what as it is (a state found) if @err is 0. */
 void cymem__fatal(const char *what, int err);
 
 /* A pool's mutex is a default one that the pool alone locks and unlocks,

@@ -128,7 +128,7 @@ static void debug_verify(const cymem_pool *pool)
 {
 #ifdef CYMEM_DEBUG_DEFAULT
     if (DEBUG_ON && cymem__pool_check(pool) != 0)
-        cymem__fatal("the pool's invariant check", 0);
+        cymem__fatal("the pool's invariant check failed", 0);
 #else
     (void)pool;
 #endif

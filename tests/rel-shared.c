@@ -907,7 +907,8 @@ static void test_watch(const char *argv0, const char *what)
         return;
     }
     EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
-           strstr(buf, "cymem_pool_destroy: another thread is using the pool") != NULL,
+           strstr(buf, "libcymem: cymem_pool_destroy: another thread is using the pool; "
+                       "aborting\n") != NULL,
            "%s: a destroy during another thread's call was not caught (status %#x): %s",
            what, status, buf);
 }
