@@ -917,7 +917,12 @@ cdef object _free_impl(PyObject *self, PyObject *addr, PyObject *unused):
 
 cdef object _realloc_impl(PyObject *self, PyObject *addr, PyObject *n):
     _check_made(<Pool>self)
-    return <size_t>(<Pool>self).realloc(<void *>_addr(<object>addr), _size(<object>n))
+    cdef size_t a = _addr(<object>addr)
+    # An address out of the range of size_t is 0 to _addr(); the message
+    # names the one given, as free() and view() do.
+    if a == 0 and PyNumber_Index(<object>addr) != 0:
+        raise ValueError("Pointer %d not found in Pool" % PyNumber_Index(<object>addr))
+    return <size_t>(<Pool>self).realloc(<void *>a, _size(<object>n))
 
 _pool_vtab = _vtab(Pool.__new__(Pool))
 

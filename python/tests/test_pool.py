@@ -109,6 +109,17 @@ def test_realloc_keeps_contents_and_grows_zeroed():
     assert pool.size == 64
 
 
+def test_realloc_names_the_address_it_was_given():
+    # An address out of the range of size_t is no block; the message names
+    # it as given, not as the 0 it was taken for.
+    pool = Pool()
+    for addr in (-1, -12345, 2**64 + 7, 12345):
+        with pytest.raises(ValueError, match="Pointer %d not found" % addr):
+            pool.realloc(addr, 100)
+    with pytest.raises(ValueError, match="Pointer 0 not found"):
+        pool.realloc(0, 100)
+
+
 def test_realloc_of_a_block_of_no_bytes():
     # realloc finds the old block's size by one lookup, which answers 0
     # both for a block of 0 bytes and for no block at all.
