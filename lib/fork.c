@@ -34,24 +34,17 @@ static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static cymem_pool *all_first;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
-/* A mutex that cannot be locked or unlocked is fatal, as in pool_lock(). */
-static void must(int err, const char *what)
-{
-    if (unlikely(err != 0))
-        cymem__fatal(what, err);
-}
-
 /* Give back the locks of @pool that pool_take() took: its allocator's
  * mutex if @bk, its heaps' below @nheld, its own mutex if it is
  * THREADSAFE. */
 static void pool_give(cymem_pool *pool, int bk, unsigned nheld)
 {
     if (bk)
-        must(pthread_mutex_unlock(&pool->bk_mutex), "pthread_mutex_unlock");
+        mutex_unlock(&pool->bk_mutex);
     while (nheld-- > 0)
         heap_unlock(pool->heapv[nheld]);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
-        must(pthread_mutex_unlock(&pool->lock), "pthread_mutex_unlock");
+        mutex_unlock(&pool->lock);
 }
 
 /* Take every lock of @pool without waiting, its mutex first, as its calls
@@ -77,7 +70,7 @@ static void give_all(const cymem_pool *upto)
     for (cymem_pool *p = all_first; p != upto; p = p->fork_next)
         pool_give(p, p->bk_lock == &p->bk_mutex, p->nheaps);
     cymem__page_trims_allow();
-    must(pthread_mutex_unlock(&all_lock), "pthread_mutex_unlock");
+    mutex_unlock(&all_lock);
 }
 
 static void fork_give(void)
@@ -88,7 +81,7 @@ static void fork_give(void)
 static void fork_take(void)
 {
     for (;;) {
-        must(pthread_mutex_lock(&all_lock), "pthread_mutex_lock");
+        mutex_lock(&all_lock);
         cymem__page_trims_stop();
         cymem_pool *p = all_first;
         while (p != NULL && pool_take(p))
@@ -120,23 +113,23 @@ void cymem__fork_watch(cymem_pool *pool)
 {
     /* If pthread_once() itself failed, no handler is registered. */
     (void)pthread_once(&fork_once, fork_init);
-    must(pthread_mutex_lock(&all_lock), "pthread_mutex_lock");
+    mutex_lock(&all_lock);
     pool->fork_prev = NULL;
     pool->fork_next = all_first;
     if (all_first != NULL)
         all_first->fork_prev = pool;
     all_first = pool;
-    must(pthread_mutex_unlock(&all_lock), "pthread_mutex_unlock");
+    mutex_unlock(&all_lock);
 }
 
 void cymem__fork_unwatch(cymem_pool *pool)
 {
-    must(pthread_mutex_lock(&all_lock), "pthread_mutex_lock");
+    mutex_lock(&all_lock);
     if (pool->fork_prev != NULL)
         pool->fork_prev->fork_next = pool->fork_next;
     else
         all_first = pool->fork_next;
     if (pool->fork_next != NULL)
         pool->fork_next->fork_prev = pool->fork_prev;
-    must(pthread_mutex_unlock(&all_lock), "pthread_mutex_unlock");
+    mutex_unlock(&all_lock);
 }

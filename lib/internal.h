@@ -433,25 +433,34 @@ void cymem__pool_free(cymem_pool *pool);
  * with errno value @err, or @what as it is (a state found) if @err is 0. */
 void cymem__fatal(const char *what, int err);
 
-/* A pool's mutex is a default one that the pool alone locks and unlocks,
- * so these calls cannot fail unless the pool's memory was overwritten:
+/* The library's mutexes are default ones that it alone locks and
+ * unlocks, so these calls cannot fail unless its memory was overwritten:
  * then going on would corrupt more, and cymem__fatal() aborts. */
+static inline void mutex_lock(pthread_mutex_t *mu)
+{
+    int err = pthread_mutex_lock(mu);
+    if (unlikely(err != 0))
+        cymem__fatal("pthread_mutex_lock", err);
+}
+
+static inline void mutex_unlock(pthread_mutex_t *mu)
+{
+    int err = pthread_mutex_unlock(mu);
+    if (unlikely(err != 0))
+        cymem__fatal("pthread_mutex_unlock", err);
+}
+
+/* A THREADSAFE pool's mutex. */
 static inline void pool_lock(const cymem_pool *pool)
 {
-    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE)) {
-        int err = pthread_mutex_lock(&((cymem_pool *)pool)->lock);
-        if (unlikely(err != 0))
-            cymem__fatal("pthread_mutex_lock", err);
-    }
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE))
+        mutex_lock(&((cymem_pool *)pool)->lock);
 }
 
 static inline void pool_unlock(const cymem_pool *pool)
 {
-    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE)) {
-        int err = pthread_mutex_unlock(&((cymem_pool *)pool)->lock);
-        if (unlikely(err != 0))
-            cymem__fatal("pthread_mutex_unlock", err);
-    }
+    if (unlikely(pool->flags & CYMEM_POOL_THREADSAFE))
+        mutex_unlock(&((cymem_pool *)pool)->lock);
 }
 
 /* ---- a heap's spin lock (shared.c, invariants.c) ---- */

@@ -240,16 +240,12 @@ static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void cymem__page_trims_stop(void)
 {
-    int err = pthread_mutex_lock(&trim_lock);
-    if (unlikely(err != 0))
-        cymem__fatal("pthread_mutex_lock", err);
+    mutex_lock(&trim_lock);
 }
 
 void cymem__page_trims_allow(void)
 {
-    int err = pthread_mutex_unlock(&trim_lock);
-    if (unlikely(err != 0))
-        cymem__fatal("pthread_mutex_unlock", err);
+    mutex_unlock(&trim_lock);
 }
 
 static size_t page_trim(void);
