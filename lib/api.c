@@ -4,10 +4,11 @@
  * argument and overflow checks, the pool's lock, and the fast paths.
  *
  * The fast paths of alloc and free inline the engines' hot paths
- * (arena_take() and arena_release() of arena.h, small_take() and
- * small_release() of slab.h) for a plain pool (no lock, no checker hooks:
- * pool->arena_fast, pool->fast, pool->plain), reading only the pool's
- * first cache line.  A shared pool's calls go to shared.c; everything
+ * (arena_take() and arena_free() of arena.h, small_take() and
+ * small_free_fast() of slab.h) for a plain pool (no lock, no checker
+ * hooks: pool->arena_fast, pool->fast, pool->plain), reading only the
+ * pool's first cache line; free's calls out of its fast path are all
+ * tail calls, so that it saves no register.  A shared pool's calls go to shared.c; everything
  * else goes through one out-of-line function per call (alloc_checked,
  * free_checked), which takes the lock if the pool has one and lets
  * blocks.c do the work, checker hooks included.
@@ -134,24 +135,39 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
     return 0;
 }
 
-/* The fast path of cymem_pool_free() and cymem_pool_free_size(), for a
- * plain pool: free @ptr if it is a live slab or arena block, with its size
- * in *n, and return 1; else 0, nothing done. */
-static inline __attribute__((always_inline))
-int free_fast(cymem_pool *pool, void *ptr, size_t *n)
+/* A free the fast path does not finish: a shared pool's, or the general
+ * one. */
+static NOINLINE int free_rest(cymem_pool *pool, void *ptr, size_t *size)
 {
-    cymem__slab *s = cymem__chunk_find_own(pool, ptr);
-    return likely(s != NULL) && chunk_free_fast(pool, s, ptr, n);
+    if (pool != NULL && pool_shared(pool) && ptr != NULL)
+        return cymem__shared_free(pool, ptr, size);
+    return free_checked(pool, ptr, size);
+}
+
+/* cymem_pool_free() and cymem_pool_free_size(): for a plain pool, a live
+ * slab or arena block is freed here, every other case goes on by a tail
+ * call. */
+static inline __attribute__((always_inline))
+int free_impl(cymem_pool *pool, void *ptr, size_t *size)
+{
+    if (likely(pool != NULL && pool->plain)) {
+        cymem__slab *s = cymem__chunk_find_own(pool, ptr);
+        if (likely(s != NULL)) {
+            if (s->cls == CYMEM__ARENA_CLS) {
+                uint32_t idx = arena_index(s, ptr);
+                if (unlikely(idx == CYMEM__NO_BLOCK))
+                    return free_rest(pool, ptr, size);
+                return arena_free(pool, s, idx, size, 0);
+            }
+            return small_free_fast(pool, s, ptr, size, free_rest);
+        }
+    }
+    return free_rest(pool, ptr, size);
 }
 
 int cymem_pool_free(cymem_pool *pool, void *ptr)
 {
-    size_t n;
-    if (likely(pool != NULL && pool->plain) && likely(free_fast(pool, ptr, &n)))
-        return 0;
-    if (pool != NULL && pool_shared(pool) && ptr != NULL)
-        return cymem__shared_free(pool, ptr, NULL);
-    return free_checked(pool, ptr, NULL);
+    return free_impl(pool, ptr, NULL);
 }
 
 /* cymem_pool_free() that also says how many bytes the block held, from
@@ -159,15 +175,7 @@ int cymem_pool_free(cymem_pool *pool, void *ptr)
  * otherwise ask cymem_pool_block_size() first). */
 int cymem_pool_free_size(cymem_pool *pool, void *ptr, size_t *size)
 {
-    size_t n;
-    if (likely(pool != NULL && pool->plain) && likely(free_fast(pool, ptr, &n))) {
-        if (size)
-            *size = n;
-        return 0;
-    }
-    if (pool != NULL && pool_shared(pool) && ptr != NULL)
-        return cymem__shared_free(pool, ptr, size);
-    return free_checked(pool, ptr, size);
+    return free_impl(pool, ptr, size);
 }
 
 void *cymem_pool_realloc(cymem_pool *pool, void *ptr, size_t new_size)

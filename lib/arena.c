@@ -290,16 +290,17 @@ int cymem__arena_next(cymem_pool *pool)
 /* The current chunk became empty by giving back its last blocks: the
  * chunk before it serves again, so that blocks freed newest first keep
  * going back to the bump index rather than becoming holes.  Not called
- * for the keeper, which has no chunk before it. */
-void cymem__arena_back(cymem_pool *pool)
+ * for the keeper, which has no chunk before it.  Returns 0. */
+int cymem__arena_back(cymem_pool *pool)
 {
     cymem__slab *a = pool_keeper(pool), *next;
     if (pool->arena == a)
-        return;
+        return 0;
     while ((next = chunk_after(pool, a)) != pool->arena)
         a = next;
     pool->arena = a;
     cymem__arena_set_fast(pool);
+    return 0;
 }
 
 /* The pool's last arena chunk. */
@@ -364,8 +365,9 @@ static void hole_push(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t u
         cymem__arena_set_fast(pool);
 }
 
-/* Block @idx of @units units in chunk @a was freed and is not at the top. */
-void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units)
+/* Block @idx of @units units in chunk @a was freed and is not at the top.
+ * Returns 0. */
+int cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units)
 {
     pool->arena_dead += (size_t)units << CYMEM__UNIT_SHIFT;
     hole_push(pool, a, idx, units);
@@ -377,6 +379,7 @@ void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t 
         pool->arena = NULL;
         cymem__arena_set_fast(pool);
     }
+    return 0;
 }
 
 /* @n bytes (1..CLASS_MAX) from a hole, or NULL (errno untouched) when no

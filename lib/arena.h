@@ -125,8 +125,9 @@ cymem__slab *cymem__arena_adopt(cymem_pool *pool, cymem__slab *last, char *base,
                                 uint32_t units, void *mem, size_t mem_size, int carved,
                                 size_t dirty);
 void *cymem__arena_reuse(cymem_pool *pool, size_t n);
-void cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units);
-void cymem__arena_back(cymem_pool *pool);
+/* These two return 0, so that a free can end with either as a tail call. */
+int cymem__arena_hole(cymem_pool *pool, cymem__slab *a, uint32_t idx, uint32_t units);
+int cymem__arena_back(cymem_pool *pool);
 void *cymem__arena_resize(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t old,
                           size_t new_size);
 void cymem__arena_reset(cymem_pool *pool);
@@ -167,12 +168,13 @@ void *arena_take(cymem_pool *pool, cymem__slab *a, size_t n, const int track)
     return p;
 }
 
-/* Free the live block at unit @idx of arena chunk @a; returns its size.
- * The block at the top of the chunk that serves goes back to the bump
- * index; any other becomes a hole (an earlier chunk's top would never be
- * bumped again). */
+/* Free the live block at unit @idx of arena chunk @a, its size to *@size
+ * (if @size); returns 0, and its calls are tail calls (the fast path of a
+ * free ends here).  The block at the top of the chunk that serves goes
+ * back to the bump index; any other becomes a hole (an earlier chunk's top
+ * would never be bumped again).  @track as for arena_take(). */
 static inline __attribute__((always_inline))
-size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int track)
+int arena_free(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t *size, const int track)
 {
     uint32_t u = arena_extent(a, idx);
     size_t n = arena_size(a, idx, u);
@@ -182,6 +184,8 @@ size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int t
                          (size_t)u << CYMEM__UNIT_SHIFT);
     a->nfree--;
     a->live_units -= u;
+    if (size != NULL)
+        *size = n;
     /* (The debug mode makes every freed block a hole, so that a write
      * after free is seen when the block is reused.) */
     if (idx + u == a->next && a == pool->arena && !(track && DEBUG_ON)) {
@@ -191,11 +195,19 @@ size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int t
         a->marks[idx] = 0;
         a->next = idx;
         if (unlikely(idx == 0) && a != pool_keeper(pool))
-            cymem__arena_back(pool);
-        return n;
+            return cymem__arena_back(pool);
+        return 0;
     }
     a->marks[idx] = ARENA_FREED;
-    cymem__arena_hole(pool, a, idx, u);
+    return cymem__arena_hole(pool, a, idx, u);
+}
+
+/* arena_free() that returns the block's size. */
+static inline __attribute__((always_inline))
+size_t arena_release(cymem_pool *pool, cymem__slab *a, uint32_t idx, const int track)
+{
+    size_t n;
+    (void)arena_free(pool, a, idx, &n, track);
     return n;
 }
 

@@ -4,7 +4,7 @@
  * and a destroy do to slabs.
  *
  * slab.h states the invariants and has the hot paths (small_take,
- * small_release), which the public API's fast paths (api.c) and the
+ * small_release, small_free_fast), which the public API's fast paths (api.c) and the
  * pools' blocks (blocks.c) expand.  A pool
  * serves small blocks from its arena first (arena.c); slabs take over
  * once the arena's budget is spent or the pool's frees leave too much of
@@ -243,6 +243,24 @@ void cymem__slab_unlist(cymem__class *sc, cymem__slab *s)
     if (s->lnext)
         s->lnext->lprev = s->lprev;
     s->list = SLAB_ON_NONE;
+}
+
+NOINLINE int cymem__small_freed(cymem_pool *pool, cymem__slab *s, uint32_t idx)
+{
+    uint32_t w = idx >> 6;
+    /* The word was empty: its summary bits (the hint word's are always
+     * set). */
+    if (s->fmap[w] == FMAP_BIT(idx) && w != s->hint)
+        fmap_mark_up(s, w);
+    if (s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min) {
+        cymem__class *sc = &pool->classes[s->cls];
+        if (s != sc->cur) {
+            if (s->list == SLAB_ON_FRESH)
+                cymem__slab_unlist(sc, s);
+            list_push(&sc->avail, s, SLAB_ON_AVAIL);
+        }
+    }
+    return 0;
 }
 
 /* The current slab of class @c has no freed block to give, and either

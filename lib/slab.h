@@ -52,16 +52,6 @@ static inline void fmap_mark_up(cymem__slab *s, uint32_t w)
     }
 }
 
-/* Record block @idx as freed. */
-static inline void fmap_set(cymem__slab *s, uint32_t idx)
-{
-    uint32_t w = idx >> 6;
-    uint64_t *p = s->fmap + w, old = *p;
-    *p = old | FMAP_BIT(idx);
-    if (unlikely(old == 0) && w != s->hint)
-        fmap_mark_up(s, w);
-}
-
 /* ---- Class lists ------------------------------------------------------- */
 
 static inline void list_push(cymem__slab **head, cymem__slab *s, int which)
@@ -134,29 +124,73 @@ void *small_take(cymem_pool *pool, size_t n, unsigned c, const int track)
     return p;
 }
 
+/* What a free of block @idx of slab @s needs beyond the fast path's
+ * work, done once its bit is set and nfree counts it: the summary bits
+ * when its level-0 word was empty, and the move to the avail list when
+ * the slab has enough freed blocks.  Returns 0 (the fast path's tail
+ * call). */
+int cymem__small_freed(cymem_pool *pool, cymem__slab *s, uint32_t idx);
+
+/* Whether the free of a block whose level-0 word was @old before it, now
+ * counted in nfree, needs cymem__small_freed(). */
+static inline int small_freed_more(const cymem__slab *s, uint64_t old)
+{
+    return old == 0 || (s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min);
+}
+
+/* A free's bookkeeping for live block @idx of slab @s, whose level-0
+ * word @w held @old: the pool's live bytes, the block's bit (only
+ * out-of-line memory changes: the block itself is not touched) and nfree.
+ * Returns the block's size. */
+static inline __attribute__((always_inline))
+size_t small_note_free(cymem_pool *pool, cymem__slab *s, uint32_t idx, uint64_t *w,
+                       uint64_t old)
+{
+    size_t n = s->bsize - slab_get_slack(s, idx);
+    account_free(pool, n);
+    *w = old | FMAP_BIT(idx);
+    s->nfree++;
+    return n;
+}
+
 /* Give back block @idx of slab @s, known to be live; @track as for
  * small_take(). */
 static inline __attribute__((always_inline))
 size_t small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
 {
-    size_t n = s->bsize - slab_get_slack(s, idx);
-    account_free(pool, n);
+    uint64_t *w = s->fmap + (idx >> 6), old = *w;
+    size_t n = small_note_free(pool, s, idx, w, old);
     if (track)
         TRACK_BLOCK_FREE(pool, s->base + (size_t)idx * s->bsize, n, s->bsize);
-    /* Only out-of-line memory changes: the block itself is not touched. */
-    fmap_set(s, idx);
-    s->nfree++;
-    /* The class (on the pool's second cache line) only when the slab may
-     * have to move to the avail list. */
-    if (unlikely(s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min)) {
-        cymem__class *sc = &pool->classes[s->cls];
-        if (s != sc->cur) {
-            if (s->list == SLAB_ON_FRESH)
-                cymem__slab_unlist(sc, s);
-            list_push(&sc->avail, s, SLAB_ON_AVAIL);
-        }
-    }
+    if (unlikely(small_freed_more(s, old)))
+        (void)cymem__small_freed(pool, s, idx);
     return n;
+}
+
+/*
+ * The fast path of a free of @ptr in slab @s of @pool (a plain pool), for
+ * api.c: if @ptr is a live block, give it back, its size to *@size (if
+ * @size), and return 0; if not, return @other(@pool, @ptr, @size).  Both
+ * calls it may make are tail calls, and the level-0 word is read once,
+ * for the block's liveness and for its update.
+ */
+static inline __attribute__((always_inline))
+int small_free_fast(cymem_pool *pool, cymem__slab *s, void *ptr, size_t *size,
+                    int (*other)(cymem_pool *, void *, size_t *))
+{
+    size_t off = (size_t)((const char *)ptr - s->base);
+    uint32_t idx = (uint32_t)((off * s->recip) >> 40);
+    if (unlikely((size_t)idx * s->bsize != off || idx >= s->next))
+        return other(pool, ptr, size);
+    uint64_t *w = s->fmap + (idx >> 6), old = *w;
+    if (unlikely(old & FMAP_BIT(idx)))
+        return other(pool, ptr, size);
+    size_t n = small_note_free(pool, s, idx, w, old);
+    if (size != NULL)
+        *size = n;
+    if (unlikely(small_freed_more(s, old)))
+        return cymem__small_freed(pool, s, idx);
+    return 0;
 }
 
 /* ---- The rest (slab.c) ------------------------------------------------- */
