@@ -12,7 +12,11 @@
  *   --close-exec  fork a child that mallocs 20 blocks of 48 bytes, closes
  *                 every descriptor above 2 (as daemons and subprocess
  *                 modules do), mallocs 20 more and execs this program
- *                 without arguments; exit with its status. */
+ *                 without arguments; exit with its status;
+ *   --daemon      become a daemon with daemon(0, 0), whose parent leaves
+ *                 through the C library's own _exit(); the daemon mallocs
+ *                 30 blocks of 80 bytes and exits. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +85,17 @@ static int close_exec(char *self)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/* A daemon: the parent leaves inside daemon(). */
+static int become_daemon(void)
+{
+    static void *volatile keep[30];
+    if (daemon(0, 0) != 0)
+        return 1;
+    for (int i = 0; i < 30; i++)
+        keep[i] = malloc(80);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *p[100];
@@ -111,5 +126,7 @@ int main(int argc, char **argv)
         return close_exec(argv[0]);
     if (arg_is(argc, argv, "--failed-exec"))
         return failed_exec();
+    if (arg_is(argc, argv, "--daemon"))
+        return become_daemon();
     return arg_is(argc, argv, "--fail") ? 3 : 0;
 }

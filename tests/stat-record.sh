@@ -41,6 +41,18 @@ test "$(sed -n '1,/^= End/p' "$2" | grep -c '+ 0x[0-9a-f]* 0x30$')" -eq 40 ||
     fail "close-exec: the child's blocks before its exec are not all there"
 expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/ce.log"
 
+# A daemon made by daemon(3): its parent leaves through the C library's
+# own _exit(), which ends its log all the same, with every line.
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/dm.log" -- "$ALLOC" --daemon
+set -- "$scratch"/dm.log.*
+test $# -eq 2 || fail "daemon: not two logs: $*"
+whole_lines "$@"
+for f in "$@"; do
+    test "$(tail -n 1 "$f")" = "= End" || fail "daemon: $f is incomplete"
+done
+test "$(grep -c '^[^=]' "$1")" -eq 220 || fail "daemon: the parent's lines are not all there"
+test "$(grep -c '+ 0x[0-9a-f]* 0x50$' "$2")" -eq 30 || fail "daemon: the daemon's blocks"
+
 # An exec that fails does not end the process's run: its blocks live on.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/fe.log" -- "$ALLOC" --failed-exec
 test "$(grep -c '^=' "$scratch"/fe.log.*)" -eq 2 || fail "failed exec: $(grep '^=' "$scratch"/fe.log.*)"

@@ -28,7 +28,9 @@
  *
  * The log ends with "= End" when the process leaves: at a normal exit
  * (this module's destructor stops the tracer, which writes it), in _exit,
- * _Exit and quick_exit, which skip the C library's exit handlers.  _exit
+ * _Exit and quick_exit, which skip the C library's exit handlers, and in
+ * the parent of daemon(), which calls the C library's _exit directly,
+ * not this module's: a fork handler ends the log there.  _exit
  * may be called in a signal handler that interrupted the tracer in the
  * middle of a line: it writes the whole lines and "= End" with
  * async-signal-safe calls only, leaving out the line cut short.  An exec
@@ -376,6 +378,18 @@ static void forked_child(void)
     }
 }
 
+/* Whether this thread is in daemon(), whose parent leaves through the C
+ * library's own _exit(), not this module's. */
+static __thread int daemonizing;
+
+/* The parent of a fork: in daemon(), it leaves at once, so its log ends
+ * here. */
+static void forked_parent(void)
+{
+    if (daemonizing && owner())
+        end_log();
+}
+
 /* quick_exit() runs this after the program's own handlers. */
 static void quick_exited(void)
 {
@@ -397,7 +411,7 @@ void cymem_stat_mtrace_start(void)
     } else if ((size_t)snprintf(base, sizeof base, "%s", b) >= sizeof base) {
         return;
     }
-    pthread_atfork(NULL, NULL, forked_child);
+    pthread_atfork(NULL, forked_parent, forked_child);
     at_quick_exit(quick_exited);
     start();
 }
@@ -422,6 +436,21 @@ void _exit(int status)
 void _Exit(int status)
 {
     _exit(status);
+}
+
+typedef int daemon_fn(int, int);
+
+int daemon(int nochdir, int noclose)
+{
+    daemon_fn *f = (daemon_fn *)next("daemon");
+    if (f == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    daemonizing = 1;
+    int rc = f(nochdir, noclose);
+    daemonizing = 0;
+    return rc;
 }
 
 /* Before an exec, the log's whole lines: the next program ends the run
