@@ -15,7 +15,12 @@
  *                 without arguments; exit with its status;
  *   --daemon      become a daemon with daemon(0, 0), whose parent leaves
  *                 through the C library's own _exit(); the daemon mallocs
- *                 30 blocks of 80 bytes and exits. */
+ *                 30 blocks of 80 bytes and exits;
+ *   --execveat    keep 30 blocks of 57 bytes, then exec this program
+ *                 without arguments through execveat(2) (status 77 where
+ *                 the C library has no execveat()). */
+#define _GNU_SOURCE 1   /* execveat */
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -96,6 +101,24 @@ static int become_daemon(void)
     return 0;
 }
 
+/* Blocks, then the same process goes on in this program through
+ * execveat(). */
+static int exec_at(char *self)
+{
+    static void *volatile keep[30];
+    for (int i = 0; i < 30; i++)
+        keep[i] = malloc(57);
+#if defined __GLIBC__ && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    extern char **environ;
+    char *args[] = { self, NULL };
+    execveat(AT_FDCWD, self, args, environ, 0);
+    return 1;
+#else
+    (void)self;
+    return 77;
+#endif
+}
+
 int main(int argc, char **argv)
 {
     char *p[100];
@@ -128,5 +151,7 @@ int main(int argc, char **argv)
         return failed_exec();
     if (arg_is(argc, argv, "--daemon"))
         return become_daemon();
+    if (arg_is(argc, argv, "--execveat"))
+        return exec_at(argv[0]);
     return arg_is(argc, argv, "--fail") ? 3 : 0;
 }

@@ -53,6 +53,17 @@ done
 test "$(grep -c '^[^=]' "$1")" -eq 220 || fail "daemon: the parent's lines are not all there"
 test "$(grep -c '+ 0x[0-9a-f]* 0x50$' "$2")" -eq 30 || fail "daemon: the daemon's blocks"
 
+# An exec through execveat(2) writes the lines before it, as execve does.
+"$ALLOC" --execveat >/dev/null 2>&1
+if test $? -ne 77; then
+    expect_status 0 "$CYMEM_STAT" record -o "$scratch/ea.log" -- "$ALLOC" --execveat
+    set -- "$scratch"/ea.log.*
+    test $# -eq 1 || fail "execveat: not one log: $*"
+    test "$(grep -c '^= Start' "$1")" -eq 2 || fail "execveat: not two runs"
+    test "$(sed -n '1,/^= End/p' "$1" | grep -c '+ 0x[0-9a-f]* 0x39$')" -eq 30 ||
+        fail "execveat: the blocks before the exec are not all there"
+fi
+
 # An exec that fails does not end the process's run: its blocks live on.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/fe.log" -- "$ALLOC" --failed-exec
 test "$(grep -c '^=' "$scratch"/fe.log.*)" -eq 2 || fail "failed exec: $(grep '^=' "$scratch"/fe.log.*)"

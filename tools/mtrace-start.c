@@ -492,6 +492,15 @@ int fexecve(int fd, char *const argv[], char *const envp[])
     EXEC(fexec_fn, "fexecve", fd, argv, envp);
 }
 
+/* glibc 2.34 and later; declared here for the C libraries before. */
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
+typedef int execat_fn(int, const char *, char *const[], char *const[], int);
+
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    EXEC(execat_fn, "execveat", dirfd, path, argv, envp, flags);
+}
+
 /* execl, execlp, execle: their arguments as an array, on the stack. */
 #define COLLECT_ARGS(first, argv, envp_out)                             \
     size_t n_ = 1;                                                      \
