@@ -64,6 +64,12 @@ if test $? -ne 77; then
         fail "execveat: the blocks before the exec are not all there"
 fi
 
+# cymem-stat recorded itself (as a script that runs it is): its runs
+# write nothing under the recording's name, and the recording replays.
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/cs.log" -- "$CYMEM_STAT" -q -w small -n 100 -r 1
+test -e "$scratch/cs.log" && fail "cymem-stat recorded: its runs wrote cs.log: $(head -n 1 "$scratch/cs.log")"
+expect_status 0 "$CYMEM_STAT" -q --repeat 1 replay "$scratch/cs.log"
+
 # An exec that fails does not end the process's run: its blocks live on.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/fe.log" -- "$ALLOC" --failed-exec
 test "$(grep -c '^=' "$scratch"/fe.log.*)" -eq 2 || fail "failed exec: $(grep '^=' "$scratch"/fe.log.*)"

@@ -257,7 +257,9 @@ void inputs_free(struct input *in, size_t n);
 
 extern const char *progname;
 /* The file of --trace (hidden, for the tests), passed to the runs as
- * CYMEM_STAT_TRACE. */
-#define TRACE_ENV "CYMEM_STAT_TRACE"
+ * CYMEM_STAT_RUN_TRACE: not CYMEM_STAT_TRACE, which record sets for the
+ * processes it records, cymem-stat among them maybe.  Only --trace sets
+ * it. */
+#define TRACE_ENV "CYMEM_STAT_RUN_TRACE"
 
 #endif /* CYMEM_STAT_H */

@@ -649,6 +649,7 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "--run-one") == 0)
         return run_helper_main(argc, argv);
+    unsetenv(TRACE_ENV);   /* the runs write their operations with --trace only */
     pr.threads = ncpu > 0 ? (unsigned)(ncpu < MAX_THREADS ? ncpu : MAX_THREADS) : 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":w:a:ls:n:t:r:S:jcqo:hV", longopts, NULL)) != -1) {
