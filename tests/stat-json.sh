@@ -96,4 +96,19 @@ w = json.load(open(sys.argv[1]))["workloads"][0]
 assert w["count"] == 1234 and w["allocs"] == 1234, w
 assert w["backends"]["pool"]["ops"] == 2468, w
 ' "$scratch/out" || fail "--iterations"
+
+# The GNU C library's own malloc: mallinfo2() describes its heap, and its
+# reserved bytes are measured however much of the run fits in the free
+# space of the heap it started with (80 to 130 KiB of blocks did).
+for n in 500 700 1500; do
+    expect_status 0 "$CYMEM_STAT" --json --iterations $n --repeat 1 --workload small
+    "$PYTHON" - "$scratch/out" <<'PY' || fail "--iterations $n: reserved of glibc's malloc"
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r["allocators"][0]["identity"].startswith("glibc") and r["libc"].startswith("glibc"):
+    m = r["workloads"][0]["backends"]["malloc"]
+    assert m["requested_bytes"] >= 65536, m
+    assert m["reserved_measured"] and m["reserved_bytes"] >= m["used_bytes"], m
+PY
+done
 exit 0

@@ -255,10 +255,12 @@ static void snapshot(struct child *c)
         if (s->used < s->requested)
             s->used = s->requested;
         /* mallinfo2() describes the GNU C library's heap only: when another
-         * malloc is preloaded the heap does not grow with the workload, and
-         * its figures say nothing about what that malloc holds. */
+         * malloc is preloaded, its figures say nothing about what that
+         * malloc holds.  (How much the heap grew says nothing either: the
+         * run's first blocks come from the free part of the heap the
+         * process started with.) */
         s->reserved = h.reserved > heap0.reserved ? h.reserved - heap0.reserved : 0;
-        s->have_reserved = h.ok && !(s->requested >= 65536 && s->reserved < s->used / 2);
+        s->have_reserved = h.ok && malloc_is_glibc();
         /* The heap may have reused space it held before the run. */
         if (s->reserved < s->used)
             s->reserved = s->used;
