@@ -78,6 +78,12 @@ grep -A1 "^small " "$scratch/out" | grep -q "count 9 blocks$" || fail "-n 09: $(
 usage_error frobnicate
 usage_error replay
 usage_error record
+# record takes -o alone: an option of the workloads or of the report
+# would be ignored.  Bad usage, before anything runs.
+for opt in --json --csv -q "-w small" "-a pool" "-r 3" "-S 2" "-s 2" "-n 5" "-t 2" --list; do
+    usage_error $opt record -o "$scratch/r.log" -- "$scratch/no-such-program"
+    grep -q "record: .* would be ignored" "$scratch/err" || fail "$opt record: $(cat "$scratch/err")"
+done
 
 # Unreadable and malformed traces name the file (and the line).
 expect_status 2 "$CYMEM_STAT" replay "$scratch/does-not-exist"

@@ -644,6 +644,7 @@ int main(int argc, char **argv)
     const char *wlist = NULL, *output = NULL, *alist = "malloc,pool";
     int list = 0, quiet = 0, c, status = 0, threads_given = 0;
     const char *shaping = NULL;  /* an option that shapes workloads only */
+    int not_record = 0;          /* an option of running or reporting, not of record */
     unsigned repeat = 0;   /* automatic */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -686,6 +687,8 @@ int main(int argc, char **argv)
             /* musl steps optind past argc for a missing last argument. */
             bad_option(c, argv[(optind <= argc ? optind : argc) - 1], longopts);
         }
+        if (c != 'o' && c != 'T' + 256)
+            not_record = c;
     }
 
     /* Sub-commands. */
@@ -697,6 +700,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], "record") == 0) {
             if (optind + 1 >= argc)
                 usage_error("record: no program given (record [-o FILE] -- PROGRAM [ARG]...)");
+            for (const struct option *o = longopts; not_record && o->name; o++)
+                if (o->val == not_record)
+                    usage_error("record: option '--%s' would be ignored: record takes -o "
+                                "alone (record [-o FILE] -- PROGRAM [ARG]...)", o->name);
             return record_main(output ? output : "cymem-trace.log", &argv[optind + 1]);
         }
         if (strcmp(argv[optind], "replay") != 0)
