@@ -69,6 +69,7 @@ for w, w2 in zip(a["workloads"], b["workloads"]):
     check(m["metadata_bytes"] in (0, None), n + ": malloc metadata")
     check(p["metadata_bytes"] <= p["reserved_bytes"], n + ": pool metadata")
     check(m["speedup"] == 1 and p["speedup"] == w["speedup"], n + ": speed-ups per backend")
+    check(m["speedup_min"] == m["speedup_max"] == 1, n + ": the first allocator's range")
     # A ratio of figures is known only where both are.
     check((w["reserved_ratio"] is None) ==
           (m["reserved_bytes"] is None or p["reserved_bytes"] is None or

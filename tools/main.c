@@ -336,6 +336,8 @@ static void speedup_of(struct result *res, const struct report *rep)
         struct stat3 *sp = &res->be[k].speedup;
         if (res->be[0].na || res->be[k].na)
             sp->median = sp->min = sp->max = NAN;
+        else if (k == 0)
+            sp->median = sp->min = sp->max = 1;   /* not its fastest over its slowest */
         else
             ratio_of(sp, &res->be[0].time_ns, &res->be[k].time_ns);
     }
