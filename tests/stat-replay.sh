@@ -39,6 +39,18 @@ for b in ("malloc", "pool"):
 assert w["backends"]["pool"]["memory_measured"], w
 PY
 
+# A trace written by hand, its addresses counted from 0x1: any address
+# but (nil) names a block, a realloc moves one onto 0x1 again.
+printf '+ 0x1 0x10\n+ 0x2 0x20\n- 0x1\n< 0x2\n> 0x1 0x40\n+ 0x3 0x8\n- 0x1\n- 0x3\n' \
+    > "$scratch/hand.mtrace"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/hand.mtrace"
+"$PYTHON" - "$scratch/out" <<'PY' || exit 1
+import json, sys
+w = json.load(open(sys.argv[1]))["workloads"][0]
+assert (w["allocs"], w["frees"], w["reallocs"]) == (3, 3, 1), w
+assert w["backends"]["pool"]["requested_bytes"] == 0x40 + 0x8, w
+PY
+
 # Two traces in one run: the table numbers the replays and names the file
 # of each.
 cp "$DATA/stat-basic.mtrace" "$scratch/second.mtrace"

@@ -44,13 +44,27 @@
 
 /* ---- address -> (slot, size), linear probing with tombstones ------------------- */
 
-#define TOMB ((uint64_t)1)   /* never a block address: those are aligned */
+/* Any address but 0 may name a block (a trace written by hand may count
+ * them from 0x1): an entry without an address is empty, or with the slot
+ * TOMB a tombstone, which a search goes past. */
+#define TOMB UINT32_MAX
 
 struct entry {
-    uint64_t addr;           /* 0: empty */
+    uint64_t addr;           /* 0: empty, or a tombstone */
     uint64_t size;
     uint32_t slot;
 };
+
+static int entry_empty(const struct entry *e)
+{
+    return e->addr == 0 && e->slot != TOMB;
+}
+
+static void entry_bury(struct entry *e)
+{
+    e->addr = 0;
+    e->slot = TOMB;
+}
 
 #define AMAP_MIN 1024
 
@@ -70,10 +84,12 @@ static size_t amap_hash(uint64_t addr, size_t cap)
 
 static struct entry *amap_find(const struct amap *m, uint64_t addr)
 {
+    if (addr == 0)   /* (nil): no block, and a tombstone's address */
+        return NULL;
     for (size_t i = amap_hash(addr, m->cap);; i = (i + 1) & (m->cap - 1)) {
         if (m->tab[i].addr == addr)
             return &m->tab[i];
-        if (m->tab[i].addr == 0)
+        if (entry_empty(&m->tab[i]))
             return NULL;
     }
 }
@@ -96,7 +112,7 @@ static int amap_rehash(struct amap *m)
         return -1;
     }
     for (size_t i = 0; i < m->cap; i++)
-        if (m->tab[i].addr != 0 && m->tab[i].addr != TOMB)
+        if (m->tab[i].addr != 0)
             keep[n++] = m->tab[i];
     if (tab == m->tab)
         memset(tab, 0, cap * sizeof *tab);
@@ -121,9 +137,9 @@ static struct entry *amap_put(struct amap *m, uint64_t addr, uint32_t slot)
     if ((m->used + 1) * 2 > m->cap && amap_rehash(m) != 0)
         return NULL;
     size_t i = amap_hash(addr, m->cap);
-    while (m->tab[i].addr != 0 && m->tab[i].addr != TOMB)
+    while (m->tab[i].addr != 0)
         i = (i + 1) & (m->cap - 1);
-    if (m->tab[i].addr == 0)
+    if (entry_empty(&m->tab[i]))
         m->used++;
     m->live++;
     m->tab[i].addr = addr;
@@ -135,6 +151,8 @@ static struct entry *amap_put(struct amap *m, uint64_t addr, uint32_t slot)
 static struct entry *amap_insert(struct amap *m, uint64_t addr)
 {
     uint32_t slot = m->nfree ? m->free_slots[m->nfree - 1] : m->next_slot;
+    if (slot == TOMB)
+        return NULL;
     struct entry *e = amap_put(m, addr, slot);
     if (e != NULL) {
         if (m->nfree)
@@ -156,7 +174,7 @@ static int amap_remove(struct amap *m, struct entry *e)
         m->free_cap = cap;
     }
     m->free_slots[m->nfree++] = e->slot;
-    e->addr = TOMB;
+    entry_bury(e);
     m->live--;
     return 0;
 }
@@ -313,8 +331,6 @@ static int parse_event(struct parser *ps, const char *line, struct event *e)
         return malformed(ps, "bad size", line);
     if (!at_end(args))
         return malformed(ps, "trailing text", line);
-    if (e->addr == TOMB)
-        return malformed(ps, "impossible address", line);
     return e->kind;
 }
 
@@ -460,7 +476,7 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
                     goto out;
                 }
                 /* The block moved: same slot, new address. */
-                old->addr = TOMB;
+                entry_bury(old);
                 m.live--;
                 if ((e = amap_put(&m, addr, slot)) == NULL)
                     goto nomem;
