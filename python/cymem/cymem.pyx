@@ -15,7 +15,7 @@ nothing a Python caller passes may crash the interpreter.
 cimport cython
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.buffer cimport PyBuffer_FillInfo
-from cpython.dict cimport PyDict_SetItem, PyDict_Clear, PyDict_Size
+from cpython.dict cimport PyDict_SetItem, PyDict_Clear, PyDict_Size, PyDict_Copy
 from cpython.number cimport PyNumber_Index
 from libc.errno cimport errno, EINVAL
 from libc.string cimport memcpy, memset
@@ -278,6 +278,29 @@ cdef inline _Blocks _new_blocks():
     Py_DECREF(b)                # the cache's reference is now b's
     return b
 
+# A dying pool's dict is cleared in its __dealloc__, and its values may
+# hold other pools: a chain of pools, each in the dict of the one before,
+# would be cleared one C frame per pool, past the end of the stack.
+# Beyond CLEAR_DEPTH nested clears, the items go to a plain dict that is
+# then dropped: CPython's dict deallocator defers deep chains (the
+# "trashcan"), as it did for upstream's plain addresses dicts.
+DEF CLEAR_DEPTH = 32
+cdef int _clear_depth = 0
+
+cdef void _clear_blocks(_Blocks b):
+    global _clear_depth
+    if _clear_depth < CLEAR_DEPTH:
+        _clear_depth += 1
+        PyDict_Clear(b)
+        _clear_depth -= 1
+        return
+    try:
+        items = PyDict_Copy(b)
+    except MemoryError:
+        items = None
+    PyDict_Clear(b)
+    del items
+
 cdef inline void _keep_blocks(_Blocks b):
     """Put b, whose pool is gone, in the cache if nothing else holds it
     (its caller's reference and the dead Pool's are the only two)."""
@@ -287,7 +310,7 @@ cdef inline void _keep_blocks(_Blocks b):
     if PyDict_Size(b):
         # The values' finalizers run here: they may make and drop pools
         # (filling the cache), or take b and put items in it.
-        PyDict_Clear(b)
+        _clear_blocks(b)
         if Py_REFCNT(b) != 2 or PyDict_Size(b):
             return
     if _nspare == NSPARE:

@@ -234,8 +234,13 @@ print("ok")
 """ % action)
 
 
-@pytest.mark.parametrize("blocks", ["cm.track_addresses(True); blocks = lambda q: q.addresses",
-                                    "blocks = lambda q: gc.get_referents(q)[0]"])
+# A pool's own dict, which Python code can fill: the addresses dict in
+# tracking mode, or the object the collector reports
+BLOCKS = ["cm.track_addresses(True); blocks = lambda q: q.addresses",
+          "blocks = lambda q: gc.get_referents(q)[0]"]
+
+
+@pytest.mark.parametrize("blocks", BLOCKS)
 def test_finalizers_that_fill_the_cache_of_dead_pools_dicts(blocks):
     # Six dying pools whose dicts hold a value whose finalizer drops the
     # next pool, the last one making and dropping 40 pools: each dict is
@@ -260,6 +265,24 @@ for i in range(40):
     v = q.view(q.alloc(1, 8), 8)
     assert len(q) == 1 and q.size == 8
     del v, q
+print("ok")
+""")
+
+
+@pytest.mark.parametrize("blocks", BLOCKS)
+def test_a_long_chain_of_pools_in_their_dicts_is_freed(blocks):
+    # Each pool's dict holds the next pool: freeing the first frees them
+    # all, without a C frame per pool (upstream's plain dicts get that
+    # from CPython's trashcan)
+    run(blocks + """
+head = q = Pool()
+for i in range(200000):
+    r = Pool()
+    blocks(q)[0] = r
+    q = r
+del q, r
+del head
+assert len(p) == 1
 print("ok")
 """)
 
