@@ -618,6 +618,7 @@ cdef class Pool:
         cdef size_t n
         return _owns(_blocks_of(self), _addr(addr), &n)
 
+    @cython.always_allow_keywords(True)     # block_size(addr=...), as free(addr=...)
     def block_size(self, addr):
         """The requested size of a live block; KeyError if addr is not one."""
         cdef size_t n = 0

@@ -290,9 +290,11 @@ def test_keyword_arguments():
     pool.alloc(1, size=8)
     assert pool.block_size(a) == 16
     a = pool.realloc(size=64, addr=a)
-    assert pool.block_size(a) == 64
+    assert pool.block_size(addr=a) == 64    # every parameter, as named
+    assert len(pool.view(nbytes=8, addr=a)) == 8
+    assert pool.aligned_alloc(number=1, size=8, alignment=128) % 128 == 0
     pool.free(addr=a)
-    assert len(pool) == 1
+    assert len(pool) == 2
     pool.free()
     assert len(pool) == 0
 
