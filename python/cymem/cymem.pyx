@@ -403,7 +403,15 @@ cdef extern from *:
 cdef void *_pool_vtab = NULL     # Pool's own, set once Pool is made
 
 cdef void *_realloc_through(Pool self, void *p, size_t old, size_t new_size) except NULL:
+    cdef size_t now = 0
     cdef void *q = self.alloc(1, new_size)
+    # The subclass's alloc may run Python code (its own, or a finalizer
+    # the collector calls) that frees p: then it is not read, and q (which
+    # may even be p's memory again) stays in the pool, as a failed free
+    # would leave it.
+    if (q == p or not _block_at((<_Blocks>self._blocks).pool, p, &now)
+            or now != old):
+        raise ValueError("Pointer %d was freed while it was reallocated" % <size_t>p)
     memcpy(q, p, old)
     self.free(p)
     return q

@@ -29,6 +29,17 @@ cdef class CountingPool(Pool):
         self.n_free += 1
         Pool.free(self, p)
 
+# A subclass whose alloc runs Python code first (a callback here; a
+# finalizer that the collector calls would do the same).
+cdef class HookPool(Pool):
+    cdef public object hook
+
+    cdef void* alloc(self, size_t number, size_t size) except NULL:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return Pool.alloc(self, number, size)
+
 def run():
     results = {}
     cdef Pool mem = Pool()

@@ -93,6 +93,35 @@ def test_client_compiled_against_upstream_runs_on_ours(ours, tmp_path):
            {k: v for k, v in ours.items() if k != "module"}
 
 
+HOOK = """
+import sys
+sys.path[:0] = %r
+import client
+m = client.HookPool()
+a = m.alloc(1, 64 << 20)
+m.hook = lambda: m.free(a)
+try:
+    m.realloc(a, (64 << 20) + 1)
+except ValueError as e:
+    assert "freed" in str(e), e
+else:
+    raise SystemExit("no ValueError")
+assert a not in m and len(m) == 1 and m.size == (64 << 20) + 1
+print("ok")
+"""
+
+
+def test_realloc_of_a_subclass_whose_alloc_frees_the_block(tmp_path):
+    # realloc on a Cython subclass calls the subclass's alloc, then copies
+    # the old block: Python code run by that alloc can free the block (64
+    # MiB here, which goes back to the system), and it must not be read.
+    cdir = build_client(tmp_path, PKG, SRCDIR)
+    out = subprocess.run([sys.executable, "-c", HOOK % [cdir, PKG]],
+                         env=dict(os.environ, PYTHONPATH=""), capture_output=True, text=True)
+    assert out.returncode == 0, "status %d\n%s" % (out.returncode, out.stderr)
+    assert out.stdout.strip() == "ok"
+
+
 def test_brief_3_2_vector_array(tmp_path):
     vdir = build_client(tmp_path, PKG, SRCDIR, "vector")
     code = ("import sys; sys.path[:0] = %r; import vector, cymem.cymem; "
