@@ -189,19 +189,34 @@ def _fmt(s, digits=1):
     return "%.*f (%.*f-%.*f)" % (digits, s["median"], digits, s["min"], digits, s["max"])
 
 
+def _runs(text):
+    """--runs: a median needs one run at least."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % text) from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, not %d" % n)
+    return n
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m cymem.bench", description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=7, help="runs per figure (default 7)")
+    ap.add_argument("--runs", type=_runs, default=7, help="runs per figure (default 7)")
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 runs: a smoke test")
-    ap.add_argument("--upstream", default=DEBIAN_UPSTREAM,
-                    help="directory holding upstream's cymem package (default: %(default)s)")
+    ap.add_argument("--upstream",
+                    help="directory holding upstream's cymem package (default: %s, "
+                    "if it has one)" % DEBIAN_UPSTREAM)
     args = ap.parse_args(argv)
     runs = 2 if args.quick else args.runs
     n = 20000 if args.quick else 200000
     ours = os.path.dirname(HERE)
-    up = args.upstream
+    up = args.upstream or DEBIAN_UPSTREAM
     have_up = (os.path.isfile(os.path.join(up, "cymem", "cymem.pxd"))
                and os.path.realpath(up) != os.path.realpath(ours))
+    if args.upstream and not have_up:
+        ap.error("--upstream %s: no upstream cymem package (cymem/cymem.pxd) there"
+                 % args.upstream)
 
     import cymem.cymem
     print("# cymem.bench: libcymem %s, %s" % (cymem.cymem.LIBCYMEM_VERSION, cymem.cymem.__file__))

@@ -24,3 +24,14 @@ def test_bench_runs_and_prints_all_tables(tmp_path):
                 "| Python list |", "| pool block from Cython |"):
         assert row in text, row
     assert "error" not in text.lower() and "failed" not in text.lower()
+
+
+def test_bench_refuses_what_it_cannot_run(tmp_path):
+    # No run to take a median of, or no upstream where one was named: a
+    # usage error at once, not a table of errors (or of our figures only)
+    for args in (["--runs", "0"], ["--runs", "-3"], ["--upstream", str(tmp_path)]):
+        out = subprocess.run([sys.executable, "-m", "cymem.bench"] + args,
+                             capture_output=True, text=True, timeout=120, cwd=str(tmp_path),
+                             env=dict(os.environ, PYTHONPATH=PKG))
+        assert out.returncode == 2 and out.stdout == "", (args, out.returncode, out.stdout)
+        assert args[0] in out.stderr, out.stderr
