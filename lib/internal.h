@@ -163,7 +163,8 @@ typedef struct cymem__slab {
     uint32_t avail_min;      /* freed blocks that put it on the avail list */
     uint8_t cls;             /* size class */
     uint8_t wide;            /* slack entries are uint16_t, else uint8_t */
-    uint8_t list;            /* SLAB_ON_* : which class list holds it */
+    uint8_t list;            /* SLAB_ON_*: which class list holds it;
+                                SLAB_CURRENT: its class's current slab */
     uint8_t carved;          /* its memory is part of a region */
     uint8_t levels;          /* levels of fmap in use, 1..FMAP_LEVELS */
     uint8_t inside;          /* arena chunks: marks at base + span, in mem */
@@ -191,8 +192,11 @@ typedef struct cymem__slab {
 /* A class's slabs other than the current one wait on one of two lists:
  * "avail" holds slabs with freed blocks, which are used before any
  * untouched block so that memory freed is memory reused; "fresh" holds
- * slabs with untouched blocks only (after a reset, or left with room). */
-enum { SLAB_ON_NONE, SLAB_ON_AVAIL, SLAB_ON_FRESH };
+ * slabs with untouched blocks only (after a reset, or left with room).
+ * The current slab is on neither, and says so: a free checks for a slab
+ * that may have to join the avail list by one comparison, list <
+ * SLAB_ON_AVAIL. */
+enum { SLAB_ON_NONE, SLAB_ON_FRESH, SLAB_ON_AVAIL, SLAB_CURRENT };
 
 typedef struct cymem__class {
     cymem__slab *cur;        /* slab that serves allocations */

@@ -29,10 +29,10 @@
  *      direct map, slab descriptors and memory, regions, cleanup records,
  *      direct blocks);
  *   6. lists: a class's current slab is the empty sentinel or one of its
- *      slabs, on no list; every other slab is on the avail list exactly
- *      when a 1/AVAIL_DIVISOR of it is free, on the fresh list only with
- *      untouched blocks, and on no list only when full; the lists are
- *      well linked;
+ *      slabs, on no list and marked current; every other slab is on the
+ *      avail list exactly when a 1/AVAIL_DIVISOR of it is free, on the
+ *      fresh list only with untouched blocks, and on no list only when
+ *      full; the lists are well linked;
  *   7. the pool: its fast-path fields agree with its flags and checkers,
  *      its children link back to it and to each other, its cleanup list
  *      ends;
@@ -354,8 +354,8 @@ static void check_class(checker *ck, const cymem_pool *pool, unsigned c,
 
         /* 6. Which list it is on. */
         if (s == sc->cur) {
-            EXPECT(ck, 6, s->list == SLAB_ON_NONE, "the current slab %p is on a list",
-                   (void *)s);
+            EXPECT(ck, 6, s->list == SLAB_CURRENT, "the current slab %p says %d, not current",
+                   (void *)s, s->list);
         } else if (s->list == SLAB_ON_AVAIL) {
             EXPECT(ck, 6, s->nfree >= s->avail_min && on_list(sc->avail, s, bound),
                    "slab %p: on the avail list with %u free", (void *)s, s->nfree);

@@ -252,13 +252,11 @@ NOINLINE int cymem__small_freed(cymem_pool *pool, cymem__slab *s, uint32_t idx)
      * set). */
     if (s->fmap[w] == FMAP_BIT(idx) && w != s->hint)
         fmap_mark_up(s, w);
-    if (s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min) {
+    if (s->list < SLAB_ON_AVAIL && s->nfree >= s->avail_min) {
         cymem__class *sc = &pool->classes[s->cls];
-        if (s != sc->cur) {
-            if (s->list == SLAB_ON_FRESH)
-                cymem__slab_unlist(sc, s);
-            list_push(&sc->avail, s, SLAB_ON_AVAIL);
-        }
+        if (s->list == SLAB_ON_FRESH)
+            cymem__slab_unlist(sc, s);
+        list_push(&sc->avail, s, SLAB_ON_AVAIL);
     }
     return 0;
 }
@@ -275,8 +273,15 @@ NOINLINE void *cymem__small_refill(cymem_pool *pool, size_t n, unsigned c)
         return NULL;
     if (s->list != SLAB_ON_NONE)
         cymem__slab_unlist(sc, s);
-    if (old != &cymem__empty_slab && old->next < old->nblocks)
-        list_push(&sc->fresh, old, SLAB_ON_FRESH);
+    /* The old slab has no freed block (nfree is 0 when small_take()
+     * comes here): fresh if it has untouched ones, else on no list. */
+    if (old != &cymem__empty_slab) {
+        if (old->next < old->nblocks)
+            list_push(&sc->fresh, old, SLAB_ON_FRESH);
+        else
+            old->list = SLAB_ON_NONE;
+    }
+    s->list = SLAB_CURRENT;
     sc->cur = s;
     return cymem__small_alloc(pool, n, c);
 }
@@ -542,6 +547,7 @@ void cymem__slabs_reset(cymem_pool *pool)
         if (sc->fresh != NULL) {
             sc->cur = sc->fresh;
             cymem__slab_unlist(sc, sc->cur);
+            sc->cur->list = SLAB_CURRENT;
         }
     }
 }

@@ -18,7 +18,8 @@
  *    in-place realloc left, at least half of the block used);
  *  - blocks at or above max(next, dirty_end) hold only zero bytes;
  *  - a class's current slab is the shared empty sentinel or one of its
- *    slabs, on no list; any other slab is on the avail list exactly when
+ *    slabs, on no list (a slab's `list` says SLAB_CURRENT); any other slab
+ *    (never SLAB_CURRENT) is on the avail list exactly when
  *    at least avail_min of its blocks are free, on the fresh list only if
  *    it has untouched blocks, on no list only when it is full;
  *  - every granule a slab spans names it in the page map, with its pool.
@@ -135,7 +136,7 @@ int cymem__small_freed(cymem_pool *pool, cymem__slab *s, uint32_t idx);
  * counted in nfree, needs cymem__small_freed(). */
 static inline int small_freed_more(const cymem__slab *s, uint64_t old)
 {
-    return old == 0 || (s->list != SLAB_ON_AVAIL && s->nfree >= s->avail_min);
+    return old == 0 || (s->list < SLAB_ON_AVAIL && s->nfree >= s->avail_min);
 }
 
 /* A free's bookkeeping for live block @idx of slab @s, whose level-0

@@ -231,7 +231,7 @@ int main(void)
     /* 6. Lists. */
     cymem__class *sc = &pool->classes[s->cls];
     if (sc->cur == s)
-        DAMAGE("current slab on a list", s->list = SLAB_ON_AVAIL, s->list = SLAB_ON_NONE);
+        DAMAGE("current slab on a list", s->list = SLAB_ON_AVAIL, s->list = SLAB_CURRENT);
     DAMAGE("current slab", sc->cur = NULL, sc->cur = s);
     sc->cur = s;
 
