@@ -145,5 +145,7 @@ void cymem__direct_mem_free(cymem_pool *pool, void *p, size_t size, int bulk)
         return;
     }
     released(pool, p, size);
+    /* The rest of a mapping's last page, which the checkers watched too. */
+    TRACK_MEM_RETURN((char *)p + size, cymem__sys_usable(size) - size);
     cymem__sys_big_free(p, size, bulk);
 }

@@ -27,6 +27,16 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* The bytes from the start of direct block @d to the end of the memory
+ * it lies in, as the program can reach them: the pages of a block the
+ * system mapped run on past its end to the end of the last one.  The
+ * checkers and the debug mode watch all of them (a block's redzone). */
+static size_t direct_reach(const cymem_pool *pool, const cymem__direct *d)
+{
+    size_t got = pool->sys ? cymem__sys_usable(d->asked) : d->asked;
+    return got - (d->key - (uintptr_t)d->orig);
+}
+
 void *cymem__direct_alloc(cymem_pool *pool, size_t n, size_t align)
 {
     size_t pad = align > CYMEM__MIN_ALIGN ? align - CYMEM__MIN_ALIGN : 0;
@@ -46,10 +56,10 @@ void *cymem__direct_alloc(cymem_pool *pool, size_t n, size_t align)
         return NULL;
     }
     char *p = (char *)(((uintptr_t)orig + align - 1) & ~(uintptr_t)(align - 1));
-    TRACK_BLOCK_ALLOC(pool, p, n, asked - (size_t)(p - orig));
+    cymem__direct d = { (uintptr_t)p, orig, asked, n, align };
+    TRACK_BLOCK_ALLOC(pool, p, n, direct_reach(pool, &d));
     if (!zeroed)
         memset(p, 0, n);
-    cymem__direct d = { (uintptr_t)p, orig, asked, n, align };
     cymem__direct_insert(pool, &d);
     account_alloc(pool, n);
     pool->direct_blocks++;
@@ -64,8 +74,7 @@ void cymem__direct_free(cymem_pool *pool, cymem__direct *d)
     account_free(pool, copy.size);
     pool->direct_blocks--;
     pool->direct_used -= copy.asked;
-    TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size,
-                     copy.asked - (copy.key - (uintptr_t)copy.orig));
+    TRACK_BLOCK_FREE(pool, (void *)copy.key, copy.size, direct_reach(pool, &copy));
     cymem__direct_mem_free(pool, copy.orig, copy.asked, 0);
 }
 
@@ -95,22 +104,21 @@ static void *direct_remap(cymem_pool *pool, cymem__direct *d, size_t new_size)
         errno = ENOMEM;
         return NULL;
     }
-    TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, d->asked - off);
-    TRACK_MEM_RETURN(d->orig, d->asked);
+    size_t reach = direct_reach(pool, d);
+    TRACK_BLOCK_MOVE(pool, (void *)d->key, d->size, reach);
+    TRACK_MEM_RETURN(d->orig, reach + off);
     void *orig = cymem__os_remap(d->orig, d->asked, asked);
     if (orig == NULL) {
-        TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, d->asked - off);
+        TRACK_BLOCK_ALLOC(pool, (void *)d->key, d->size, reach);
         errno = ENOMEM;
         return NULL;
     }
     /* Bytes past the old size up to the old end of its last page may hold
      * old data; pages added by the kernel are zero. */
-    size_t page = cymem__page_size();
-    size_t old_end = (d->asked + page - 1) / page * page;
     char *p = (char *)orig + off;
-    TRACK_BLOCK_ALLOC(pool, p, new_size, asked - off);
+    TRACK_BLOCK_ALLOC(pool, p, new_size, cymem__sys_usable(asked) - off);
     if (new_size > d->size) {
-        size_t dirty = old_end - off;
+        size_t dirty = reach;
         if (dirty > new_size)
             dirty = new_size;
         if (dirty > d->size)
@@ -147,7 +155,7 @@ int cymem__direct_resize(cymem_pool *pool, cymem__direct *d, size_t new_size, vo
     /* In place while the size fits and at least half of the block is
      * used. */
     if (new_size <= cap && 2 * new_size >= cap) {
-        TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, cap);
+        TRACK_BLOCK_RESIZE(pool, ptr, old, new_size, direct_reach(pool, d));
         if (new_size > old)
             memset((char *)ptr + old, 0, new_size - old);
         d->size = new_size;
@@ -177,7 +185,7 @@ void cymem__direct_release_all(cymem_pool *pool)
     for (size_t i = 0; tab && i <= pool->direct.mask; i++) {
         if (tab[i].key != 0) {
             TRACK_BLOCK_FREE(pool, (void *)tab[i].key, tab[i].size,
-                             tab[i].asked - (tab[i].key - (uintptr_t)tab[i].orig));
+                             direct_reach(pool, &tab[i]));
             cymem__direct_mem_free(pool, tab[i].orig, tab[i].asked, 1);
             tab[i].key = 0;
         }

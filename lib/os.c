@@ -182,6 +182,14 @@ void *cymem__sys_alloc(size_t size)
     return p;
 }
 
+size_t cymem__sys_usable(size_t size)
+{
+    if (!CYMEM__OS_PAGES || size < CYMEM__MMAP_MIN)
+        return size;
+    size_t page = cymem__page_size();
+    return (size + page - 1) / page * page;
+}
+
 void cymem__sys_free(void *p, size_t size)
 {
     if (size >= CYMEM__MMAP_MIN)

@@ -55,5 +55,8 @@ void *cymem__os_remap(void *p, size_t old_size, size_t new_size);
  * NULL with errno ENOMEM on failure.  Free with the same size. */
 void *cymem__sys_alloc(size_t size);
 void cymem__sys_free(void *p, size_t size);
+/* The bytes a piece of cymem__sys_alloc(@size) lets a program reach:
+ * pages run to the end of their last one; calloc's piece is @size. */
+size_t cymem__sys_usable(size_t size);
 
 #endif /* CYMEM_OS_H */

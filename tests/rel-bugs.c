@@ -7,8 +7,11 @@
  *   after-reset   read a block after cymem_pool_reset()
  *   past-end      read one byte past a small block's requested end
  *   past-end-big  the same for a large (direct) block
+ *   past-end-huge the same for a block the system maps (128 KiB and up),
+ *                 whose last page goes on past its end
  *   write-after-free  write into a freed block, then allocate again
  *   overflow-write    write past the end, then free the block
+ *   overflow-write-huge   the same for the mapped block
  *   leak          exit without destroying the pool
  *   none          no bug: checkers must stay silent
  */
@@ -23,6 +26,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 64; i++) if (!cymem_pool_alloc(pool, 1, 24)) return 1;
     volatile char *p = cymem_pool_alloc(pool, 1, 40);
     volatile char *big = cymem_pool_alloc(pool, 1, 10000);
+    volatile char *huge = cymem_pool_alloc(pool, 1, 200000);
     int sink = 0;
     if (strcmp(bug, "after-free") == 0) {
         cymem_pool_free(pool, (void *)p);
@@ -34,11 +38,16 @@ int main(int argc, char **argv)
         sink += p[40];                     /* one byte past the end */
     } else if (strcmp(bug, "past-end-big") == 0) {
         sink += big[10000];
+    } else if (strcmp(bug, "past-end-huge") == 0) {
+        sink += huge[200000];
     } else if (strcmp(bug, "leak") == 0) {
         return 0;                          /* pool never destroyed */
     } else if (strcmp(bug, "overflow-write") == 0) {
         ((char *)p)[44] = 1;               /* write past the end */
         cymem_pool_free(pool, (void *)p);
+    } else if (strcmp(bug, "overflow-write-huge") == 0) {
+        ((char *)huge)[200001] = 1;        /* write past the end */
+        cymem_pool_free(pool, (void *)huge);
     } else if (strcmp(bug, "write-after-free") == 0) {
         cymem_pool_free(pool, (void *)p);
         ((char *)p)[20] = 1;               /* write after free */

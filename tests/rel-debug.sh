@@ -15,6 +15,7 @@ check() {   # check MODE BUG EXPECTED
     fi
 }
 check 1 overflow-write 'libcymem: write past the end at byte 44 of block'
+check 1 overflow-write-huge 'libcymem: write past the end at byte 200001 of block'
 check 1 write-after-free 'libcymem: write after free at byte 20 of block'
 if CYMEM_DEBUG=abort ./rel-bugs overflow-write >/dev/null 2>&1; then
     echo "FAIL: CYMEM_DEBUG=abort did not abort"; fail=1
