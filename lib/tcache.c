@@ -28,6 +28,9 @@
  *    it back to the system;
  *  - a cached piece's dirty length covers every byte ever written in it:
  *    the bytes after it are zero;
+ *  - a cached large block is off limits to the checkers (track.h) while
+ *    it waits, and is made accessible again before it leaves the cache,
+ *    to a pool or to the C library;
  *  - the cache's life on a thread goes none -> live -> gone, never back:
  *    once the thread's key destructor has freed it, the thread's pools use
  *    the system directly (see tcache below).
@@ -35,6 +38,7 @@
 #include "internal.h"
 #include "os.h"
 #include "tcache.h"
+#include "track.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -106,8 +110,10 @@ static size_t cache_empty(slab_cache *c)
 {
     size_t bytes = 0;
     for (unsigned b = 0; b < BIG_BUCKETS; b++) {
-        for (unsigned i = 0; i < c->big_count[b]; i++)
+        for (unsigned i = 0; i < c->big_count[b]; i++) {
+            TRACK_MEM_RETURN(c->big[b][i].mem, c->big[b][i].dirty);
             free(c->big[b][i].mem);
+        }
         c->big_count[b] = 0;
     }
     for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
@@ -348,6 +354,7 @@ void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed)
             c->big_bytes -= e->dirty;
             *got = e->dirty;
             *zeroed = 0;
+            TRACK_MEM_RETURN(e->mem, e->dirty);
             return e->mem;
         }
         if (b < BIG_BUCKETS)
@@ -374,6 +381,7 @@ void cymem__sys_big_free(void *p, size_t size, int bulk)
             e->mem = p;
             e->dirty = size;
             c->big_bytes += size;
+            TRACK_MEM_CACHED(p, size);
             return;
         }
     }

@@ -7,8 +7,9 @@
  *  - Valgrind memcheck (when configure finds valgrind/memcheck.h): every
  *    pool is a mempool, every block a chunk of exactly its requested size,
  *    free blocks and unused slab memory no-access.  A read after free or
- *    after reset, or one byte past the requested end, is reported at the
- *    user's line; a pool never destroyed shows its blocks as leaks.
+ *    after reset, or past the requested end into the block's slack, is
+ *    reported at the user's line; a pool never destroyed shows its
+ *    blocks as leaks.
  *  - AddressSanitizer (built with -fsanitize=address): the same regions
  *    are poisoned, to ASan's 8-byte granularity (a block's end is exact,
  *    because blocks start 16-aligned and ASan encodes partial granules).
@@ -34,6 +35,9 @@
  *                                    before the engine clears new bytes
  *   TRACK_MEM_RETURN(p, size)        memory leaves the pool: every byte of
  *                                    it accessible again
+ *   TRACK_MEM_CACHED(p, size)        a large block's memory waits in the
+ *                                    thread's cache (tcache.c): no-access
+ *                                    until the cache hands it on
  *   TRACK_SLAB_META(p, size)         slab memory becomes the pool's own
  *                                    bookkeeping (an arena chunk's marks):
  *                                    accessible to the pool
@@ -46,7 +50,9 @@
  * The rule the hooks keep: memory the pool hid or poisoned is restored
  * before it leaves the pool, on every path (free of a direct block or a
  * slab, reset, destroy, a call that failed half-way, realloc and mremap),
- * so no checker reports the next owner's use of it.
+ * so no checker reports the next owner's use of it.  The per-thread
+ * cache, which keeps a freed large block for the next request, hides it
+ * again while it waits, and restores it before it hands it on.
  */
 #ifndef CYMEM_TRACK_H
 #define CYMEM_TRACK_H
@@ -167,6 +173,10 @@ void cymem__debug_reset(const cymem_pool *pool);
         if (TRACKING)                                                   \
             VG_DEFINED((p), (size));                                    \
     } while (0)
+/* Memory the per-thread cache keeps for the next pool (tcache.c): off
+ * limits until it is handed out again, so that a block read after its
+ * free or its pool's reset is reported while its memory waits there. */
+#define TRACK_MEM_CACHED(p, size) TRACK__HIDE((p), (size))
 #define TRACK_SLAB_META(p, size)  TRACK_MEM_RETURN((p), (size))
 #define TRACK_SLAB_NEW(p, size)   TRACK__HIDE((p), (size))
 #define TRACK_SLAB_RESET(p, size) TRACK__HIDE((p), (size))

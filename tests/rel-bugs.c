@@ -5,6 +5,8 @@
  *
  *   after-free    read a block after cymem_pool_free()
  *   after-reset   read a block after cymem_pool_reset()
+ *   after-free-big, after-reset-big   the same for a large block, which
+ *                 waits in the thread's cache for the next one
  *   past-end      read one byte past a small block's requested end
  *   past-end-big  the same for a large (direct) block
  *   past-end-huge the same for a block the system maps (128 KiB and up),
@@ -34,6 +36,12 @@ int main(int argc, char **argv)
     } else if (strcmp(bug, "after-reset") == 0) {
         cymem_pool_reset(pool);
         sink += p[3];                      /* read after reset */
+    } else if (strcmp(bug, "after-free-big") == 0) {
+        cymem_pool_free(pool, (void *)big);
+        sink += big[3];                    /* big block read after free */
+    } else if (strcmp(bug, "after-reset-big") == 0) {
+        cymem_pool_reset(pool);
+        sink += big[5];                    /* big block read after reset */
     } else if (strcmp(bug, "past-end") == 0) {
         sink += p[40];                     /* one byte past the end */
     } else if (strcmp(bug, "past-end-big") == 0) {

@@ -7,6 +7,8 @@ vg_usable ./rel-bugs none
 line() { grep -n "$1" "$srcdir/rel-bugs.c" | head -n 1 | cut -d: -f1; }
 fail=0
 for bug in "after-free:read after free" "after-reset:read after reset" \
+           "after-free-big:big block read after free" \
+           "after-reset-big:big block read after reset" \
            "past-end:one byte past the end" "past-end-big:big\[10000\]" \
            "past-end-huge:huge\[200000\]"; do
     name=${bug%%:*}
