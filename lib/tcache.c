@@ -28,9 +28,9 @@
  *    it back to the system;
  *  - a cached piece's dirty length covers every byte ever written in it:
  *    the bytes after it are zero;
- *  - a cached large block is off limits to the checkers (track.h) while
- *    it waits, and is made accessible again before it leaves the cache,
- *    to a pool or to the C library;
+ *  - cached memory (a slab's, a region's, a large block's) is off limits
+ *    to the checkers (track.h) while it waits, and is made accessible
+ *    again before it leaves the cache, to a pool or to the system;
  *  - the cache's life on a thread goes none -> live -> gone, never back:
  *    once the thread's key destructor has freed it, the thread's pools use
  *    the system directly (see tcache below).
@@ -117,14 +117,20 @@ static size_t cache_empty(slab_cache *c)
         c->big_count[b] = 0;
     }
     for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
-        for (unsigned i = 0; i < c->count[b]; i++)
-            cymem__os_pages_free(c->slot[b][i].mem, (size_t)1 << (b + CACHE_MIN_SHIFT));
+        size_t size = (size_t)1 << (b + CACHE_MIN_SHIFT);
+        for (unsigned i = 0; i < c->count[b]; i++) {
+            TRACK_MEM_RETURN(c->slot[b][i].mem, size);
+            cymem__os_pages_free(c->slot[b][i].mem, size);
+        }
         c->count[b] = 0;
     }
     bytes += c->big_bytes + c->bytes + (size_t)c->nregions * CYMEM__REGION;
     c->big_bytes = c->bytes = 0;
-    while (c->nregions > 0)
-        cymem__os_pages_free(c->regions[--c->nregions].mem, CYMEM__REGION);
+    while (c->nregions > 0) {
+        void *r = c->regions[--c->nregions].mem;
+        TRACK_MEM_RETURN(r, CYMEM__REGION);
+        cymem__os_pages_free(r, CYMEM__REGION);
+    }
     return bytes;
 }
 
@@ -201,6 +207,7 @@ void *cymem__sys_slab_alloc(size_t size, size_t *dirty)
         cached *e = &c->slot[b][--c->count[b]];
         c->bytes -= size;
         *dirty = e->dirty;
+        TRACK_MEM_RETURN(e->mem, size);
         return e->mem;
     }
 #endif
@@ -221,6 +228,7 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
         e->mem = mem;
         e->dirty = dirty < size ? dirty : size;
         c->bytes += size;
+        TRACK_MEM_CACHED(mem, size);
         return;
     }
 #else
@@ -254,6 +262,7 @@ void *cymem__sys_region_alloc(size_t *dirty, int huge)
         unsigned i = --c->nregions;
         r = c->regions[i].mem;
         *dirty = c->regions[i].dirty;
+        TRACK_MEM_RETURN(r, CYMEM__REGION);
         if (c->region_huge[i] != huge)
             region_advise(r, huge);
         return r;
@@ -279,6 +288,7 @@ void cymem__sys_region_free(void *mem, size_t dirty, int huge)
         c->regions[c->nregions].dirty = dirty;
         c->region_huge[c->nregions] = (unsigned char)huge;
         c->nregions++;
+        TRACK_MEM_CACHED(mem, CYMEM__REGION);
         return;
     }
     cymem__os_pages_free(mem, CYMEM__REGION);

@@ -35,9 +35,9 @@
  *                                    before the engine clears new bytes
  *   TRACK_MEM_RETURN(p, size)        memory leaves the pool: every byte of
  *                                    it accessible again
- *   TRACK_MEM_CACHED(p, size)        a large block's memory waits in the
- *                                    thread's cache (tcache.c): no-access
- *                                    until the cache hands it on
+ *   TRACK_MEM_CACHED(p, size)        memory waits in the thread's cache
+ *                                    (tcache.c): no-access until the cache
+ *                                    hands it on
  *   TRACK_SLAB_META(p, size)         slab memory becomes the pool's own
  *                                    bookkeeping (an arena chunk's marks):
  *                                    accessible to the pool
@@ -51,8 +51,9 @@
  * before it leaves the pool, on every path (free of a direct block or a
  * slab, reset, destroy, a call that failed half-way, realloc and mremap),
  * so no checker reports the next owner's use of it.  The per-thread
- * cache, which keeps a freed large block for the next request, hides it
- * again while it waits, and restores it before it hands it on.
+ * cache, which keeps freed large blocks and a destroyed pool's memory for
+ * the next pools, hides it again while it waits, and restores it before
+ * it hands it on.
  */
 #ifndef CYMEM_TRACK_H
 #define CYMEM_TRACK_H
@@ -175,7 +176,8 @@ void cymem__debug_reset(const cymem_pool *pool);
     } while (0)
 /* Memory the per-thread cache keeps for the next pool (tcache.c): off
  * limits until it is handed out again, so that a block read after its
- * free or its pool's reset is reported while its memory waits there. */
+ * free, its pool's reset or destroy is reported while its memory waits
+ * there. */
 #define TRACK_MEM_CACHED(p, size) TRACK__HIDE((p), (size))
 #define TRACK_SLAB_META(p, size)  TRACK_MEM_RETURN((p), (size))
 #define TRACK_SLAB_NEW(p, size)   TRACK__HIDE((p), (size))

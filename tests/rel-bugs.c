@@ -7,6 +7,8 @@
  *   after-reset   read a block after cymem_pool_reset()
  *   after-free-big, after-reset-big   the same for a large block, which
  *                 waits in the thread's cache for the next one
+ *   after-destroy read a block after cymem_pool_destroy(): the pool's
+ *                 memory waits in the thread's cache for the next pool
  *   past-end      read one byte past a small block's requested end
  *   past-end-big  the same for a large (direct) block
  *   past-end-huge the same for a block the system maps (128 KiB and up),
@@ -42,6 +44,11 @@ int main(int argc, char **argv)
     } else if (strcmp(bug, "after-reset-big") == 0) {
         cymem_pool_reset(pool);
         sink += big[5];                    /* big block read after reset */
+    } else if (strcmp(bug, "after-destroy") == 0) {
+        cymem_pool_destroy(pool);
+        sink += p[3];                      /* read after destroy */
+        printf("%d\n", sink);
+        return 0;
     } else if (strcmp(bug, "past-end") == 0) {
         sink += p[40];                     /* one byte past the end */
     } else if (strcmp(bug, "past-end-big") == 0) {
