@@ -61,15 +61,23 @@ void cymem__arena_set_fast(cymem_pool *pool)
 }
 
 /* The units of a chunk of @bytes bytes that holds its own marks after
- * them (0 if none fit). */
+ * them, past the pad (0 if none fit). */
 static uint32_t units_with_marks(size_t bytes)
 {
-    if (bytes < arena_marks_bytes(0) + CYMEM__UNIT)
+    if (bytes < arena_own_marks_bytes(0) + CYMEM__UNIT)
         return 0;
     uint32_t units = (uint32_t)(bytes / (CYMEM__UNIT + 1));
-    while (units > 0 && ((size_t)units << CYMEM__UNIT_SHIFT) + arena_marks_bytes(units) > bytes)
+    while (units > 0 &&
+           ((size_t)units << CYMEM__UNIT_SHIFT) + arena_own_marks_bytes(units) > bytes)
         units--;
     return units;
+}
+
+/* Clear the pad before chunk @a's own marks (what an overflow of its last
+ * block may have written there). */
+static void clear_pad(cymem__slab *a)
+{
+    memset(a->marks - CYMEM__MARKS_PAD, 0, CYMEM__MARKS_PAD);
 }
 
 /* Set up descriptor @a for @units units at @base, with its marks at @meta
@@ -112,7 +120,7 @@ static void clear_past_marks(char *start, size_t dirty, size_t from, size_t end)
 /*
  * Lay out the keeper in the @size bytes at @pool, whose first @dirty bytes
  * may hold old data: the pool (already written), the descriptor, as many
- * units as fit, aligned to CYMEM__SLAB_ALIGN, then their marks.  The marks
+ * units as fit, aligned to CYMEM__SLAB_ALIGN, then the pad and their marks.  The marks
  * come last so that a keeper given back with its marks cleared (pool.c)
  * and its units dirty is known to have clear marks when it comes back.
  * Returns the bytes that are not units (metadata).
@@ -125,9 +133,10 @@ size_t cymem__keeper_init(cymem_pool *pool, size_t size, size_t dirty)
     char *base = (char *)((b + CYMEM__SLAB_ALIGN - 1) & ~(uintptr_t)(CYMEM__SLAB_ALIGN - 1));
     size_t lead = (size_t)(base - mem);
     uint32_t units = units_with_marks(size - lead);
-    size_t marks_at = lead + ((size_t)units << CYMEM__UNIT_SHIFT);
+    size_t marks_at = lead + ((size_t)units << CYMEM__UNIT_SHIFT) + CYMEM__MARKS_PAD;
     chunk_init(k, base, units, mem + marks_at, dirty > lead ? dirty - lead : 0,
                dirty > marks_at ? dirty - marks_at : 0);
+    clear_pad(k);
     clear_past_marks(mem, dirty, marks_at + arena_marks_bytes(units), size);
     k->mem = pool;
     k->mem_size = size;
@@ -162,12 +171,13 @@ static cymem__slab *chunk_describe(cymem_pool *pool, char *base, uint32_t units,
     if (a == NULL)
         return NULL;
     if (inside) {
-        size_t at = (size_t)own << CYMEM__UNIT_SHIFT;
-        TRACK_SLAB_META(base + at, arena_marks_bytes(own));
+        size_t pad = (size_t)own << CYMEM__UNIT_SHIFT, at = pad + CYMEM__MARKS_PAD;
+        TRACK_SLAB_META(base + pad, arena_own_marks_bytes(own));
         chunk_init(a, base, own, base + at, dirty, dirty > at ? dirty - at : 0);
+        clear_pad(a);
         clear_past_marks(base, dirty, at + arena_marks_bytes(own),
                          (size_t)((char *)mem + mem_size - base));
-        pool->metadata_bytes += arena_marks_bytes(own);
+        pool->metadata_bytes += arena_own_marks_bytes(own);
     } else {
         chunk_init(a, base, units, (char *)a + head, dirty, SIZE_MAX);
     }
@@ -244,8 +254,10 @@ static cymem__slab *chunk_new(cymem_pool *pool, cymem__slab *last)
 static void chunk_delete(cymem_pool *pool, cymem__slab *a)
 {
     cymem__page_remove(pool, a);
-    if (a->inside)
-        pool->metadata_bytes -= arena_marks_bytes(a->nblocks);
+    if (a->inside) {
+        pool->metadata_bytes -= arena_own_marks_bytes(a->nblocks);
+        clear_pad(a);
+    }
     if (a->carved) {
         /* Its region goes back whole. */
         cymem__meta_free(pool, a, a->meta_size);
@@ -450,6 +462,8 @@ static void chunk_reset(cymem__slab *a)
     if (a->next > a->dirty_end)
         a->dirty_end = a->next;
     memset(a->marks, 0, a->next);
+    if (arena_marks_own(a))
+        clear_pad(a);
     a->next = 0;
     a->nfree = 0;
     a->live_units = 0;

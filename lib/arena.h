@@ -67,6 +67,26 @@ static inline size_t arena_marks_bytes(uint32_t units)
     return ((size_t)units + 8 + 7) & ~(size_t)7;
 }
 
+/* A chunk that keeps its marks in its own memory, after its units (the
+ * keeper, and the chunks a reset makes of slabs), leaves this many bytes
+ * between its last unit and its marks: a write a little past the end of
+ * its last block lands there, where nothing is read, and not in the marks
+ * (rel-overflow.c).  The pad is cleared at every reset and before the
+ * chunk's memory is given back. */
+#define CYMEM__MARKS_PAD CYMEM__UNIT
+
+/* The bytes such a chunk of @units units keeps after them: pad and marks. */
+static inline size_t arena_own_marks_bytes(uint32_t units)
+{
+    return CYMEM__MARKS_PAD + arena_marks_bytes(units);
+}
+
+/* Whether chunk @a keeps its marks in its own memory, after its units. */
+static inline int arena_marks_own(const cymem__slab *a)
+{
+    return a->marks == (uint8_t *)a->base + a->span + CYMEM__MARKS_PAD;
+}
+
 #define ARENA_FREED 0x80u
 
 /* Whether mark @m starts a live block. */

@@ -167,7 +167,8 @@ typedef struct cymem__slab {
                                 SLAB_CURRENT: its class's current slab */
     uint8_t carved;          /* its memory is part of a region */
     uint8_t levels;          /* levels of fmap in use, 1..FMAP_LEVELS */
-    uint8_t inside;          /* arena chunks: marks at base + span, in mem */
+    uint8_t inside;          /* arena chunks but the keeper: marks after
+                                the units and a pad, in mem (arena.h) */
     uint32_t live_units;     /* arena chunks: units of their live blocks */
     /* Word offset in fmap of each level; lvl[levels] is fmap's length. */
     uint16_t lvl[CYMEM__FMAP_LEVELS + 1];

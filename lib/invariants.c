@@ -553,7 +553,7 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
     const cymem__slab *k = pool_keeper(pool);
     EXPECT(ck, 8, k->base == pool->kbase && k->span == pool->kspan &&
            k->mem == (const void *)pool && k->mem_size == pool->keeper_size &&
-           (const char *)k->marks == k->base + k->span &&
+           arena_marks_own(k) &&
            (const char *)k->marks + ((size_t)k->nblocks + 8) <=
                (const char *)pool + pool->keeper_size &&
            (const char *)k->base >= (const char *)(k + 1) && k->meta_size == 0,
@@ -580,12 +580,12 @@ static void check_arena(checker *ck, const cymem_pool *pool, const cymem__slab *
             if (!a->carved)
                 hold(t, a->mem_size, 0);
             /* Marks inside the chunk's memory are bookkeeping it holds. */
-            size_t own = a->inside ? arena_marks_bytes(a->nblocks) : 0;
+            size_t own = a->inside ? arena_own_marks_bytes(a->nblocks) : 0;
             t->metadata += own;
             slabs[t->nslabs++] = a;
             EXPECT(ck, 8, a->mem != NULL && a->base >= (char *)a->mem &&
                    a->base + a->span + own <= (char *)a->mem + a->mem_size &&
-                   (!a->inside || (char *)a->marks == a->base + a->span),
+                   a->inside == arena_marks_own(a),
                    "arena chunk %p outside its memory", (void *)a);
         }
     }

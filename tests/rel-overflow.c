@@ -2,12 +2,46 @@
  * rel-overflow.c - a block overflows into the next block, a freed one.
  * The engine keeps all its bookkeeping out of line, so later valid calls
  * must neither crash, nor hand out a block twice, nor lose the freed
- * blocks: each of them is handed out again.
+ * blocks: each of them is handed out again.  And the last block of the
+ * pool's first chunk, whose marks follow its units, overflows by 16 bytes:
+ * every block keeps its size and is freed.
  */
 #include <cymem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The blocks of 16 bytes a new pool hands out one after the other from
+ * its first chunk, overflow the last of them by 16 bytes, and check that
+ * each block still has its size and is freed; returns the errors. */
+static int overflow_last_unit(void)
+{
+    enum { MAX = 100000 };
+    static unsigned char *b[MAX];
+    cymem_pool *pool = cymem_pool_new();
+    int n = 0, errors = 0;
+    if (pool == NULL)
+        return 1;
+    /* The first chunk ends where a block no longer follows the last. */
+    while (n < MAX && (b[n] = cymem_pool_alloc(pool, 1, 16)) != NULL &&
+           (n == 0 || b[n] == b[n - 1] + 16))
+        n++;
+    if (n == MAX || n < 2) {
+        fprintf(stderr, "no end of the first chunk found\n");
+        return 1;
+    }
+    memset(b[n - 1], 0xA5, 32);
+    for (int i = 0; i < n; i++) {
+        if (cymem_pool_block_size(pool, b[i]) != 16)
+            errors++;
+        if (cymem_pool_free(pool, b[i]) != 0)
+            errors++;
+    }
+    if (errors)
+        fprintf(stderr, "%d errors after the first chunk's last block overflowed\n", errors);
+    cymem_pool_destroy(pool);
+    return errors;
+}
 
 int main(void)
 {
@@ -71,6 +105,7 @@ int main(void)
         errors++;
     cymem_pool_reset(pool);
     cymem_pool_destroy(pool);
+    errors += overflow_last_unit();
     printf("%d errors after the overflow\n", errors);
     return errors != 0;
 }
