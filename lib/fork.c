@@ -21,7 +21,11 @@
  *    walk's callback that uses another pool, a pool's calls to its
  *    allocator), so none is waited for; the thread gives back what it
  *    took and tries again until it has all.  A walk's callback and a
- *    custom allocator's function must therefore not fork (cymem(3)).
+ *    custom allocator's function must therefore not fork (cymem(3));
+ *  - the debug mode's count of calls under way (busy) starts at 0 in the
+ *    child, and children counts the forks this process came from: a
+ *    reset whose cleanup forked finds it changed and leaves the count
+ *    alone.
  *
  * Its layer: over the page map; called by pool.c.
  */
@@ -33,6 +37,7 @@
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static cymem_pool *all_first;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static unsigned children;
 
 /* Give back the locks of @pool that pool_take() took: its allocator's
  * mutex if @bk, its heaps' below @nheld, its own mutex if it is
@@ -94,12 +99,19 @@ static void fork_take(void)
 }
 
 /* In the child, the calls that other threads had under way will never
- * end: the debug mode no longer counts them. */
+ * end: the debug mode no longer counts them, nor the forking thread's own
+ * (a reset whose cleanup forked), which cymem__fork_children() tells. */
 static void fork_child(void)
 {
     for (cymem_pool *p = all_first; p != NULL; p = p->fork_next)
         __atomic_store_n(&p->busy, 0, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&children, 1, __ATOMIC_RELAXED);
     fork_give();
+}
+
+unsigned cymem__fork_children(void)
+{
+    return __atomic_load_n(&children, __ATOMIC_RELAXED);
 }
 
 static void fork_init(void)

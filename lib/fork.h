@@ -14,6 +14,12 @@
 void cymem__fork_watch(cymem_pool *pool);
 void cymem__fork_unwatch(cymem_pool *pool);
 
+/* How many forks made this process, as a child: a call that runs the
+ * program's code (a reset's cleanups) and finds it changed is in the
+ * child of a fork() made from there, where the debug mode's counts of
+ * calls under way began again at 0. */
+unsigned cymem__fork_children(void);
+
 /* Whether @pool has a lock a fork() must take. */
 static inline int fork_watched(const cymem_pool *pool)
 {

@@ -138,6 +138,7 @@ void cymem_pool_reset(cymem_pool *pool)
 {
     if (pool == NULL)
         return;
+    unsigned forks = cymem__fork_children();
     debug_watch(pool, 1);
     pool_lock(pool);
     debug_verify(pool);
@@ -148,7 +149,10 @@ void cymem_pool_reset(cymem_pool *pool)
     if (pool_shared(pool))
         cymem__shared_clear(pool);
     pool_unlock(pool);
-    debug_watch(pool, -1);
+    /* Not in the child of a fork() from a cleanup: the count began
+     * again there, without this call. */
+    if (cymem__fork_children() == forks)
+        debug_watch(pool, -1);
 }
 
 /* Tear down @pool, already unlinked from its parent, and free it. */

@@ -13,7 +13,9 @@
  *
  * "rel-shared watch" and "rel-shared watch-reset" are the debug mode's
  * part: a destroy while another thread is inside a call on the pool (a
- * walk, a reset) must abort the program.
+ * walk, a reset) must abort the program; "rel-shared watch-fork" is its
+ * converse: the child of a fork() from a cleanup, which finishes the
+ * reset the cleanup ran in, may destroy the pool.
  */
 #include "internal.h"
 #include "invariants.h"
@@ -856,17 +858,27 @@ static void *resetter(void *arg)
     return NULL;
 }
 
-static int watch(int by_reset)
+/* The pool of "rel-shared @what", with a block and @cleanup (if not
+ * NULL): 0, 77 if the debug mode is off, 1 on failure. */
+static int watched_pool(const char *what, void (*cleanup)(void *))
 {
     pool = shared_pool();
     if (!cymem__debug) {
-        fprintf(stderr, "rel-shared watch: the debug mode is off in this build\n");
+        fprintf(stderr, "rel-shared %s: the debug mode is off in this build\n", what);
         cymem_pool_destroy(pool);
         return 77;
     }
     if (cymem_pool_alloc(pool, 1, 10) == NULL ||
-        (by_reset && cymem_pool_on_cleanup(pool, slow_cleanup, NULL) != 0))
+        (cleanup != NULL && cymem_pool_on_cleanup(pool, cleanup, NULL) != 0))
         return 1;
+    return 0;
+}
+
+static int watch(int by_reset)
+{
+    int rc = watched_pool(by_reset ? "watch-reset" : "watch", by_reset ? slow_cleanup : NULL);
+    if (rc != 0)
+        return rc;
     pthread_t t;
     pthread_create(&t, NULL, by_reset ? resetter : walker, NULL);
     while (__atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 0)
@@ -876,14 +888,44 @@ static int watch(int by_reset)
     return 0;
 }
 
-/* Run "argv0 @what" with CYMEM_DEBUG=1: it must die of SIGABRT, saying
- * why.  (Without the debug mode, the same program would wait for the walk
- * or the reset and then destroy the pool under it.) */
-static void test_watch(const char *argv0, const char *what)
+/* A cleanup that forks: the child goes on with the reset it was in. */
+static pid_t cleanup_child = -1;
+
+static void forking_cleanup(void *arg)
+{
+    (void)arg;
+    cleanup_child = fork();
+}
+
+/* "rel-shared watch-fork": the child of a fork() from a cleanup finishes
+ * the reset, uses the pool and destroys it; the reset, the child's own
+ * call, is no other thread's call under way.  Exits with the child's
+ * status. */
+static int watch_fork(void)
+{
+    int status, rc = watched_pool("watch-fork", forking_cleanup);
+    if (rc != 0)
+        return rc;
+    cymem_pool_reset(pool);
+    if (cleanup_child == 0) {
+        void *p = cymem_pool_alloc(pool, 1, 10);
+        int ok = p != NULL && cymem_pool_free(pool, p) == 0;
+        cymem_pool_destroy(pool);
+        _exit(ok ? 0 : 1);
+    }
+    if (cleanup_child < 0 || waitpid(cleanup_child, &status, 0) != cleanup_child)
+        return 1;
+    cymem_pool_destroy(pool);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* Run "argv0 @what" with CYMEM_DEBUG=1, its standard error in @buf (of
+ * @size bytes): its status, or -1 if it could not be run. */
+static int run_debug(const char *argv0, const char *what, char *buf, size_t size)
 {
     int fd[2];
     if (pipe(fd) != 0)
-        return;
+        return -1;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fd[1], 2);
@@ -893,15 +935,26 @@ static void test_watch(const char *argv0, const char *what)
         _exit(127);
     }
     close(fd[1]);
-    char buf[4096];
     size_t got = 0;
     ssize_t r;
-    while (got < sizeof buf - 1 && (r = read(fd[0], buf + got, sizeof buf - 1 - got)) > 0)
+    while (got < size - 1 && (r = read(fd[0], buf + got, size - 1 - got)) > 0)
         got += (size_t)r;
     buf[got] = 0;
     close(fd[0]);
     int status;
     waitpid(pid, &status, 0);
+    return status;
+}
+
+/* Run "argv0 @what" in the debug mode: it must die of SIGABRT, saying
+ * why.  (Without the debug mode, the same program would wait for the walk
+ * or the reset and then destroy the pool under it.) */
+static void test_watch(const char *argv0, const char *what)
+{
+    char buf[4096];
+    int status = run_debug(argv0, what, buf, sizeof buf);
+    if (status == -1)
+        return;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
         printf("watch: skipped (%s)\n", "no debug mode");
         return;
@@ -913,12 +966,27 @@ static void test_watch(const char *argv0, const char *what)
            what, status, buf);
 }
 
+/* ... and "argv0 watch-fork" must succeed: its reset is not taken for
+ * another thread's call in the child of a fork() from its cleanup. */
+static void test_watch_fork(const char *argv0)
+{
+    char buf[4096];
+    int status = run_debug(argv0, "watch-fork", buf, sizeof buf);
+    if (status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) == 77))
+        return;
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "watch-fork: the child of a fork() from a cleanup could not destroy the pool "
+           "(status %#x): %s", status, buf);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "watch") == 0)
         return watch(0);
     if (argc > 1 && strcmp(argv[1], "watch-reset") == 0)
         return watch(1);
+    if (argc > 1 && strcmp(argv[1], "watch-fork") == 0)
+        return watch_fork();
     test_heaps();
     test_cross();
     test_race();
@@ -935,6 +1003,7 @@ int main(int argc, char **argv)
     test_stats();
     test_watch(argv[0], "watch");
     test_watch(argv[0], "watch-reset");
+    test_watch_fork(argv[0]);
     printf("rel-shared: %d errors\n", errors);
     return errors != 0;
 }
