@@ -317,14 +317,11 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
      * its own. */
     if (h == heap_peek(pool))
         return own_realloc(h, ptr, new_size);
-    /* A reset under way (odd count) or begun from here on may free both
-     * blocks under us; under way, it frees the old one anyway: as if this
-     * call came after it. */
+    /* A reset under way (odd count) or begun from here on clears the heaps
+     * one at a time: it may clear the two heaps of a move at different
+     * moments (below).  A resize in place, under the block's heap's lock,
+     * is before or after that heap's clearing, as any other call. */
     unsigned resets = __atomic_load_n(&pool->resets, __ATOMIC_ACQUIRE);
-    if (resets & 1) {
-        errno = EINVAL;
-        return NULL;
-    }
     heap_lock(h);
     int r = cymem__block_resize(h, ptr, new_size, &old, &align, &q);
     heap_unlock(h);
@@ -341,7 +338,7 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
     cymem_pool *mine = heap_of(pool);
     if (mine == NULL)
         return NULL;
-    if (h == mine)
+    if (h == mine || (resets & 1))
         return own_realloc(h, ptr, new_size);
     /* Another thread's block moves to this thread's heap, with both heaps
      * locked (in address order: no other call holds two), after checking
@@ -349,15 +346,20 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
      * clears any heap and after the last, and cannot clear these two while
      * they are locked) and that no other thread freed the old block: the
      * new block is made there, so that it cannot outlive a failure, and
-     * first, so that a failure leaves the old one. */
+     * first, so that a failure leaves the old one.  Under a reset, the
+     * new block would be cleared or kept with the other heap, not with
+     * the old block's: it is made in the old block's heap instead, which
+     * the reset clears with the old block or not at all. */
     cymem_pool *first = (uintptr_t)mine < (uintptr_t)h ? mine : h;
     cymem_pool *second = first == h ? mine : h;
     heap_lock(first);
     heap_lock(second);
     q = NULL;
-    if (__atomic_load_n(&pool->resets, __ATOMIC_RELAXED) != resets ||
-        !cymem__block_find(h, ptr, &old)) {
-        /* As if this call came after the reset, or the other free. */
+    int no_reset = __atomic_load_n(&pool->resets, __ATOMIC_RELAXED) == resets;
+    if (!no_reset) {
+        /* A reset began: in the block's own heap, below. */
+    } else if (!cymem__block_find(h, ptr, &old)) {
+        /* As if this call came after the other free. */
         errno = EINVAL;
     } else if ((q = cymem__block_alloc_aligned(mine, new_size, align)) != NULL) {
         memcpy(q, ptr, old < new_size ? old : new_size);
@@ -365,7 +367,7 @@ static inline void *shared_realloc(cymem_pool *pool, void *ptr, size_t new_size)
     }
     heap_unlock(second);
     heap_unlock(first);
-    return q;
+    return no_reset ? q : own_realloc(h, ptr, new_size);
 }
 
 static inline int shared_find(const cymem_pool *pool, const void *ptr, size_t *size)

@@ -689,6 +689,88 @@ static void test_realloc_reset_rounds(void)
     cymem_pool_destroy(pool);
 }
 
+/* A reset under way frees only what its heaps held when it cleared them:
+ * a block made in a heap it has cleared is live, and another thread may
+ * resize it, in place or not, while the reset goes on with the next
+ * heaps.  Here the reset waits for the second heap's lock, which its
+ * cleanup takes (after the invariant check of a library configured
+ * with --enable-debug, which takes it too) and this thread lets go of,
+ * once it has cleared the first heap, this thread's. */
+static void *fresh;
+
+static void hold_second_heap(void *arg)
+{
+    (void)arg;
+    heap_lock(pool->heapv[1]);
+}
+
+static void *take_second_heap(void *arg)
+{
+    (void)arg;
+    EXPECT(cymem_pool_alloc(pool, 1, 100) != NULL, "alloc failed");
+    return NULL;
+}
+
+static void *resize_fresh(void *arg)
+{
+    (void)arg;
+    errno = 0;
+    void *q = cymem_pool_realloc(pool, fresh, 90);
+    EXPECT(q == fresh, "a block made after its heap's reset did not shrink in place while "
+           "the reset went on (errno %d)", errno);
+    return NULL;
+}
+
+static void *move_fresh(void *arg)
+{
+    (void)arg;
+    errno = 0;
+    void *q = cymem_pool_realloc(pool, fresh, 100000);
+    EXPECT(q != NULL, "a block made after its heap's reset did not move (errno %d)", errno);
+    if (q != NULL)
+        fresh = q;
+    return NULL;
+}
+
+static void *reset_pool(void *arg)
+{
+    (void)arg;
+    cymem_pool_reset(pool);
+    return NULL;
+}
+
+static void test_realloc_during_reset(void)
+{
+    pthread_t r, t;
+    pool = shared_pool();
+    void *old = cymem_pool_alloc(pool, 1, 100);
+    run_threads(1, take_second_heap);
+    EXPECT(pool->nheaps == 2 && cymem_pool_owns(pool, old) &&
+           cymem_pool_on_cleanup(pool, hold_second_heap, NULL) == 0,
+           "two heaps, this thread's first");
+    pthread_create(&r, NULL, reset_pool, NULL);
+    while (cymem_pool_owns(pool, old))
+        usleep(100);
+    fresh = cymem_pool_alloc(pool, 1, 100);
+    EXPECT(fresh != NULL && (__atomic_load_n(&pool->resets, __ATOMIC_ACQUIRE) & 1),
+           "the reset is not under way");
+    pthread_create(&t, NULL, resize_fresh, NULL);
+    pthread_join(t, NULL);
+    /* A move makes the thread's heap, which waits for the reset to end. */
+    pthread_create(&t, NULL, move_fresh, NULL);
+    usleep(10000);
+    heap_unlock(pool->heapv[1]);
+    pthread_join(r, NULL);
+    pthread_join(t, NULL);
+    cymem_stats st;
+    cymem_pool_stats(pool, &st);
+    EXPECT(cymem_pool_owns(pool, fresh) && st.live_blocks == 1,
+           "after the reset: the block made during it is %slive, %zu blocks live",
+           cymem_pool_owns(pool, fresh) ? "" : "not ", st.live_blocks);
+    check(pool, "realloc during a reset");
+    cymem_pool_destroy(pool);
+}
+
 /* ---- fork() while another thread uses the pool ------------------------- */
 
 /* The child of a fork() finds no lock of the pool held by the thread it
@@ -997,6 +1079,7 @@ int main(int argc, char **argv)
     test_no_heap_for_resizes();
     test_realloc_reset();
     test_realloc_reset_rounds();
+    test_realloc_during_reset();
     test_fork(0);
     test_fork(1);
     test_fork(2);
