@@ -202,7 +202,6 @@ void cymem_pool_destroy(cymem_pool *pool)
 static pthread_mutex_t *allocator_lock(cymem_pool *parent)
 {
     pthread_mutex_t *mu;
-    debug_watch(parent, 1);
     pool_lock(parent);
     if (parent->bk_lock == NULL) {
         int err = pthread_mutex_init(&parent->bk_mutex, NULL);
@@ -218,23 +217,12 @@ static pthread_mutex_t *allocator_lock(cymem_pool *parent)
     }
     mu = parent->bk_lock;
     pool_unlock(parent);
-    debug_watch(parent, -1);
     return mu;
 }
 
-cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
+/* cymem_pool_new_ex() of valid @opts, with chunks of @chunk bytes. */
+static cymem_pool *pool_new(const cymem_pool_options *opts, size_t chunk)
 {
-    static const cymem_pool_options defaults;
-    if (opts == NULL)
-        opts = &defaults;
-    size_t chunk = opts->chunk_size ? opts->chunk_size : CYMEM__CHUNK_DEFAULT;
-    if ((opts->flags & ~CYMEM__POOL_FLAGS) != 0 || !IS_POW2(chunk) ||
-        chunk < CYMEM_CHUNK_SIZE_MIN || chunk > CYMEM_CHUNK_SIZE_MAX ||
-        (opts->allocator && (!opts->allocator->malloc || !opts->allocator->free))) {
-        errno = EINVAL;
-        return NULL;
-    }
-
     cymem_pool proto;
     memset(&proto, 0, sizeof proto);
     if (opts->allocator) {
@@ -284,7 +272,6 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
 
     cymem_pool *parent = opts->parent;
     if (parent != NULL) {
-        debug_watch(parent, 1);
         pool_lock(parent);
         pool->parent = parent;
         pool->next_sibling = parent->first_child;
@@ -292,8 +279,30 @@ cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
             parent->first_child->prev_sibling = pool;
         parent->first_child = pool;
         pool_unlock(parent);
-        debug_watch(parent, -1);
     }
+    return pool;
+}
+
+cymem_pool *cymem_pool_new_ex(const cymem_pool_options *opts)
+{
+    static const cymem_pool_options defaults;
+    if (opts == NULL)
+        opts = &defaults;
+    size_t chunk = opts->chunk_size ? opts->chunk_size : CYMEM__CHUNK_DEFAULT;
+    if ((opts->flags & ~CYMEM__POOL_FLAGS) != 0 || !IS_POW2(chunk) ||
+        chunk < CYMEM_CHUNK_SIZE_MIN || chunk > CYMEM_CHUNK_SIZE_MAX ||
+        (opts->allocator && (!opts->allocator->malloc || !opts->allocator->free))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    /* Making a child is a call on its parent from its first look at the
+     * parent to its linking, which a destroy of the parent must not
+     * overlap (the debug mode counts it). */
+    if (opts->parent != NULL)
+        debug_watch(opts->parent, 1);
+    cymem_pool *pool = pool_new(opts, chunk);
+    if (opts->parent != NULL)
+        debug_watch(opts->parent, -1);
     return pool;
 }
 

@@ -11,9 +11,10 @@
  * heaps, and the page map holds exactly the pool's slots.  CI builds it
  * with -fsanitize=thread too.
  *
- * "rel-shared watch" and "rel-shared watch-reset" are the debug mode's
- * part: a destroy while another thread is inside a call on the pool (a
- * walk, a reset) must abort the program; "rel-shared watch-fork" is its
+ * "rel-shared watch", "rel-shared watch-reset" and "rel-shared
+ * watch-child" are the debug mode's part: a destroy while another thread
+ * is inside a call on the pool (a walk, a reset, the making of a child)
+ * must abort the program; "rel-shared watch-fork" is its
  * converse: the child of a fork() from a cleanup, which finishes the
  * reset the cleanup ran in, may destroy the pool.
  */
@@ -907,13 +908,19 @@ static void test_stats(void)
 
 static volatile int inside;
 
+/* Say so, and wait (at most ~5 s) for the main thread's destroy to abort
+ * us all. */
+static void hold_on(void)
+{
+    __atomic_store_n(&inside, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 500 && __atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 1; i++)
+        usleep(10000);
+}
+
 static int hold_walk(void *ptr, size_t size, void *ctx)
 {
     (void)ptr, (void)size, (void)ctx;
-    __atomic_store_n(&inside, 1, __ATOMIC_RELEASE);
-    /* Wait (at most ~5 s) for the main thread's destroy to abort us all. */
-    for (int i = 0; i < 500 && __atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 1; i++)
-        usleep(10000);
+    hold_on();
     return 1;
 }
 
@@ -928,15 +935,29 @@ static void *walker(void *arg)
 static void slow_cleanup(void *arg)
 {
     (void)arg;
-    __atomic_store_n(&inside, 1, __ATOMIC_RELEASE);
-    for (int i = 0; i < 500 && __atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 1; i++)
-        usleep(10000);
+    hold_on();
 }
 
 static void *resetter(void *arg)
 {
     (void)arg;
     cymem_pool_reset(pool);
+    return NULL;
+}
+
+/* An allocator that holds the making of a child of the pool under way. */
+static void *slow_malloc(size_t size, void *ctx)
+{
+    hold_on();
+    return locked_malloc(size, ctx);
+}
+
+static void *child_maker(void *arg)
+{
+    static const cymem_allocator slow = { slow_malloc, locked_free, NULL };
+    cymem_pool_options o = { &slow, pool, 0, 0 };
+    (void)arg;
+    cymem_pool_destroy(cymem_pool_new_ex(&o));
     return NULL;
 }
 
@@ -956,13 +977,17 @@ static int watched_pool(const char *what, void (*cleanup)(void *))
     return 0;
 }
 
-static int watch(int by_reset)
+/* @what: "watch" (a walk), "watch-reset" or "watch-child" (the making
+ * of a child). */
+static int watch(const char *what)
 {
-    int rc = watched_pool(by_reset ? "watch-reset" : "watch", by_reset ? slow_cleanup : NULL);
+    int by_reset = strcmp(what, "watch-reset") == 0;
+    int rc = watched_pool(what, by_reset ? slow_cleanup : NULL);
     if (rc != 0)
         return rc;
     pthread_t t;
-    pthread_create(&t, NULL, by_reset ? resetter : walker, NULL);
+    pthread_create(&t, NULL, by_reset ? resetter : strcmp(what, "watch") == 0 ? walker : child_maker,
+                   NULL);
     while (__atomic_load_n(&inside, __ATOMIC_ACQUIRE) == 0)
         usleep(1000);
     cymem_pool_destroy(pool);     /* must abort */
@@ -1063,10 +1088,9 @@ static void test_watch_fork(const char *argv0)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "watch") == 0)
-        return watch(0);
-    if (argc > 1 && strcmp(argv[1], "watch-reset") == 0)
-        return watch(1);
+    if (argc > 1 && (strcmp(argv[1], "watch") == 0 || strcmp(argv[1], "watch-reset") == 0 ||
+                     strcmp(argv[1], "watch-child") == 0))
+        return watch(argv[1]);
     if (argc > 1 && strcmp(argv[1], "watch-fork") == 0)
         return watch_fork();
     test_heaps();
@@ -1086,6 +1110,7 @@ int main(int argc, char **argv)
     test_stats();
     test_watch(argv[0], "watch");
     test_watch(argv[0], "watch-reset");
+    test_watch(argv[0], "watch-child");
     test_watch_fork(argv[0]);
     printf("rel-shared: %d errors\n", errors);
     return errors != 0;
