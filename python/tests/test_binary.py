@@ -65,3 +65,20 @@ def test_debian_preshed_runs_on_our_cymem():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_module_names_no_build_directory():
+    """Cython puts the name of the .pyx in the module (the file name of its
+    code objects): relative to the source directory, so that a build in
+    another directory makes the same module."""
+    builddir = os.environ.get("CYMEM_BUILDDIR")
+    if not builddir:
+        pytest.skip("needs the build tree (make check)")
+    srcdir = os.environ.get("CYMEM_SRCDIR", os.path.join(os.path.dirname(__file__), ".."))
+    dirs = {f(d) for d in (srcdir, builddir) for f in (os.path.abspath, os.path.realpath)}
+    for name in ("cymem.c", "_bench.c"):
+        with open(os.path.join(builddir, name), encoding="utf-8") as f:
+            text = f.read()
+        assert '"cymem/%s.pyx"' % name[:-2] in text, name
+        for d in dirs:
+            assert d + os.sep not in text, (name, d)
