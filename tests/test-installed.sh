@@ -4,8 +4,10 @@
 #
 #  - a program built with cc and `pkg-config --cflags --libs cymem' (the
 #    installed cymem.pc) runs against the installed library;
-#  - the installed cymem-stat runs and reports this version, and its record
-#    finds the installed cymem-mtrace.so on its own;
+#  - the installed cymem-stat runs and reports this version (installed
+#    outside the dynamic linker's directories, it finds libcymem.so by
+#    its run path), and its record finds the installed cymem-mtrace.so
+#    on its own;
 #  - man finds the installed pages (cymem_pool_alloc(3), cymem-stat(1));
 #  - the installed Python module, when it was built, imports from the
 #    directory configure chose for it and allocates.
@@ -61,13 +63,21 @@ PROG
     fi
 fi
 
-# cymem-stat.
+# cymem-stat.  Installed (not staged) where the dynamic linker does not
+# look, it finds the shared library by its run path, whatever prefix make
+# install was given; elsewhere the linker's cache may not know the library
+# yet (ldconfig), and the program is told where it is.
 stat=$DESTDIR$bindir/cymem-stat
-if out=$(LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$stat" --version) &&
+ldpath=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+case " ${sys_libdirs-} " in
+*" $libdir "*) ;;
+*) [ -n "$DESTDIR" ] || [ ! -e "$lib/libcymem.so" ] || ldpath=${LD_LIBRARY_PATH-} ;;
+esac
+if out=$(LD_LIBRARY_PATH=$ldpath "$stat" --version) &&
         echo "$out" | grep -q "$VERSION"; then
     ok "cymem-stat --version: $(echo "$out" | head -n 1)"
 else
-    bad "$stat --version did not name $VERSION"
+    bad "$stat --version did not name $VERSION${ldpath:+ (LD_LIBRARY_PATH=$ldpath)}"
 fi
 
 # cymem-stat record preloads the installed module, found where make
