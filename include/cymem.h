@@ -131,12 +131,19 @@ typedef struct cymem_pool_options {
     size_t chunk_size;
 } cymem_pool_options;
 
+/* A size_t constant, with no cast that C++'s -Wold-style-cast reports. */
+#ifdef __cplusplus
+#  define CYMEM_SIZE_C_(n) (static_cast<size_t>(n))
+#else
+#  define CYMEM_SIZE_C_(n) ((size_t)(n))
+#endif
+
 /** The smallest and largest chunk_size a pool accepts. */
-#define CYMEM_CHUNK_SIZE_MIN ((size_t)16 << 10)
-#define CYMEM_CHUNK_SIZE_MAX ((size_t)16 << 20)
+#define CYMEM_CHUNK_SIZE_MIN (CYMEM_SIZE_C_(16) << 10)
+#define CYMEM_CHUNK_SIZE_MAX (CYMEM_SIZE_C_(16) << 20)
 
 /** The largest alignment cymem_pool_alloc_aligned() accepts. */
-#define CYMEM_ALIGNMENT_MAX ((size_t)1 << 20)
+#define CYMEM_ALIGNMENT_MAX (CYMEM_SIZE_C_(1) << 20)
 
 /**
  * A snapshot of a pool's accounting, from cymem_pool_stats().  It speaks of

@@ -53,6 +53,41 @@ $CC ${CFLAGS-} "$tmp/prog.c" -o "$tmp/prog" $(pkg-config --cflags --libs cymem) 
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/prog" \
     || fail "the program linked against the shared library"
 
+# The installed header compiles warning-free where a strict user builds:
+# C89 to C11 and C++ (a C++ program that asks for -Wold-style-cast, say),
+# with -Werror, from a directory that is not a system one (warnings count).
+cat > "$tmp/strict.c" <<'PROG'
+#include <cymem.h>
+int strict(void);
+int strict(void)
+{
+    cymem_pool_options o = { 0, 0, 0, 0 };
+    cymem_pool *p;
+    void *b;
+    o.chunk_size = CYMEM_CHUNK_SIZE_MIN < CYMEM_CHUNK_SIZE_MAX ? CYMEM_CHUNK_SIZE_MIN : 0;
+    o.flags = CYMEM_POOL_THREADSAFE | CYMEM_POOL_HUGE_PAGES;
+    p = cymem_pool_new_ex(&o);
+    b = cymem_pool_alloc_aligned(p, 1, 8, CYMEM_ALIGNMENT_MAX);
+    cymem_pool_destroy(p);
+    return b != NULL && CYMEM_VERSION_NUMBER > 0;
+}
+PROG
+for std in c89 c99 c11; do
+    # shellcheck disable=SC2046
+    $CC -std=$std -Wall -Wextra -pedantic -Werror -fsyntax-only "$tmp/strict.c" \
+        $(pkg-config --cflags cymem) || fail "cymem.h with $CC -std=$std -pedantic -Werror"
+done
+cxx=${CXX:-c++}
+if command -v "${cxx%% *}" >/dev/null 2>&1; then
+    cp "$tmp/strict.c" "$tmp/strict.cc"
+    # shellcheck disable=SC2046
+    $cxx -std=c++11 -Wall -Wextra -pedantic -Wold-style-cast -Werror -fsyntax-only \
+        "$tmp/strict.cc" $(pkg-config --cflags cymem) ||
+        fail "cymem.h with $cxx -std=c++11 -Wold-style-cast -Werror"
+else
+    echo "(no C++ compiler: the header is not tried as C++)"
+fi
+
 if test -f "$libdir/libcymem.a"; then
     # shellcheck disable=SC2046
     $CC ${CFLAGS-} "$tmp/prog.c" -o "$tmp/prog-static" $(pkg-config --cflags cymem) \
