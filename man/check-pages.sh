@@ -1,7 +1,7 @@
 #!/bin/sh
-# check-pages.sh - the section 3 manual: every function the header
-# declares has a page or an alias, every page renders without a warning,
-# and every page has the sections a man page needs.
+# check-pages.sh - the section 3 manual: every function and every type
+# the header declares has a page or an alias, every page renders without
+# a warning, and every page has the sections a man page needs.
 fail=0
 pages=$(sed -n '/^dist_man3_MANS/,/[^\\]$/p' "$srcdir/pages.am" |
         sed -e 's/^dist_man3_MANS *+= *//' -e 's/\\//g')
@@ -12,6 +12,16 @@ for fn in $(sed -n '/^CYMEM_API/{N;s/\n/ /;p}' "$top_srcdir/include/cymem.h" |
     case " $(echo $pages) " in
     *" $fn.3 "*) ;;
     *) echo "FAIL: $fn has no page in pages.am"; fail=1 ;;
+    esac
+done
+
+# 1b. So has every type it declares (typedef ... name;), so that
+# `man cymem_stats' finds where the type is described.
+for ty in $(sed -n 's/^typedef struct [a-z_]* \(cymem_[a-z_]*\);$/\1/p; s/^} \(cymem_[a-z_]*\);$/\1/p' \
+              "$top_srcdir/include/cymem.h"); do
+    case " $(echo $pages) " in
+    *" $ty.3 "*) ;;
+    *) echo "FAIL: the type $ty has no page in pages.am"; fail=1 ;;
     esac
 done
 
