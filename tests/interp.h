@@ -121,7 +121,10 @@ static int fe_cb(void *p, size_t n, void *ctx)
         if (f->ip->b[i].p == p)
             break;
     if (i == f->ip->count || f->ip->b[i].n != n) {
-        fprintf(stderr, "DBG %p n=%zu found=%d model n=%zu\n", p, n, i != f->ip->count, i != f->ip->count ? f->ip->b[i].n : 0);
+        if (i == f->ip->count)
+            fprintf(stderr, "foreach: %p (%zu bytes) is no live block of the model\n", p, n);
+        else
+            fprintf(stderr, "foreach: %p has %zu bytes, the model %zu\n", p, n, f->ip->b[i].n);
         f->bad = 1;
     }
     f->seen++;

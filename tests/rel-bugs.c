@@ -1,7 +1,7 @@
 /*
  * rel-bugs.c - a program with the memory bugs that checkers must report
- * inside pools.  rel-checkers.sh runs it under valgrind and an ASan build,
- * and in the debug mode, one bug per run:
+ * inside pools.  rel-valgrind.sh runs it under valgrind, rel-asan.sh in an
+ * ASan build and rel-debug.sh in the debug mode, one bug per run:
  *
  *   after-free    read a block after cymem_pool_free()
  *   after-reset   read a block after cymem_pool_reset()
