@@ -5,13 +5,13 @@
  *
  * The fast paths of alloc and free inline the engines' hot paths
  * (arena_take() and arena_free() of arena.h, small_take() and
- * small_free_fast() of slab.h) for a plain pool (no lock, no checker
- * hooks: pool->arena_fast, pool->fast, pool->plain), reading only the
- * pool's first cache line; free's calls out of its fast path are all
- * tail calls, so that it saves no register.  A shared pool's calls go to shared.c; everything
- * else goes through one out-of-line function per call (alloc_checked,
- * free_checked), which takes the lock if the pool has one and lets
- * blocks.c do the work, checker hooks included.
+ * small_free() of slab.h) for a plain pool (no lock, no checker hooks:
+ * pool->arena_fast, pool->fast, pool->plain), reading only the pool's
+ * first cache line; free's calls out of its fast path are all tail
+ * calls, so that it saves no register.  A shared pool's calls go to
+ * shared.c; everything else goes through one out-of-line function per
+ * call (alloc_checked, free_checked), which takes the lock if the pool
+ * has one and lets blocks.c do the work, checker hooks included.
  *
  * Invariant kept: a call that fails (EINVAL, ENOMEM) leaves the pool as it
  * was (blocks.c keeps the rest: zero fill, realloc's new block before the
@@ -159,7 +159,10 @@ int free_impl(cymem_pool *pool, void *ptr, size_t *size)
                     return free_rest(pool, ptr, size);
                 return arena_free(pool, s, idx, size, 0);
             }
-            return small_free_fast(pool, s, ptr, size, free_rest);
+            uint32_t idx = slab_index(s, ptr);
+            if (unlikely(idx == CYMEM__NO_BLOCK))
+                return free_rest(pool, ptr, size);
+            return small_free(pool, s, idx, size, 0);
         }
     }
     return free_rest(pool, ptr, size);

@@ -359,7 +359,9 @@ extern cymem__slab cymem__empty_slab;
 
 static inline size_t slab_get_slack(const cymem__slab *s, uint32_t idx)
 {
-    return s->wide ? ((const uint16_t *)s->slack)[idx] : ((const uint8_t *)s->slack)[idx];
+    /* Narrow entries are the common case: blocks up to 2 KiB. */
+    return unlikely(s->wide) ? ((const uint16_t *)s->slack)[idx]
+                             : ((const uint8_t *)s->slack)[idx];
 }
 
 static inline size_t slab_max_slack(const cymem__slab *s)

@@ -4,8 +4,8 @@
  * and a destroy do to slabs.
  *
  * slab.h states the invariants and has the hot paths (small_take,
- * small_release, small_free_fast), which the public API's fast paths (api.c) and the
- * pools' blocks (blocks.c) expand.  A pool
+ * small_free), which the public API's fast paths (api.c) and the pools'
+ * blocks (blocks.c) expand.  A pool
  * serves small blocks from its arena first (arena.c); slabs take over
  * once the arena's budget is spent or the pool's frees leave too much of
  * it unused (cymem__slabs_start()).  At a reset that finds no block freed

@@ -139,59 +139,34 @@ static inline int small_freed_more(const cymem__slab *s, uint64_t old)
     return old == 0 || (s->list < SLAB_ON_AVAIL && s->nfree >= s->avail_min);
 }
 
-/* A free's bookkeeping for live block @idx of slab @s, whose level-0
- * word @w held @old: the pool's live bytes, the block's bit (only
- * out-of-line memory changes: the block itself is not touched) and nfree.
- * Returns the block's size. */
+/* Free the live block @idx of slab @s, its size to *@size (if @size);
+ * returns 0, and its one call is a tail call (the fast path of a free ends
+ * here).  Only out-of-line memory changes: the block itself is not
+ * touched.  @track as for small_take(). */
 static inline __attribute__((always_inline))
-size_t small_note_free(cymem_pool *pool, cymem__slab *s, uint32_t idx, uint64_t *w,
-                       uint64_t old)
+int small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx, size_t *size, const int track)
 {
+    uint64_t *w = s->fmap + (idx >> 6), old = *w;
     size_t n = s->bsize - slab_get_slack(s, idx);
     account_free(pool, n);
-    *w = old | FMAP_BIT(idx);
-    s->nfree++;
-    return n;
-}
-
-/* Give back block @idx of slab @s, known to be live; @track as for
- * small_take(). */
-static inline __attribute__((always_inline))
-size_t small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
-{
-    uint64_t *w = s->fmap + (idx >> 6), old = *w;
-    size_t n = small_note_free(pool, s, idx, w, old);
     if (track)
         TRACK_BLOCK_FREE(pool, s->base + (size_t)idx * s->bsize, n, s->bsize);
-    if (unlikely(small_freed_more(s, old)))
-        (void)cymem__small_freed(pool, s, idx);
-    return n;
-}
-
-/*
- * The fast path of a free of @ptr in slab @s of @pool (a plain pool), for
- * api.c: if @ptr is a live block, give it back, its size to *@size (if
- * @size), and return 0; if not, return @other(@pool, @ptr, @size).  Both
- * calls it may make are tail calls, and the level-0 word is read once,
- * for the block's liveness and for its update.
- */
-static inline __attribute__((always_inline))
-int small_free_fast(cymem_pool *pool, cymem__slab *s, void *ptr, size_t *size,
-                    int (*other)(cymem_pool *, void *, size_t *))
-{
-    size_t off = (size_t)((const char *)ptr - s->base);
-    uint32_t idx = (uint32_t)((off * s->recip) >> 40);
-    if (unlikely((size_t)idx * s->bsize != off || idx >= s->next))
-        return other(pool, ptr, size);
-    uint64_t *w = s->fmap + (idx >> 6), old = *w;
-    if (unlikely(old & FMAP_BIT(idx)))
-        return other(pool, ptr, size);
-    size_t n = small_note_free(pool, s, idx, w, old);
+    *w = old | FMAP_BIT(idx);
+    s->nfree++;
     if (size != NULL)
         *size = n;
     if (unlikely(small_freed_more(s, old)))
         return cymem__small_freed(pool, s, idx);
     return 0;
+}
+
+/* small_free() that returns the block's size. */
+static inline __attribute__((always_inline))
+size_t small_release(cymem_pool *pool, cymem__slab *s, uint32_t idx, const int track)
+{
+    size_t n;
+    (void)small_free(pool, s, idx, &n, track);
+    return n;
 }
 
 /* ---- The rest (slab.c) ------------------------------------------------- */
