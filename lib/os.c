@@ -22,12 +22,29 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef HAVE_UNISTD_H
 #  include <unistd.h>
 #endif
 #ifdef HAVE_SYS_MMAN_H
 #  include <sys/mman.h>
 #endif
+
+uint64_t cymem__os_now_ms(void)
+{
+#ifdef HAVE_CLOCK_GETTIME
+    struct timespec ts;
+    /* The coarse clock is read without a system call where the C library
+     * has the kernel's vDSO; it is as coarse as the timer tick. */
+#  ifdef CLOCK_MONOTONIC_COARSE
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#  endif
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+    return (uint64_t)time(NULL) * 1000u;
+}
 
 void *cymem__os_pages_alloc(size_t size)
 {

@@ -6,6 +6,7 @@
 #define CYMEM_OS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Pages come from mmap where the system has it: only then can memory be
  * cached by the page, mapped at an alignment, or remapped. */
@@ -20,6 +21,11 @@ size_t cymem__page_size(void);
 
 /* The processors online (at least 1), read once. */
 unsigned cymem__os_cpus(void);
+
+/* Milliseconds since some fixed moment, from a clock that never goes
+ * back and may be a few milliseconds coarse (for how long cached memory
+ * has waited). */
+uint64_t cymem__os_now_ms(void);
 
 /* @size bytes of fresh zero pages, or NULL (errno is not set). */
 void *cymem__os_pages_alloc(size_t size);

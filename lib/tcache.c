@@ -9,9 +9,14 @@
  * request.  A cached slab remembers how many of its leading bytes were
  * ever written, so the next pool still knows the rest is zero.  Direct
  * blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN wait in buckets for
- * the next request of their size, and up to REGION_KEEP regions
+ * the next request of their size, and the regions of destroyed pools
  * (CYMEM__REGION bytes aligned to a huge page, from which a large pool
- * carves its slabs) wait for the next large pool.  The regions of a very
+ * carves its slabs) wait for the next large pool: REGION_KEEP of them for
+ * as long as the thread lives, up to REGION_MAX for REGION_WAIT_MS.  So
+ * the unmapping of a large pool's pages, which costs the kernel about as
+ * much as their first faults did, is not paid inside the destroy (nor at
+ * all, when the next large pool comes soon), and yet the memory does not
+ * stay with an idle thread for long.  The regions of a very
  * large CYMEM_POOL_HUGE_PAGES pool are advised to use transparent huge
  * pages where the system has them.
  *
@@ -24,8 +29,11 @@
  *  - a cache is private to its thread: no locking, and memory freed on
  *    one thread is reused by pools of that thread only;
  *  - it holds at most CACHE_BYTES of slabs, BIG_BYTES of large blocks and
- *    REGION_KEEP regions; cymem_trim() and the thread's exit give all of
- *    it back to the system;
+ *    REGION_MAX regions, the oldest first in `regions'; a region beyond
+ *    the newest REGION_KEEP is given back by the first call of the thread
+ *    on the cache (regions_expire()) REGION_WAIT_MS or more after it came;
+ *    cymem_trim() and the thread's exit give all of it back to the
+ *    system;
  *  - a cached piece's dirty length covers every byte ever written in it:
  *    the bytes after it are zero;
  *  - cached memory (a slab's, a region's, a large block's) is off limits
@@ -57,8 +65,11 @@ typedef struct cached {
 } cached;
 
 
-/* Regions kept per thread, and the alignment they are mapped at. */
+/* Regions kept per thread for good, at most, and for REGION_WAIT_MS
+ * milliseconds; the alignment they are mapped at. */
 #define REGION_KEEP   4
+#define REGION_MAX    64
+#define REGION_WAIT_MS 100
 #define HUGE_PAGE     ((size_t)2 << 20)
 
 /* Direct blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN: BIG_STEPS
@@ -82,8 +93,9 @@ typedef struct slab_cache {
     unsigned big_count[BIG_BUCKETS];
     cached big[BIG_BUCKETS][BIG_DEPTH];  /* .dirty holds the block's size */
     unsigned nregions;
-    cached regions[REGION_KEEP];
-    unsigned char region_huge[REGION_KEEP];
+    cached regions[REGION_MAX];
+    uint64_t region_since[REGION_MAX];   /* when it came (os_now_ms) */
+    unsigned char region_huge[REGION_MAX];
 } slab_cache;
 
 /* ---- the per-thread slab cache ----------------------------------------- */
@@ -186,6 +198,32 @@ static slab_cache *tcache_get(void)
     return tcache = c;
 }
 
+/* Give back the regions of @c beyond the newest REGION_KEEP that came
+ * REGION_WAIT_MS or more before @now. */
+static NOINLINE void regions_expire(slab_cache *c, uint64_t now)
+{
+    unsigned n = 0;
+    while (c->nregions - n > REGION_KEEP && now - c->region_since[n] >= REGION_WAIT_MS) {
+        TRACK_MEM_RETURN(c->regions[n].mem, CYMEM__REGION);
+        cymem__os_pages_free(c->regions[n].mem, CYMEM__REGION);
+        n++;
+    }
+    if (n == 0)
+        return;
+    c->nregions -= n;
+    memmove(c->regions, c->regions + n, c->nregions * sizeof *c->regions);
+    memmove(c->region_since, c->region_since + n, c->nregions * sizeof *c->region_since);
+    memmove(c->region_huge, c->region_huge + n, c->nregions * sizeof *c->region_huge);
+}
+
+/* What every call on the cache does first: regions that have waited long
+ * enough go back.  Only a clock read while more than REGION_KEEP wait. */
+static inline void regions_check(slab_cache *c)
+{
+    if (unlikely(c != NULL && c->nregions > REGION_KEEP))
+        regions_expire(c, cymem__os_now_ms());
+}
+
 /* The bucket of a slab of @size bytes, or -1 if it is not cacheable. */
 static int bucket_of(size_t size)
 {
@@ -202,6 +240,7 @@ void *cymem__sys_slab_alloc(size_t size, size_t *dirty)
 {
 #if USE_CACHE
     int b = bucket_of(size);
+    regions_check(tcache);
     slab_cache *c = b >= 0 ? tcache : NULL;
     if (c != NULL && c->count[b] > 0) {
         cached *e = &c->slot[b][--c->count[b]];
@@ -222,6 +261,7 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
 {
 #if USE_CACHE
     int b = bucket_of(size);
+    regions_check(tcache);
     slab_cache *c = b >= 0 ? tcache_get() : NULL;
     if (c != NULL && !c->closing && c->count[b] < CACHE_DEPTH && c->bytes + size <= CACHE_BYTES) {
         cached *e = &c->slot[b][c->count[b]++];
@@ -259,12 +299,14 @@ void *cymem__sys_region_alloc(size_t *dirty, int huge)
     slab_cache *c = tcache;
     void *r;
     if (c != NULL && c->nregions > 0) {
+        /* The newest: the oldest may go back at the next check. */
         unsigned i = --c->nregions;
         r = c->regions[i].mem;
         *dirty = c->regions[i].dirty;
         TRACK_MEM_RETURN(r, CYMEM__REGION);
         if (c->region_huge[i] != huge)
             region_advise(r, huge);
+        regions_check(c);
         return r;
     }
     *dirty = 0;
@@ -283,13 +325,19 @@ void cymem__sys_region_free(void *mem, size_t dirty, int huge)
 {
 #if USE_CACHE
     slab_cache *c = tcache_get();
-    if (c != NULL && !c->closing && c->nregions < REGION_KEEP) {
-        c->regions[c->nregions].mem = mem;
-        c->regions[c->nregions].dirty = dirty;
-        c->region_huge[c->nregions] = (unsigned char)huge;
-        c->nregions++;
-        TRACK_MEM_CACHED(mem, CYMEM__REGION);
-        return;
+    if (c != NULL && !c->closing) {
+        uint64_t now = cymem__os_now_ms();
+        if (c->nregions > REGION_KEEP)
+            regions_expire(c, now);
+        if (c->nregions < REGION_MAX) {
+            c->regions[c->nregions].mem = mem;
+            c->regions[c->nregions].dirty = dirty;
+            c->region_since[c->nregions] = now;
+            c->region_huge[c->nregions] = (unsigned char)huge;
+            c->nregions++;
+            TRACK_MEM_CACHED(mem, CYMEM__REGION);
+            return;
+        }
     }
     cymem__os_pages_free(mem, CYMEM__REGION);
 #else

@@ -15,6 +15,10 @@
  * Large blocks that a live pool frees one by one go back to the C library
  * but one per size bucket, where a reset's wait in the cache for the next
  * round: what cymem_trim() reports after each says which.
+ *
+ * The regions of a destroyed large pool wait in the cache: all of them
+ * (up to 64, 256 MiB) for 100 ms, then all but four go back at the
+ * thread's next call on the cache (a pool made or destroyed).
  */
 #include <cymem.h>
 #include <pthread.h>
@@ -152,6 +156,49 @@ static void large_blocks(void)
     cymem_pool_destroy(pool);
 }
 
+/* A pool of about @bytes in blocks of 2000 bytes, left untouched (the
+ * pages of its regions are never faulted in), destroyed; 0 or -1. */
+static int large_pool(size_t bytes)
+{
+    cymem_pool *pool = cymem_pool_new();
+    if (pool == NULL)
+        return -1;
+    for (size_t done = 0; done < bytes; done += 2000)
+        if (cymem_pool_alloc(pool, 1, 2000) == NULL) {
+            cymem_pool_destroy(pool);
+            return -1;
+        }
+    cymem_pool_destroy(pool);
+    return 0;
+}
+
+static void regions_wait(void)
+{
+    cymem_trim();
+    expect(large_pool(64 * MIB) == 0, "a pool of 64 MiB");
+    size_t kept = cymem_trim();
+    printf("rel-trim: regions: %zu KiB kept after a destroy\n", kept >> 10);
+    expect(kept >= 48 * MIB, "a destroyed pool's regions did not wait in the cache");
+
+    expect(large_pool(64 * MIB) == 0, "a pool of 64 MiB");
+    usleep(300 * 1000);
+    /* The next call on the cache: all regions but four go back. */
+    cymem_pool *p = cymem_pool_new();
+    expect(p != NULL, "a pool");
+    cymem_pool_destroy(p);
+    kept = cymem_trim();
+    printf("rel-trim: regions: %zu KiB kept 300 ms later\n", kept >> 10);
+    expect(kept >= 16 * MIB, "fewer than four regions stayed in the cache");
+    expect(kept <= 16 * MIB + 8 * MIB, "regions stayed in the cache past their wait");
+
+    /* At most 64 regions wait. */
+    expect(large_pool(320 * MIB) == 0, "a pool of 320 MiB");
+    kept = cymem_trim();
+    printf("rel-trim: regions: %zu KiB kept after a destroy of 320 MiB\n", kept >> 10);
+    expect(kept >= 240 * MIB, "a destroyed pool's regions did not wait in the cache");
+    expect(kept <= 256 * MIB + 8 * MIB, "more than 64 regions waited in the cache");
+}
+
 static void *other(void *arg)
 {
     (void)arg;
@@ -165,6 +212,7 @@ int main(void)
 {
     run("main thread");
     large_blocks();
+    regions_wait();
     /* Fill the main thread's cache, trim from another thread: the main
      * thread's cache is still there after. */
     cymem_pool *p = cymem_pool_new();
