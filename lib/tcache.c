@@ -203,6 +203,12 @@ static slab_cache *tcache_get(void)
 static NOINLINE void regions_expire(slab_cache *c, uint64_t now)
 {
     unsigned n = 0;
+    if (DEBUG_ON) {
+        /* The invariant the loop below stands on: oldest first. */
+        for (unsigned i = 1; i < c->nregions; i++)
+            if (c->region_since[i] < c->region_since[i - 1] || c->nregions > REGION_MAX)
+                cymem__fatal("the thread's cached regions are out of order", 0);
+    }
     while (c->nregions - n > REGION_KEEP && now - c->region_since[n] >= REGION_WAIT_MS) {
         TRACK_MEM_RETURN(c->regions[n].mem, CYMEM__REGION);
         cymem__os_pages_free(c->regions[n].mem, CYMEM__REGION);
@@ -216,8 +222,9 @@ static NOINLINE void regions_expire(slab_cache *c, uint64_t now)
     memmove(c->region_huge, c->region_huge + n, c->nregions * sizeof *c->region_huge);
 }
 
-/* What every call on the cache does first: regions that have waited long
- * enough go back.  Only a clock read while more than REGION_KEEP wait. */
+/* What every call on the cache (a slab, a large block or a region taken
+ * or given back) does: regions that have waited long enough go back.
+ * Only a clock read while more than REGION_KEEP wait. */
 static inline void regions_check(slab_cache *c)
 {
     if (unlikely(c != NULL && c->nregions > REGION_KEEP))
@@ -407,6 +414,7 @@ void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed)
         if (big_size(b) < n)
             b++;
         slab_cache *c = tcache;
+        regions_check(c);
         if (b < BIG_BUCKETS && c != NULL && c->big_count[b] > 0) {
             cached *e = &c->big[b][--c->big_count[b]];
             c->big_bytes -= e->dirty;
@@ -432,6 +440,7 @@ void cymem__sys_big_free(void *p, size_t size, int bulk)
          * any size) would wait in bucket 0, which no request takes. */
         unsigned b = big_floor(size);
         slab_cache *c = tcache_get();
+        regions_check(c);
         if (b > 0 && c != NULL && !c->closing &&
             c->big_count[b] < (bulk ? BIG_DEPTH : BIG_DEPTH_FREED) &&
             c->big_bytes + size <= BIG_BYTES) {
