@@ -89,6 +89,11 @@ PY
     expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay "$scratch/cut.mtrace"
     grep -q "^replay1: .*incomplete: 1 line cut short)" "$scratch/out" ||
         fail "cut '$t', table: $(cat "$scratch/out")"
+    # Through a pipe, whose lines are checked as they are copied, alike.
+    { cat "$scratch/cut.mtrace" |
+          expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay /dev/stdin; } || exit 1
+    grep -q "^replay1: /dev/stdin .*incomplete: 1 line cut short)" "$scratch/out" ||
+        fail "cut '$t', a pipe: $(cat "$scratch/out")"
 done
 # A whole log says nothing of the kind; a log cut before its first
 # allocation's newline holds nothing to replay.

@@ -124,6 +124,63 @@ for n in 1 2; do
     expect_status 2 "$CYMEM_STAT" replay "$scratch/nul$n.mtrace"
     grep -q "nul$n.mtrace:3: .*NUL" "$scratch/err" || fail "NUL $n: $(cat "$scratch/err")"
 done
+# No line is longer than 1 MiB (1048576 bytes before its newline): a
+# caller's name that long is still a line, a byte more is refused.
+long_line() {
+    { printf '= Start\n@ ./'; head -c $(($1 - 24)) /dev/zero | tr '\000' a
+      printf ':[0x1] + 0x1000 0x10\n= End\n'; } > "$2"
+}
+long_line 1048576 "$scratch/long1.mtrace"
+expect_status 0 "$CYMEM_STAT" --quiet --repeat 1 replay "$scratch/long1.mtrace"
+long_line 1048577 "$scratch/long2.mtrace"
+expect_status 2 "$CYMEM_STAT" replay "$scratch/long2.mtrace"
+grep -q "long2.mtrace:2: malformed mtrace line (longer than 1048576 bytes): '@ ./aaa" \
+    "$scratch/err" || fail "a long line: $(cat "$scratch/err")"
+test "$(wc -l < "$scratch/err")" -eq 1 || fail "a long line: more than one line"
+
+# A stream (a pipe, a device) is read once, into an unnamed file: one that
+# is no trace is refused at its first bad line, as that line of a file
+# is, without reading the rest.  Read whole, /dev/zero or an endless
+# program would fill the disk: the file size limit and the timeout turn
+# that into a failure.
+stream() {
+    (ulimit -f 20000 2>/dev/null
+     if command -v timeout >/dev/null 2>&1; then
+         exec timeout 60 "$CYMEM_STAT" "$@"
+     fi
+     exec "$CYMEM_STAT" "$@")
+}
+# same_error FILE STREAM: the message of the stream is the file's.
+same_error() {
+    sed "s|$scratch/$1|STREAM|" "$scratch/err.file" > "$scratch/want"
+    sed "s|$2|STREAM|" "$scratch/err" > "$scratch/got"
+    cmp -s "$scratch/want" "$scratch/got" ||
+        fail "$2: '$(cat "$scratch/got")', the file says '$(cat "$scratch/want")'"
+}
+# /dev/zero: a line of NUL bytes without end.
+head -c 2000000 /dev/zero > "$scratch/zero.mtrace"
+expect_status 2 "$CYMEM_STAT" replay "$scratch/zero.mtrace"
+mv "$scratch/err" "$scratch/err.file"
+expect_status 2 stream replay /dev/zero
+grep -q "^cymem-stat: /dev/zero:1: malformed mtrace line (NUL byte): ''$" "$scratch/err" ||
+    fail "/dev/zero: $(cat "$scratch/err")"
+same_error zero.mtrace /dev/zero
+# Lines of text that are no events, at once or after a trace; a line
+# without end; a line too long, then more.
+for case in "yes|yes|1: malformed mtrace line (unknown event): 'y'" \
+            "after|{ printf '= Start\n+ 0x1000 0x10\n'; yes; }|3: malformed mtrace line (unknown event)" \
+            "endless|yes | tr -d '\n'|1: malformed mtrace line (longer than 1048576 bytes): 'yyy" \
+            "long|cat '$scratch/long2.mtrace'; yes|2: malformed mtrace line (longer than"; do
+    name=${case%%|*} rest=${case#*|}
+    what=${rest%|*} msg=${rest##*|}
+    eval "$what" | head -c 3000000 > "$scratch/$name.mtrace"
+    expect_status 2 "$CYMEM_STAT" replay "$scratch/$name.mtrace"
+    mv "$scratch/err" "$scratch/err.file"
+    { eval "$what" | expect_status 2 stream replay /dev/stdin; } || exit 1
+    grep -q -F "/dev/stdin:$msg" "$scratch/err" || fail "$name: $(cat "$scratch/err")"
+    test "$(wc -l < "$scratch/err")" -eq 1 || fail "$name: more than one line"
+    same_error "$name.mtrace" /dev/stdin
+done
 # '<' must be followed by '>' at once (at the end of the trace, or before
 # a boundary, the '>' line was cut off: see stat-replay.sh).
 printf '< 0x2000\n+ 0x3000 0x8\n' > "$scratch/lt.mtrace"

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "workload.h"
 
@@ -42,6 +43,23 @@
 struct trace_profile;
 int replay_build(const char *path, FILE *copy, struct plan *plan,
                  struct trace_profile *prof, char *err, size_t errlen);
+
+/* The longest line of a trace, its newline not counted: far more than a
+ * tracer writes (an event after its caller, a file name), and the most a
+ * line read from a stream may take. */
+#define REPLAY_LINE_MAX (1024 * 1024)
+
+/* Read the next line of the trace @path from @f into *@line (a buffer as
+ * getline()'s, *@cap bytes) and check it alone, as replay_build() checks
+ * it (replay.c); *@lineno counts the lines read.  Its length (with its
+ * newline: a last line without one, cut short, is not checked), 0 at the
+ * end of the trace, or -1 with the message replay_build() gives for it
+ * in err: a read error, a line longer than REPLAY_LINE_MAX, or holding a
+ * NUL byte, or no event.  A line longer than that is not read to its end.
+ * Whether a line may follow the ones before it (a '>' line after its '<',
+ * a realloc onto a live block) is replay_build()'s alone to check. */
+ssize_t replay_read_line(FILE *f, const char *path, unsigned long *lineno, char **line,
+                         size_t *cap, char *err, size_t errlen);
 
 /* A replayed trace's call sites and sizes (sites.c).  While the trace is
  * read, profile_note() counts each event under its caller (@site, @len
@@ -244,7 +262,9 @@ void logset_free(char **paths, size_t n);
 /* The traces given to replay (inputs.c): a file, or each log of a
  * recording, @set naming the recording and @last marking its last log.
  * A trace that can be read only once (a pipe, /dev/stdin) is read into
- * @copy, an unnamed file, since it is read twice: checked, then run. */
+ * @copy, an unnamed file, since it is read twice: checked, then run; its
+ * lines are checked one by one as they are read (replay_read_line()), so
+ * that a stream that is no trace stops at its first bad line. */
 struct input {
     char *path;
     const char *set;

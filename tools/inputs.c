@@ -18,11 +18,16 @@
 #include <sys/stat.h>
 
 /* A copy of the file @path in an unnamed file, into *@copy: 0, or -1 with
- * a message. */
+ * a message.  Each line is checked as it comes, as replay_build() checks
+ * it: a stream that is no trace (/dev/zero, a program's output) is
+ * refused at its first bad line, with replay_build()'s message for it,
+ * not copied until the disk is full. */
 static int copy_of(const char *path, FILE **copy, char *err, size_t errlen)
 {
-    char buf[65536];
-    size_t n;
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned long lineno = 0;
+    ssize_t len;
     FILE *in = fopen(path, "re"), *out = in ? tmpfile() : NULL;
     if (out == NULL) {
         snprintf(err, errlen, "cannot %s '%s': %s", in ? "copy" : "open", path,
@@ -31,15 +36,22 @@ static int copy_of(const char *path, FILE **copy, char *err, size_t errlen)
             fclose(in);
         return -1;
     }
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
+    int bad = 0;
+    while ((len = replay_read_line(in, path, &lineno, &line, &cap, err, errlen)) > 0) {
+        if (fwrite(line, 1, (size_t)len, out) != (size_t)len) {
+            bad = 1;
             break;
-    int bad = ferror(in) || ferror(out) || fflush(out) != 0;
+        }
+        if (line[len - 1] != '\n')
+            break;   /* the last line, cut short */
+    }
+    if (!bad && len >= 0 && fflush(out) != 0)
+        bad = 1;
     if (bad)
-        snprintf(err, errlen, "%s: %s error: %s", path, ferror(in) ? "read" : "copy",
-                 strerror(errno));
+        snprintf(err, errlen, "%s: copy error: %s", path, strerror(errno));
+    free(line);
     fclose(in);
-    if (bad) {
+    if (bad || len < 0) {
         fclose(out);
         return -1;
     }

@@ -305,11 +305,17 @@ static int event_of(struct parser *ps, const char *line, const char **args)
     return s[0];
 }
 
-/* One line: its event (as event_of() gives it), address and size. */
+/* One line: its event (as event_of() gives it, or LAST_LINE), address
+ * and size. */
 struct event {
     int kind;
+    int cut;                 /* cut short: counted, not replayed */
     uint64_t addr, size;
 };
+
+/* The kind of the last line of a trace when it has no newline: cut short
+ * where the process died, not replayed. */
+#define LAST_LINE 256
 
 /* Parse @line into @e; its kind, or -1 with a message for a malformed
  * line. */
@@ -350,6 +356,107 @@ static int cut_before_boundary(const char *line)
     return 0;
 }
 
+/* Read a line of @f into *@line (a buffer as getline()'s, *@cap bytes),
+ * with its newline: its length, 0 at the end of the file, -1 for a read
+ * error (ferror()) or no memory, or LINE_TOO_LONG when REPLAY_LINE_MAX bytes came without a
+ * newline and more follow (*@line then holds REPLAY_LINE_MAX + 1 bytes):
+ * the rest of such a line is not read, so that a stream without a
+ * newline (/dev/zero) takes no more memory than that. */
+#define LINE_TOO_LONG (-2)
+static ssize_t read_line(FILE *f, char **line, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+    for (;;) {
+        /* Room for a byte and the NUL after the line. */
+        if (n + 2 > *cap) {
+            size_t want = *cap ? *cap * 2 : 256;
+            if (want > REPLAY_LINE_MAX + 2)
+                want = REPLAY_LINE_MAX + 2;
+            char *p = realloc(*line, want);
+            if (p == NULL)
+                return -1;
+            *line = p;
+            *cap = want;
+        }
+        char *buf = *line;
+        for (size_t room = *cap - 1; n < room;) {
+            if ((c = getc_unlocked(f)) == EOF)
+                goto end;
+            buf[n++] = (char)c;
+            if (c == '\n')
+                goto end;
+        }
+        if (n > REPLAY_LINE_MAX) {
+            buf[n] = '\0';
+            return LINE_TOO_LONG;
+        }
+    }
+end:
+    if (ferror(f))
+        return -1;
+    (*line)[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* Read the next line of @ps's trace from @f into *@line and parse it into
+ * @e: its length, 0 at the end of the trace, or -1 with a message.  Only
+ * the line itself is checked: whether it may follow the lines before it
+ * is replay_build()'s to say. */
+static ssize_t next_line(struct parser *ps, FILE *f, char **line, size_t *cap,
+                         struct event *e)
+{
+    ssize_t len = read_line(f, line, cap);
+    e->kind = e->cut = 0;
+    if (len == 0)
+        return 0;
+    if (len == -1) {
+        if (ferror(f))
+            snprintf(ps->err, ps->errlen, "%s: read error: %s", ps->path, strerror(errno));
+        else
+            snprintf(ps->err, ps->errlen, "%s: out of memory", ps->path);
+        return -1;
+    }
+    ps->lineno++;
+    if (len == LINE_TOO_LONG) {
+        /* No tracer writes such a line (nor a NUL byte, the likelier
+         * reason, as in /dev/zero). */
+        char why[48];
+        snprintf(why, sizeof why, "longer than %d bytes", REPLAY_LINE_MAX);
+        return malformed(ps, memchr(*line, '\0', REPLAY_LINE_MAX + 1) ? "NUL byte" : why,
+                         *line);
+    }
+    if ((*line)[len - 1] != '\n') {
+        /* The last line, without its newline: cut short where the
+         * process died, not recorded. */
+        e->kind = LAST_LINE;
+        e->cut = !at_end(*line);
+        return len;
+    }
+    if (memchr(*line, '\0', (size_t)len) != NULL) {
+        /* Text functions would stop at it and take the rest for
+         * blank: no tracer writes one. */
+        return malformed(ps, "NUL byte", *line);
+    }
+    if (parse_event(ps, *line, e) < 0) {
+        if (!cut_before_boundary(*line))
+            return -1;
+        e->kind = '=';   /* the boundary stands, the cut line goes */
+        e->cut = 1;
+    }
+    return len;
+}
+
+ssize_t replay_read_line(FILE *f, const char *path, unsigned long *lineno, char **line,
+                         size_t *cap, char *err, size_t errlen)
+{
+    struct parser ps = { path, *lineno, err, errlen, NULL, 0 };
+    struct event e;
+    ssize_t len = next_line(&ps, f, line, cap, &e);
+    *lineno = ps.lineno;
+    return len;
+}
+
 int replay_build(const char *path, FILE *copy, struct plan *plan,
                  struct trace_profile *prof, char *err, size_t errlen)
 {
@@ -379,28 +486,12 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
     uint64_t run_events = 0;
 
     ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        struct event event;
-        ps.lineno++;
-        if (line[len - 1] != '\n') {
-            /* The last line, without its newline: cut short where the
-             * process died, not recorded. */
-            plan->cut_lines += !at_end(line);
+    struct event event;
+    while ((len = next_line(&ps, f, &line, &cap, &event)) > 0) {
+        int ev = event.kind;
+        plan->cut_lines += event.cut;
+        if (ev == LAST_LINE)
             break;
-        }
-        if (memchr(line, '\0', (size_t)len) != NULL) {
-            /* Text functions would stop at it and take the rest for
-             * blank: no tracer writes one. */
-            malformed(&ps, "NUL byte", line);
-            goto out;
-        }
-        int ev = parse_event(&ps, line, &event);
-        if (ev < 0) {
-            if (!cut_before_boundary(line))
-                goto out;
-            plan->cut_lines++;   /* the boundary stands, the cut line goes */
-            ev = '=';
-        }
         if (ev == 0)
             continue;
         if (want_result && ev == '=') {
@@ -493,10 +584,8 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
             break;
         }
     }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    if (len < 0)
         goto out;
-    }
     plan->cut_lines += want_result;   /* a realloc without its '>' line */
     if (run_events)
         plan->trace_runs++;
