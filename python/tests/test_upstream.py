@@ -106,7 +106,10 @@ except ValueError as e:
     assert "freed" in str(e), e
 else:
     raise SystemExit("no ValueError")
-assert a not in m and len(m) == 1 and m.size == (64 << 20) + 1
+# What is left is the new block alone; the system may have mapped it
+# where the freed one was, so its address may be a's.
+assert len(m) == 1 and m.size == (64 << 20) + 1
+assert a not in m or m.block_size(a) == (64 << 20) + 1
 print("ok")
 """
 
