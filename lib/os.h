@@ -22,9 +22,11 @@ size_t cymem__page_size(void);
 /* The processors online (at least 1), read once. */
 unsigned cymem__os_cpus(void);
 
-/* Milliseconds since some fixed moment, from a clock that never goes
- * back and may be a few milliseconds coarse (for how long cached memory
- * has waited). */
+/* Milliseconds since some fixed moment (for how long cached memory has
+ * waited), a few milliseconds coarse: the monotonic clock where there is
+ * clock_gettime(), else time(), which goes back when the wall clock is
+ * set back.  Even the monotonic clock goes back in a child that fork()
+ * put in another time namespace: callers must expect it. */
 uint64_t cymem__os_now_ms(void);
 
 /* @size bytes of fresh zero pages, or NULL (errno is not set). */

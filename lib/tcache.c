@@ -199,7 +199,11 @@ static slab_cache *tcache_get(void)
 }
 
 /* Give back the regions of @c beyond the newest REGION_KEEP that came
- * REGION_WAIT_MS or more before @now. */
+ * REGION_WAIT_MS or more before @now.  A clock that went back (time(),
+ * os.c's fallback, when the wall clock is set back; the monotonic clock
+ * in a child that fork() put in another time namespace) is behind the
+ * regions that came after @now: their wait starts again at @now, which
+ * keeps them oldest first, and @now - since does not wrap. */
 static NOINLINE void regions_expire(slab_cache *c, uint64_t now)
 {
     unsigned n = 0;
@@ -209,6 +213,8 @@ static NOINLINE void regions_expire(slab_cache *c, uint64_t now)
             if (c->region_since[i] < c->region_since[i - 1] || c->nregions > REGION_MAX)
                 cymem__fatal("the thread's cached regions are out of order", 0);
     }
+    for (unsigned i = c->nregions; i > 0 && c->region_since[i - 1] > now; i--)
+        c->region_since[i - 1] = now;
     while (c->nregions - n > REGION_KEEP && now - c->region_since[n] >= REGION_WAIT_MS) {
         TRACK_MEM_RETURN(c->regions[n].mem, CYMEM__REGION);
         cymem__os_pages_free(c->regions[n].mem, CYMEM__REGION);
@@ -334,8 +340,7 @@ void cymem__sys_region_free(void *mem, size_t dirty, int huge)
     slab_cache *c = tcache_get();
     if (c != NULL && !c->closing) {
         uint64_t now = cymem__os_now_ms();
-        if (c->nregions > REGION_KEEP)
-            regions_expire(c, now);
+        regions_expire(c, now);
         if (c->nregions < REGION_MAX) {
             c->regions[c->nregions].mem = mem;
             c->regions[c->nregions].dirty = dirty;
