@@ -18,6 +18,7 @@ for bug in "after-free:read after free" "after-reset:read after reset" \
            "after-free-big:big block read after free" \
            "after-reset-big:big block read after reset" \
            "after-destroy:read after destroy" \
+           "after-destroy-large:large pool read after destroy" \
            "past-end:one byte past the end" "past-end-big:big\[10000\]" \
            "past-end-huge:huge\[200000\]"; do
     name=${bug%%:*}

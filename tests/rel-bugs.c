@@ -9,6 +9,9 @@
  *                 waits in the thread's cache for the next one
  *   after-destroy read a block after cymem_pool_destroy(): the pool's
  *                 memory waits in the thread's cache for the next pool
+ *   after-destroy-large   the same for a pool of 24 MiB, whose 4 MiB
+ *                 regions wait there, the block's among those beyond the
+ *                 four the cache keeps for good
  *   past-end      read one byte past a small block's requested end
  *   past-end-big  the same for a large (direct) block
  *   past-end-huge the same for a block the system maps (128 KiB and up),
@@ -47,6 +50,17 @@ int main(int argc, char **argv)
     } else if (strcmp(bug, "after-destroy") == 0) {
         cymem_pool_destroy(pool);
         sink += p[3];                      /* read after destroy */
+        printf("%d\n", sink);
+        return 0;
+    } else if (strcmp(bug, "after-destroy-large") == 0) {
+        /* The last block is in the pool's newest region, which the
+         * destroy gives back first: the oldest in the cache. */
+        volatile char *last = p;
+        for (size_t done = 0; done < ((size_t)24 << 20) && last != NULL; done += 2000)
+            last = cymem_pool_alloc(pool, 1, 2000);
+        if (last == NULL) return 1;
+        cymem_pool_destroy(pool);
+        sink += last[7];                   /* large pool read after destroy */
         printf("%d\n", sink);
         return 0;
     } else if (strcmp(bug, "past-end") == 0) {
