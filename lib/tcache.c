@@ -12,11 +12,15 @@
  * the next request of their size, and the regions of destroyed pools
  * (CYMEM__REGION bytes aligned to a huge page, from which a large pool
  * carves its slabs) wait for the next large pool: REGION_KEEP of them for
- * as long as the thread lives, up to REGION_MAX for REGION_WAIT_MS.  So
- * the unmapping of a large pool's pages, which costs the kernel about as
+ * as long as the thread lives, up to REGION_MAX until the thread's first
+ * call on the cache REGION_WAIT_MS or more after they came.  So the
+ * unmapping of a large pool's pages, which costs the kernel about as
  * much as their first faults did, is not paid inside the destroy (nor at
- * all, when the next large pool comes soon), and yet the memory does not
- * stay with an idle thread for long.  The regions of a very
+ * all, when the next large pool comes soon), and yet a thread that goes
+ * on making pools does not keep the memory for long.  There is no timer:
+ * a thread that makes no call on the cache after the destroy (an idle
+ * one, or one that only uses the slabs its pools have) keeps it until
+ * cymem_trim() or its exit.  The regions of a very
  * large CYMEM_POOL_HUGE_PAGES pool are advised to use transparent huge
  * pages where the system has them.
  *
