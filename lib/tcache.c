@@ -44,8 +44,9 @@
  *    to the checkers (track.h) while it waits, and is made accessible
  *    again before it leaves the cache, to a pool or to the system;
  *  - the cache's life on a thread goes none -> live -> gone, never back:
- *    once the thread's key destructor has freed it, the thread's pools use
- *    the system directly (see tcache below).
+ *    once the thread's key destructor (or the library's, on the thread
+ *    that unloads it) has freed it, the thread's pools use the system
+ *    directly (see tcache below).
  */
 #include "internal.h"
 #include "os.h"
@@ -110,7 +111,8 @@ typedef struct slab_cache {
 /*
  * The cache's life on a thread: none yet (tcache NULL, tcache_gone 0), then
  * live (tcache set), then gone for good once the thread's key destructor
- * has run (tcache NULL, tcache_gone 1).  Destructors of other keys may run
+ * has run, or the library's on the thread that unloads it or exits the
+ * process (tcache NULL, tcache_gone 1).  Destructors of other keys may run
  * after ours and still use pools (a pool per thread, destroyed by its
  * key's destructor): from then on this thread's pools use the system
  * directly, and no new cache is made, since nothing would free it.
@@ -169,7 +171,12 @@ static void tcache_key_init(void)
 
 /* A library unloaded while threads still run must not leave its
  * destructor behind in the key: those threads' caches are then lost
- * (leaked), which is better than a call into unmapped code. */
+ * (leaked), which is better than a call into unmapped code.  The thread
+ * that unloads it (or exits the process) gives its own cache back, which
+ * nothing could reach after: the regions of a large pool it destroyed
+ * just before would stay mapped, up to REGION_MAX of them at every load
+ * and unload.  A pool it uses after, in a later destructor, uses the
+ * system directly. */
 #  if defined(__GNUC__)
 __attribute__((destructor)) static void tcache_unload(void)
 {
@@ -177,6 +184,8 @@ __attribute__((destructor)) static void tcache_unload(void)
         tcache_key_ok = 0;
         pthread_key_delete(tcache_key);
     }
+    if (tcache != NULL)
+        tcache_release(tcache);
 }
 #  endif
 

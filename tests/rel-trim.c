@@ -27,18 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MIB ((size_t)1 << 20)
+#include "resident.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#  define UNDER_ASAN 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define UNDER_ASAN 1
-#  endif
-#endif
-#ifndef UNDER_ASAN
-#  define UNDER_ASAN 0
-#endif
+#define MIB ((size_t)1 << 20)
 
 static int failures;
 
@@ -48,19 +39,6 @@ static void expect(int cond, const char *what)
         fprintf(stderr, "rel-trim: %s\n", what);
         failures++;
     }
-}
-
-/* Resident bytes, or 0 if the system does not say. */
-static size_t rss(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size, resident = 0;
-    if (f == NULL)
-        return 0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static int fill(cymem_pool *pool, size_t bytes)
