@@ -131,10 +131,11 @@ int main(int argc, char **argv)
     cymem_pool *h = cymem_pool_new_ex(&huge);
     void *q = h ? grow(h, 12) : NULL;
     expect(q != NULL && advice(q) == 'h', "a CYMEM_POOL_HUGE_PAGES pool got no huge pages");
-    /* The huge pool's regions wait in the thread's cache: a plain pool
-     * that takes one must not inherit the advice. */
-    cymem_pool_destroy(h);
+    /* The huge pool's regions wait in the thread's cache, the newest
+     * there (it is destroyed last), so that the next pool takes them
+     * first: a plain pool that takes one must not inherit the advice. */
     cymem_pool_destroy(plain);
+    cymem_pool_destroy(h);
     plain = cymem_pool_new();
     p = plain ? grow(plain, 12) : NULL;
     expect(p != NULL && advice(p) != 'h', "a plain pool reused a region with the advice");
