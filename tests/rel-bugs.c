@@ -21,6 +21,12 @@
  *   overflow-write-huge   the same for the mapped block
  *   leak          exit without destroying the pool
  *   none          no bug: checkers must stay silent
+ *
+ * Each bad access reads or writes its own offset of its block: the
+ * scripts find a report by the line of the access, and two accesses of
+ * the same shape (a free, then a read of p[3] and of big[3]) may be
+ * compiled into one instruction, whose line is then the other's (the
+ * user's CFLAGS, -O2 by default, come after the -O0 asked for here).
  */
 #include <cymem.h>
 #include <stdio.h>
@@ -37,10 +43,10 @@ int main(int argc, char **argv)
     int sink = 0;
     if (strcmp(bug, "after-free") == 0) {
         cymem_pool_free(pool, (void *)p);
-        sink += p[3];                      /* read after free */
+        sink += p[1];                      /* read after free */
     } else if (strcmp(bug, "after-reset") == 0) {
         cymem_pool_reset(pool);
-        sink += p[3];                      /* read after reset */
+        sink += p[2];                      /* read after reset */
     } else if (strcmp(bug, "after-free-big") == 0) {
         cymem_pool_free(pool, (void *)big);
         sink += big[3];                    /* big block read after free */
@@ -49,7 +55,7 @@ int main(int argc, char **argv)
         sink += big[5];                    /* big block read after reset */
     } else if (strcmp(bug, "after-destroy") == 0) {
         cymem_pool_destroy(pool);
-        sink += p[3];                      /* read after destroy */
+        sink += p[6];                      /* read after destroy */
         printf("%d\n", sink);
         return 0;
     } else if (strcmp(bug, "after-destroy-large") == 0) {
