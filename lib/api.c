@@ -135,18 +135,9 @@ static NOINLINE int free_checked(cymem_pool *pool, void *ptr, size_t *size)
     return 0;
 }
 
-/* A free the fast path does not finish: a shared pool's, or the general
- * one. */
-static NOINLINE int free_rest(cymem_pool *pool, void *ptr, size_t *size)
-{
-    if (pool != NULL && pool_shared(pool) && ptr != NULL)
-        return cymem__shared_free(pool, ptr, size);
-    return free_checked(pool, ptr, size);
-}
-
 /* cymem_pool_free() and cymem_pool_free_size(): for a plain pool, a live
- * slab or arena block is freed here, every other case goes on by a tail
- * call. */
+ * slab or arena block is freed here, a shared pool's block in shared.c,
+ * every other case in free_checked(), each by a tail call. */
 static inline __attribute__((always_inline))
 int free_impl(cymem_pool *pool, void *ptr, size_t *size)
 {
@@ -156,16 +147,18 @@ int free_impl(cymem_pool *pool, void *ptr, size_t *size)
             if (s->cls == CYMEM__ARENA_CLS) {
                 uint32_t idx = arena_index(s, ptr);
                 if (unlikely(idx == CYMEM__NO_BLOCK))
-                    return free_rest(pool, ptr, size);
+                    return free_checked(pool, ptr, size);
                 return arena_free(pool, s, idx, size, 0);
             }
             uint32_t idx = slab_index(s, ptr);
             if (unlikely(idx == CYMEM__NO_BLOCK))
-                return free_rest(pool, ptr, size);
+                return free_checked(pool, ptr, size);
             return small_free(pool, s, idx, size, 0);
         }
+    } else if (likely(pool != NULL) && pool_shared(pool) && likely(ptr != NULL)) {
+        return cymem__shared_free(pool, ptr, size);
     }
-    return free_rest(pool, ptr, size);
+    return free_checked(pool, ptr, size);
 }
 
 int cymem_pool_free(cymem_pool *pool, void *ptr)

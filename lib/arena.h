@@ -192,9 +192,11 @@ void *arena_take(cymem_pool *pool, cymem__slab *a, size_t n, const int track)
  * (if @size); returns 0, and its calls are tail calls (the fast path of a
  * free ends here).  The block at the top of the chunk that serves goes
  * back to the bump index; any other becomes a hole (an earlier chunk's top
- * would never be bumped again).  @track as for arena_take(). */
+ * would never be bumped again).  @track as for arena_take(), @unlock as
+ * for small_free_ex() in slab.h. */
 static inline __attribute__((always_inline))
-int arena_free(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t *size, const int track)
+int arena_free_ex(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t *size, const int track,
+                  const int unlock)
 {
     uint32_t u = arena_extent(a, idx);
     size_t n = arena_size(a, idx, u);
@@ -215,11 +217,19 @@ int arena_free(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t *size, con
         a->marks[idx] = 0;
         a->next = idx;
         if (unlikely(idx == 0) && a != pool_keeper(pool))
-            return cymem__arena_back(pool);
+            return unlock ? cymem__arena_back_unlock(pool) : cymem__arena_back(pool);
+        if (unlock)
+            heap_unlock(pool);
         return 0;
     }
     a->marks[idx] = ARENA_FREED;
-    return cymem__arena_hole(pool, a, idx, u);
+    return unlock ? cymem__arena_hole_unlock(pool, a, idx, u) : cymem__arena_hole(pool, a, idx, u);
+}
+
+static inline __attribute__((always_inline))
+int arena_free(cymem_pool *pool, cymem__slab *a, uint32_t idx, size_t *size, const int track)
+{
+    return arena_free_ex(pool, a, idx, size, track, 0);
 }
 
 /* arena_free() that returns the block's size. */

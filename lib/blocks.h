@@ -24,25 +24,6 @@ void *cymem__block_alloc_aligned(cymem_pool *pool, size_t n, size_t align);
  * small (realloc's move, a heap's free in shared.c). */
 size_t cymem__block_release(cymem_pool *pool, cymem__slab *s, uint32_t idx);
 
-/* The fast path of a free (api.c, and shared.h for a heap): if @ptr is a
- * live block of chunk @s of @pool, a pool with no checker hooks, give it
- * back with its size in *@n and return 1; else 0, nothing done. */
-static inline __attribute__((always_inline))
-int chunk_free_fast(cymem_pool *pool, cymem__slab *s, void *ptr, size_t *n)
-{
-    uint32_t idx;
-    if (s->cls == CYMEM__ARENA_CLS) {
-        if (likely((idx = arena_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-            *n = arena_release(pool, s, idx, 0);
-            return 1;
-        }
-    } else if (likely((idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
-        *n = small_release(pool, s, idx, 0);
-        return 1;
-    }
-    return 0;
-}
-
 /* Free @ptr if it is a live block of @pool (its size to *size); 0, or -1
  * with nothing changed. */
 int cymem__block_free(cymem_pool *pool, void *ptr, size_t *size);

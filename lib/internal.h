@@ -487,4 +487,17 @@ static inline void heap_unlock(const cymem_pool *h)
     __atomic_store_n(&((cymem_pool *)h)->hlock, 0, __ATOMIC_RELEASE);
 }
 
+/* Take it if no other thread has it: 1, or 0 with nothing done. */
+static inline int heap_trylock(const cymem_pool *h)
+{
+    return __atomic_exchange_n(&((cymem_pool *)h)->hlock, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+/* The tail calls of the engines' frees (slab.h, arena.h) for a heap's
+ * fast path, which holds the heap's lock (@unlock): the same calls, then
+ * the lock given back (shared.c). */
+int cymem__small_freed_unlock(cymem_pool *heap, cymem__slab *s, uint32_t idx);
+int cymem__arena_hole_unlock(cymem_pool *heap, cymem__slab *a, uint32_t idx, uint32_t units);
+int cymem__arena_back_unlock(cymem_pool *heap);
+
 #endif /* CYMEM_INTERNAL_H */

@@ -13,9 +13,10 @@
  * Every call on a heap takes the heap's spin lock: its own thread's,
  * without contention but for frees of its blocks from other threads.
  * An allocation from the heap the thread's cache names first, and a free
- * of a live block of a chunk, of a heap without checker hooks, run a
- * plain pool's inline paths under that lock (the fast paths at the end
- * of this file); every other call takes the general functions.
+ * of a live block of a chunk, of a heap without checker hooks whose lock
+ * is free, run a plain pool's inline paths under that lock (the fast
+ * paths at the end of this file), which give the lock back themselves;
+ * every other call takes the general functions.
  * P's mutex guards the table of heaps while a heap is added, and P's
  * children and cleanups, as for any THREADSAFE pool.
  *
@@ -507,11 +508,39 @@ static NOINLINE int free_watched(cymem_pool *pool, void *ptr, size_t *size)
     WATCHED(int, shared_free(pool, ptr, size));
 }
 
+/* The engines' tail calls for the free's fast path below, which holds
+ * the heap's lock: each gives it back when done (internal.h). */
+int cymem__small_freed_unlock(cymem_pool *heap, cymem__slab *s, uint32_t idx)
+{
+    int r = cymem__small_freed(heap, s, idx);
+    heap_unlock(heap);
+    return r;
+}
+
+int cymem__arena_hole_unlock(cymem_pool *heap, cymem__slab *a, uint32_t idx, uint32_t units)
+{
+    int r = cymem__arena_hole(heap, a, idx, units);
+    heap_unlock(heap);
+    return r;
+}
+
+int cymem__arena_back_unlock(cymem_pool *heap)
+{
+    int r = cymem__arena_back(heap);
+    heap_unlock(heap);
+    return r;
+}
+
 /* The fast paths: the calling thread's heap when its cache names it
- * first, and (for a free) a block of a chunk, each of a plain heap (no
- * checker hooks, so no debug mode to count the call), served as a plain
- * pool's blocks under the heap's lock; everything else goes to the
- * watched calls above. */
+ * first, and (for a free) a block of a chunk whose heap's lock no other
+ * thread holds, each of a plain heap (no checker hooks, so no debug mode
+ * to count the call), served as a plain pool's blocks under the heap's
+ * lock; everything else goes to the watched calls above.  The free's
+ * engines give the lock back themselves (their @unlock instances), so
+ * that every call out of it is a tail call, as in a plain pool's fast
+ * path (api.c).  An allocation zeroes its block under the lock: a thread
+ * that still holds a pointer from before a reset, to a block this one
+ * takes again, must not read it while it is being zeroed. */
 void *cymem__shared_alloc(cymem_pool *pool, size_t n, size_t align)
 {
     cymem_pool *h = refs[0].heap;
@@ -532,16 +561,15 @@ int cymem__shared_free(cymem_pool *pool, void *ptr, size_t *size)
      * are read before the heap's lock is taken. */
     cymem__slab *s = cymem__page_find_shared(pool, ptr);
     cymem_pool *h;
-    size_t n;
-    if (likely(s != NULL) && likely((h = s->home)->plain)) {
-        heap_lock(h);
-        int done = chunk_free_fast(h, s, ptr, &n);
-        heap_unlock(h);
-        if (likely(done)) {
-            if (size != NULL)
-                *size = n;
-            return 0;
+    uint32_t idx;
+    if (likely(s != NULL) && likely((h = s->home)->plain) && likely(heap_trylock(h))) {
+        if (s->cls == CYMEM__ARENA_CLS) {
+            if (likely((idx = arena_index(s, ptr)) != CYMEM__NO_BLOCK))
+                return arena_free_ex(h, s, idx, size, 0, 1);
+        } else if (likely((idx = slab_index(s, ptr)) != CYMEM__NO_BLOCK)) {
+            return small_free_ex(h, s, idx, size, 0, 1);
         }
+        heap_unlock(h);
     }
     return free_watched(pool, ptr, size);
 }

@@ -142,9 +142,13 @@ static inline int small_freed_more(const cymem__slab *s, uint64_t old)
 /* Free the live block @idx of slab @s, its size to *@size (if @size);
  * returns 0, and its one call is a tail call (the fast path of a free ends
  * here).  Only out-of-line memory changes: the block itself is not
- * touched.  @track as for small_take(). */
+ * touched.  @track as for small_take(); @unlock, a constant too: @pool
+ * is a shared pool's heap, locked by the caller, and its lock is given
+ * back before the return, or by the tail call (the _unlock instance of
+ * internal.h) when there is one. */
 static inline __attribute__((always_inline))
-int small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx, size_t *size, const int track)
+int small_free_ex(cymem_pool *pool, cymem__slab *s, uint32_t idx, size_t *size, const int track,
+                  const int unlock)
 {
     uint64_t *w = s->fmap + (idx >> 6), old = *w;
     size_t n = s->bsize - slab_get_slack(s, idx);
@@ -156,8 +160,16 @@ int small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx, size_t *size, con
     if (size != NULL)
         *size = n;
     if (unlikely(small_freed_more(s, old)))
-        return cymem__small_freed(pool, s, idx);
+        return unlock ? cymem__small_freed_unlock(pool, s, idx) : cymem__small_freed(pool, s, idx);
+    if (unlock)
+        heap_unlock(pool);
     return 0;
+}
+
+static inline __attribute__((always_inline))
+int small_free(cymem_pool *pool, cymem__slab *s, uint32_t idx, size_t *size, const int track)
+{
+    return small_free_ex(pool, s, idx, size, track, 0);
 }
 
 /* small_free() that returns the block's size. */
