@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "resident.h"
@@ -134,9 +135,17 @@ static void large_blocks(void)
     cymem_pool_destroy(pool);
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* A pool of about @bytes in blocks of 2000 bytes, left untouched (the
- * pages of its regions are never faulted in), destroyed; 0 or -1. */
-static int large_pool(size_t bytes)
+ * pages of its regions are never faulted in), destroyed: how many
+ * milliseconds the destroy took, or -1. */
+static long large_pool(size_t bytes)
 {
     cymem_pool *pool = cymem_pool_new();
     if (pool == NULL)
@@ -146,19 +155,33 @@ static int large_pool(size_t bytes)
             cymem_pool_destroy(pool);
             return -1;
         }
+    long t = now_ms();
     cymem_pool_destroy(pool);
+    return now_ms() - t;
+}
+
+/* Whether all of a destroyed pool's regions can still be waiting: the
+ * first ones given back have waited as long as the destroy took, which
+ * under valgrind, or on a loaded machine, may be their whole 100 ms. */
+static int still_waiting(long ms)
+{
+    if (ms < 50)
+        return 1;
+    printf("rel-trim: the destroy took %ld ms: what waits is not checked\n", ms);
     return 0;
 }
 
 static void regions_wait(void)
 {
     cymem_trim();
-    expect(large_pool(64 * MIB) == 0, "a pool of 64 MiB");
+    long ms = large_pool(64 * MIB);
+    expect(ms >= 0, "a pool of 64 MiB");
     size_t kept = cymem_trim();
     printf("rel-trim: regions: %zu KiB kept after a destroy\n", kept >> 10);
-    expect(kept >= 48 * MIB, "a destroyed pool's regions did not wait in the cache");
+    if (still_waiting(ms))
+        expect(kept >= 48 * MIB, "a destroyed pool's regions did not wait in the cache");
 
-    expect(large_pool(64 * MIB) == 0, "a pool of 64 MiB");
+    expect(large_pool(64 * MIB) >= 0, "a pool of 64 MiB");
     usleep(300 * 1000);
     /* The next call on the cache: all regions but four go back. */
     cymem_pool *p = cymem_pool_new();
@@ -173,7 +196,7 @@ static void regions_wait(void)
      * cache too. */
     cymem_pool *live = cymem_pool_new();
     expect(live != NULL, "a pool");
-    expect(large_pool(64 * MIB) == 0, "a pool of 64 MiB");
+    expect(large_pool(64 * MIB) >= 0, "a pool of 64 MiB");
     usleep(300 * 1000);
     void *big = live ? cymem_pool_alloc(live, 1, 10000) : NULL;
     expect(big != NULL && cymem_pool_free(live, big) == 0, "a large block");
@@ -183,10 +206,12 @@ static void regions_wait(void)
     cymem_pool_destroy(live);
 
     /* At most 64 regions wait. */
-    expect(large_pool(320 * MIB) == 0, "a pool of 320 MiB");
+    ms = large_pool(320 * MIB);
+    expect(ms >= 0, "a pool of 320 MiB");
     kept = cymem_trim();
     printf("rel-trim: regions: %zu KiB kept after a destroy of 320 MiB\n", kept >> 10);
-    expect(kept >= 240 * MIB, "a destroyed pool's regions did not wait in the cache");
+    if (still_waiting(ms))
+        expect(kept >= 240 * MIB, "a destroyed pool's regions did not wait in the cache");
     expect(kept <= 256 * MIB + 8 * MIB, "more than 64 regions waited in the cache");
 }
 
