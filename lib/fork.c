@@ -59,7 +59,7 @@ static int pool_take(cymem_pool *pool)
     if ((pool->flags & CYMEM_POOL_THREADSAFE) && pthread_mutex_trylock(&pool->lock) != 0)
         return 0;
     for (unsigned i = 0; i < pool->nheaps; i++)
-        if (__atomic_exchange_n(&pool->heapv[i]->hlock, 1, __ATOMIC_ACQUIRE) != 0) {
+        if (!heap_trylock(pool->heapv[i])) {
             pool_give(pool, 0, i);
             return 0;
         }

@@ -475,22 +475,21 @@ static inline void pool_unlock(const cymem_pool *pool)
 /* Wait until *@lock is 0 and take it (os.c: spin, then yield). */
 void cymem__spin_wait(int *lock);
 
+/* Take it if no other thread has it: 1, or 0 with nothing done. */
+static inline int heap_trylock(const cymem_pool *h)
+{
+    return __atomic_exchange_n(&((cymem_pool *)h)->hlock, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
 static inline void heap_lock(const cymem_pool *h)
 {
-    int *lock = &((cymem_pool *)h)->hlock;
-    if (unlikely(__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0))
-        cymem__spin_wait(lock);
+    if (unlikely(!heap_trylock(h)))
+        cymem__spin_wait(&((cymem_pool *)h)->hlock);
 }
 
 static inline void heap_unlock(const cymem_pool *h)
 {
     __atomic_store_n(&((cymem_pool *)h)->hlock, 0, __ATOMIC_RELEASE);
-}
-
-/* Take it if no other thread has it: 1, or 0 with nothing done. */
-static inline int heap_trylock(const cymem_pool *h)
-{
-    return __atomic_exchange_n(&((cymem_pool *)h)->hlock, 1, __ATOMIC_ACQUIRE) == 0;
 }
 
 /* The tail calls of the engines' frees (slab.h, arena.h) for a heap's
