@@ -77,6 +77,13 @@ typedef struct cached {
 #define REGION_WAIT_MS 100
 #define HUGE_PAGE     ((size_t)2 << 20)
 
+typedef struct cached_region {
+    void *mem;
+    size_t dirty;                        /* leading bytes ever written */
+    uint64_t since;                      /* when it came (os_now_ms) */
+    int huge;                            /* advised to use huge pages */
+} cached_region;
+
 /* Direct blocks between CYMEM__CLASS_MAX and CYMEM__MMAP_MIN: BIG_STEPS
  * buckets per doubling; a block is made at its bucket's size so that it
  * fits any later request of that bucket.  A bucket holds up to BIG_DEPTH
@@ -98,9 +105,7 @@ typedef struct slab_cache {
     unsigned big_count[BIG_BUCKETS];
     cached big[BIG_BUCKETS][BIG_DEPTH];  /* .dirty holds the block's size */
     unsigned nregions;
-    cached regions[REGION_MAX];
-    uint64_t region_since[REGION_MAX];   /* when it came (os_now_ms) */
-    unsigned char region_huge[REGION_MAX];
+    cached_region regions[REGION_MAX];
 } slab_cache;
 
 /* ---- the per-thread slab cache ----------------------------------------- */
@@ -123,6 +128,13 @@ static pthread_key_t tcache_key;
 static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
 static int tcache_key_ok;
 
+/* Give a cached region back to the system. */
+static void region_unmap(void *mem)
+{
+    TRACK_MEM_RETURN(mem, CYMEM__REGION);
+    cymem__os_pages_free(mem, CYMEM__REGION);
+}
+
 /* Give everything @c holds back to the system; returns how many bytes. */
 static size_t cache_empty(slab_cache *c)
 {
@@ -144,11 +156,8 @@ static size_t cache_empty(slab_cache *c)
     }
     bytes += c->big_bytes + c->bytes + (size_t)c->nregions * CYMEM__REGION;
     c->big_bytes = c->bytes = 0;
-    while (c->nregions > 0) {
-        void *r = c->regions[--c->nregions].mem;
-        TRACK_MEM_RETURN(r, CYMEM__REGION);
-        cymem__os_pages_free(r, CYMEM__REGION);
-    }
+    while (c->nregions > 0)
+        region_unmap(c->regions[--c->nregions].mem);
     return bytes;
 }
 
@@ -223,22 +232,17 @@ static NOINLINE void regions_expire(slab_cache *c, uint64_t now)
     if (DEBUG_ON) {
         /* The invariant the loop below stands on: oldest first. */
         for (unsigned i = 1; i < c->nregions; i++)
-            if (c->region_since[i] < c->region_since[i - 1] || c->nregions > REGION_MAX)
+            if (c->regions[i].since < c->regions[i - 1].since || c->nregions > REGION_MAX)
                 cymem__fatal("the thread's cached regions are out of order", 0);
     }
-    for (unsigned i = c->nregions; i > 0 && c->region_since[i - 1] > now; i--)
-        c->region_since[i - 1] = now;
-    while (c->nregions - n > REGION_KEEP && now - c->region_since[n] >= REGION_WAIT_MS) {
-        TRACK_MEM_RETURN(c->regions[n].mem, CYMEM__REGION);
-        cymem__os_pages_free(c->regions[n].mem, CYMEM__REGION);
-        n++;
-    }
+    for (unsigned i = c->nregions; i > 0 && c->regions[i - 1].since > now; i--)
+        c->regions[i - 1].since = now;
+    while (c->nregions - n > REGION_KEEP && now - c->regions[n].since >= REGION_WAIT_MS)
+        region_unmap(c->regions[n++].mem);
     if (n == 0)
         return;
     c->nregions -= n;
     memmove(c->regions, c->regions + n, c->nregions * sizeof *c->regions);
-    memmove(c->region_since, c->region_since + n, c->nregions * sizeof *c->region_since);
-    memmove(c->region_huge, c->region_huge + n, c->nregions * sizeof *c->region_huge);
 }
 
 /* What every call on the cache (a slab, a large block or a region taken
@@ -330,7 +334,7 @@ void *cymem__sys_region_alloc(size_t *dirty, int huge)
         r = c->regions[i].mem;
         *dirty = c->regions[i].dirty;
         TRACK_MEM_RETURN(r, CYMEM__REGION);
-        if (c->region_huge[i] != huge)
+        if (c->regions[i].huge != huge)
             region_advise(r, huge);
         regions_check(c);
         return r;
@@ -355,11 +359,7 @@ void cymem__sys_region_free(void *mem, size_t dirty, int huge)
         uint64_t now = cymem__os_now_ms();
         regions_expire(c, now);
         if (c->nregions < REGION_MAX) {
-            c->regions[c->nregions].mem = mem;
-            c->regions[c->nregions].dirty = dirty;
-            c->region_since[c->nregions] = now;
-            c->region_huge[c->nregions] = (unsigned char)huge;
-            c->nregions++;
+            c->regions[c->nregions++] = (cached_region){ mem, dirty, now, huge };
             TRACK_MEM_CACHED(mem, CYMEM__REGION);
             return;
         }
