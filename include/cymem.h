@@ -346,13 +346,15 @@ CYMEM_API int cymem_pool_foreach(const cymem_pool *pool,
 CYMEM_API int cymem_pool_on_cleanup(cymem_pool *pool, void (*fn)(void *arg), void *arg);
 
 /**
- * cymem_trim - give the calling thread's cached memory back to the system.
+ * cymem_trim - give the threads' cached memory back to the system.
  *
  * Pools of the system allocator keep, per thread, a bounded cache of the
  * memory of destroyed pools for the next pool to reuse (cymem(3) gives the
- * bounds); it is freed when the thread exits, or by this call.  Pools that
- * are alive keep their memory; other threads' caches are not touched.
- * Where the C library can, its own free memory is trimmed too.
+ * bounds); it is freed when the thread exits, or by this call, which
+ * empties every thread's cache (in the child of a fork(), those of the
+ * threads it does not have too), from any thread.  Pools that are alive
+ * keep their memory.  Where the C library can, its own free memory is
+ * trimmed too.
  *
  * Return: the bytes of cached memory given back (0 if there was none).
  */

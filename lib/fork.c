@@ -8,8 +8,11 @@
  * The locks: the mutex of each THREADSAFE pool and the spin lock of each
  * of a shared pool's heaps (shared.c), the mutex that a pool and the
  * children that inherit its custom allocator share (bk_mutex, pool.c and
- * backing.c), and the page map's trims (pagemap.c).  Each thread's cache
- * (tcache.c) is its own, and the child has the forking thread's only.
+ * backing.c), the page map's trims (pagemap.c), and, after all of those,
+ * the list of the threads' caches and each cache's lock (tcache.c): a
+ * thread may wait for a cache's list while it holds a pool's lock, never
+ * for a pool's lock while it holds the list.  The handlers are registered
+ * at the first pool of the system allocator, before any cache exists.
  *
  * Invariants:
  *  - a pool is on the list (fork_prev, fork_next) exactly while it has
@@ -31,6 +34,7 @@
  */
 #include "fork.h"
 #include "pagemap.h"
+#include "tcache.h"
 
 #include <sched.h>
 
@@ -80,6 +84,7 @@ static void give_all(const cymem_pool *upto)
 
 static void fork_give(void)
 {
+    cymem__caches_fork_give(0);
     give_all(NULL);
 }
 
@@ -91,8 +96,10 @@ static void fork_take(void)
         cymem_pool *p = all_first;
         while (p != NULL && pool_take(p))
             p = p->fork_next;
-        if (p == NULL)
+        if (p == NULL) {
+            cymem__caches_fork_take();
             return;
+        }
         give_all(p);
         sched_yield();
     }
@@ -106,7 +113,8 @@ static void fork_child(void)
     for (cymem_pool *p = all_first; p != NULL; p = p->fork_next)
         __atomic_store_n(&p->busy, 0, __ATOMIC_RELAXED);
     __atomic_add_fetch(&children, 1, __ATOMIC_RELAXED);
-    fork_give();
+    cymem__caches_fork_give(1);
+    give_all(NULL);
 }
 
 unsigned cymem__fork_children(void)
@@ -121,10 +129,15 @@ static void fork_init(void)
     (void)pthread_atfork(fork_take, fork_give, fork_child);
 }
 
-void cymem__fork_watch(cymem_pool *pool)
+void cymem__fork_ready(void)
 {
     /* If pthread_once() itself failed, no handler is registered. */
     (void)pthread_once(&fork_once, fork_init);
+}
+
+void cymem__fork_watch(cymem_pool *pool)
+{
+    cymem__fork_ready();
     mutex_lock(&all_lock);
     pool->fork_prev = NULL;
     pool->fork_next = all_first;

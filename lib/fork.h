@@ -7,6 +7,10 @@
 
 #include "internal.h"
 
+/* Register the handlers a fork() runs, once: before the first pool of
+ * the system allocator is made (and with it the threads' caches). */
+void cymem__fork_ready(void);
+
 /* Put @pool on the list of pools whose locks a fork() takes: a
  * THREADSAFE pool once its mutex (and its heaps' table, if shared) is
  * made, or a pool once the mutex of its custom allocator (bk_mutex) is;

@@ -238,6 +238,8 @@ static cymem_pool *pool_new(const cymem_pool_options *opts, size_t chunk)
     } else {
         proto.sys = 1;
     }
+    if (proto.sys)
+        cymem__fork_ready();
     /* The environment, read once: the checkers (TRACK_POOL_NEW below) and
      * CYMEM_HUGE_PAGES=1, huge pages for every pool. */
     cymem__debug_init();

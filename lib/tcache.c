@@ -20,9 +20,19 @@
  * on making pools does not keep the memory for long.  There is no timer:
  * a thread that makes no call on the cache after the destroy (an idle
  * one, or one that only uses the slabs its pools have) keeps it until
- * cymem_trim() or its exit.  The regions of a very
+ * a trim or its exit.  The regions of a very
  * large CYMEM_POOL_HUGE_PAGES pool are advised to use transparent huge
  * pages where the system has them.
+ *
+ * cymem_trim() empties every thread's cache, not only its caller's: the
+ * caches are on one list (`caches'), and each has a lock.  Its thread
+ * takes the lock around each of its calls on the cache, without ever
+ * waiting for it: when a trim (or a fork) holds it, the call goes to the
+ * system as if there were no cache.  So a thread never waits for a
+ * cache's lock while it holds a pool's, and a fork() can take these locks
+ * after every pool's (fork.c).  In the child of a fork, the caches of the
+ * threads it does not have are orphans: the child's first trim gives
+ * them back and frees them.
  *
  * Below: os.c, for pages and zeroed memory.  Above: backing.c (and
  * region.c), which does the pool's accounting; this file keeps none of it
@@ -30,8 +40,15 @@
  * any other: it waits here for the next pool of the thread.
  *
  * Invariants:
- *  - a cache is private to its thread: no locking, and memory freed on
- *    one thread is reused by pools of that thread only;
+ *  - a cache is used by its thread only, under its lock, and memory freed
+ *    on one thread is reused by pools of that thread only; other threads
+ *    take the lock only to empty the cache (cymem_trim(), a fork's
+ *    handlers);
+ *  - a live cache is on `caches' from when it is made until its thread
+ *    exits (or the thread unloading the library frees it), an orphan
+ *    until a trim frees it; the list changes under caches_lock, and a
+ *    thread that holds caches_lock waits for caches' locks, never the
+ *    reverse;
  *  - it holds at most CACHE_BYTES of slabs, BIG_BYTES of large blocks and
  *    REGION_MAX regions, the oldest first in `regions'; a region beyond
  *    the newest REGION_KEEP is given back by the first call of the thread
@@ -54,6 +71,7 @@
 #include "track.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #ifdef HAVE_MALLOC_TRIM
 #  include <malloc.h>
@@ -97,6 +115,9 @@ typedef struct cached_region {
 #define BIG_BYTES     ((size_t)4 << 20)
 
 typedef struct slab_cache {
+    int lock;                            /* 1: taken (cache_trylock()) */
+    int orphan;                          /* a fork's child has not its thread */
+    struct slab_cache *prev, *next;      /* on caches, under caches_lock */
     int closing;                         /* the thread is exiting */
     size_t bytes;
     unsigned count[CACHE_BUCKETS];
@@ -127,6 +148,38 @@ static __thread int tcache_gone;
 static pthread_key_t tcache_key;
 static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
 static int tcache_key_ok;
+
+/* Every live cache (and, in the child of a fork, every orphan). */
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
+static slab_cache *caches;
+
+static inline int cache_trylock(slab_cache *c)
+{
+    return __atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static inline void cache_unlock(slab_cache *c)
+{
+    __atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* For the threads that empty a cache: its thread holds the lock only for
+ * the length of one call on it. */
+static void cache_lock(slab_cache *c)
+{
+    while (!cache_trylock(c))
+        sched_yield();
+}
+
+static void caches_unlink(slab_cache *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        caches = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+}
 
 /* Give a cached region back to the system. */
 static void region_unmap(void *mem)
@@ -164,6 +217,10 @@ static size_t cache_empty(slab_cache *c)
 static void tcache_release(void *arg)
 {
     slab_cache *c = arg;
+    /* Off the list, no trim can be at work on it: it is this thread's. */
+    mutex_lock(&caches_lock);
+    caches_unlink(c);
+    mutex_unlock(&caches_lock);
     c->closing = 1;
     cache_empty(c);
     /* Forget the cache before freeing it: a later destructor's pool calls
@@ -217,6 +274,12 @@ static slab_cache *tcache_get(void)
         free(c);
         return NULL;
     }
+    mutex_lock(&caches_lock);
+    c->next = caches;
+    if (caches != NULL)
+        caches->prev = c;
+    caches = c;
+    mutex_unlock(&caches_lock);
     return tcache = c;
 }
 
@@ -254,6 +317,28 @@ static inline void regions_check(slab_cache *c)
         regions_expire(c, cymem__os_now_ms());
 }
 
+/* The start of every call of this thread on its cache @c (which may be
+ * NULL): @c with its lock taken, or NULL when there is none or another
+ * thread is emptying it.  cache_leave() ends the call. */
+static inline slab_cache *cache_take(slab_cache *c)
+{
+    return c != NULL && cache_trylock(c) ? c : NULL;
+}
+
+/* cache_take(), and the regions that waited long enough go back. */
+static inline slab_cache *cache_enter(slab_cache *c)
+{
+    c = cache_take(c);
+    regions_check(c);
+    return c;
+}
+
+static inline void cache_leave(slab_cache *c)
+{
+    if (c != NULL)
+        cache_unlock(c);
+}
+
 /* The bucket of a slab of @size bytes, or -1 if it is not cacheable. */
 static int bucket_of(size_t size)
 {
@@ -270,15 +355,16 @@ void *cymem__sys_slab_alloc(size_t size, size_t *dirty)
 {
 #if USE_CACHE
     int b = bucket_of(size);
-    regions_check(tcache);
-    slab_cache *c = b >= 0 ? tcache : NULL;
-    if (c != NULL && c->count[b] > 0) {
+    slab_cache *c = cache_enter(tcache);
+    if (c != NULL && b >= 0 && c->count[b] > 0) {
         cached *e = &c->slot[b][--c->count[b]];
         c->bytes -= size;
         *dirty = e->dirty;
         TRACK_MEM_RETURN(e->mem, size);
+        cache_unlock(c);
         return e->mem;
     }
+    cache_leave(c);
 #endif
     *dirty = 0;
     void *p = cymem__os_pages_alloc(size);
@@ -291,16 +377,18 @@ void cymem__sys_slab_free(void *mem, size_t size, size_t dirty)
 {
 #if USE_CACHE
     int b = bucket_of(size);
-    regions_check(tcache);
-    slab_cache *c = b >= 0 ? tcache_get() : NULL;
-    if (c != NULL && !c->closing && c->count[b] < CACHE_DEPTH && c->bytes + size <= CACHE_BYTES) {
+    slab_cache *c = cache_enter(b >= 0 ? tcache_get() : tcache);
+    if (c != NULL && b >= 0 && !c->closing && c->count[b] < CACHE_DEPTH &&
+        c->bytes + size <= CACHE_BYTES) {
         cached *e = &c->slot[b][c->count[b]++];
         e->mem = mem;
         e->dirty = dirty < size ? dirty : size;
         c->bytes += size;
         TRACK_MEM_CACHED(mem, size);
+        cache_unlock(c);
         return;
     }
+    cache_leave(c);
 #else
     (void)dirty;
 #endif
@@ -326,7 +414,7 @@ static void *region_map(void)
 void *cymem__sys_region_alloc(size_t *dirty, int huge)
 {
 #if USE_CACHE
-    slab_cache *c = tcache;
+    slab_cache *c = cache_take(tcache);
     void *r;
     if (c != NULL && c->nregions > 0) {
         /* The newest: the oldest may go back at the next check. */
@@ -337,8 +425,10 @@ void *cymem__sys_region_alloc(size_t *dirty, int huge)
         if (c->regions[i].huge != huge)
             region_advise(r, huge);
         regions_check(c);
+        cache_unlock(c);
         return r;
     }
+    cache_leave(c);
     *dirty = 0;
     r = region_map();
     if (r != NULL && huge)
@@ -354,16 +444,18 @@ void *cymem__sys_region_alloc(size_t *dirty, int huge)
 void cymem__sys_region_free(void *mem, size_t dirty, int huge)
 {
 #if USE_CACHE
-    slab_cache *c = tcache_get();
+    slab_cache *c = cache_take(tcache_get());
     if (c != NULL && !c->closing) {
         uint64_t now = cymem__os_now_ms();
         regions_expire(c, now);
         if (c->nregions < REGION_MAX) {
             c->regions[c->nregions++] = (cached_region){ mem, dirty, now, huge };
             TRACK_MEM_CACHED(mem, CYMEM__REGION);
+            cache_unlock(c);
             return;
         }
     }
+    cache_leave(c);
     cymem__os_pages_free(mem, CYMEM__REGION);
 #else
     (void)mem;
@@ -376,8 +468,18 @@ size_t cymem__sys_trim(void)
 {
     size_t bytes = 0;
 #if USE_CACHE
-    if (tcache != NULL)
-        bytes = cache_empty(tcache);
+    mutex_lock(&caches_lock);
+    for (slab_cache *c = caches, *next; c != NULL; c = next) {
+        next = c->next;
+        cache_lock(c);
+        bytes += cache_empty(c);
+        cache_unlock(c);
+        if (c->orphan) {
+            caches_unlink(c);
+            free(c);
+        }
+    }
+    mutex_unlock(&caches_lock);
 #endif
 #ifdef HAVE_MALLOC_TRIM
     /* Descriptors, maps and mid-sized blocks came from malloc: let glibc
@@ -385,6 +487,31 @@ size_t cymem__sys_trim(void)
     malloc_trim(0);
 #endif
     return bytes;
+}
+
+/* ---- fork() ------------------------------------------------------------- */
+
+void cymem__caches_fork_take(void)
+{
+#if USE_CACHE
+    mutex_lock(&caches_lock);
+    for (slab_cache *c = caches; c != NULL; c = c->next)
+        cache_lock(c);
+#endif
+}
+
+void cymem__caches_fork_give(int child)
+{
+#if USE_CACHE
+    for (slab_cache *c = caches; c != NULL; c = c->next) {
+        if (child && c != tcache)
+            c->orphan = 1;
+        cache_unlock(c);
+    }
+    mutex_unlock(&caches_lock);
+#else
+    (void)child;
+#endif
 }
 
 /* ---- large direct blocks ------------------------------------------------ */
@@ -431,16 +558,17 @@ void *cymem__sys_big_alloc(size_t n, size_t *got, int *zeroed)
         unsigned b = big_floor(n);
         if (big_size(b) < n)
             b++;
-        slab_cache *c = tcache;
-        regions_check(c);
+        slab_cache *c = cache_enter(tcache);
         if (b < BIG_BUCKETS && c != NULL && c->big_count[b] > 0) {
             cached *e = &c->big[b][--c->big_count[b]];
             c->big_bytes -= e->dirty;
             *got = e->dirty;
             *zeroed = 0;
             TRACK_MEM_RETURN(e->mem, e->dirty);
+            cache_unlock(c);
             return e->mem;
         }
+        cache_leave(c);
         if (b < BIG_BUCKETS)
             n = big_size(b);
     }
@@ -457,8 +585,7 @@ void cymem__sys_big_free(void *p, size_t size, int bulk)
         /* A block of less than big_size(1) bytes (realloc makes blocks of
          * any size) would wait in bucket 0, which no request takes. */
         unsigned b = big_floor(size);
-        slab_cache *c = tcache_get();
-        regions_check(c);
+        slab_cache *c = cache_enter(tcache_get());
         if (b > 0 && c != NULL && !c->closing &&
             c->big_count[b] < (bulk ? BIG_DEPTH : BIG_DEPTH_FREED) &&
             c->big_bytes + size <= BIG_BYTES) {
@@ -467,8 +594,10 @@ void cymem__sys_big_free(void *p, size_t size, int bulk)
             e->dirty = size;
             c->big_bytes += size;
             TRACK_MEM_CACHED(p, size);
+            cache_unlock(c);
             return;
         }
+        cache_leave(c);
     }
 #endif
     cymem__sys_free(p, size);

@@ -26,8 +26,15 @@ void cymem__sys_big_free(void *p, size_t size, int bulk);
 void *cymem__sys_region_alloc(size_t *dirty, int huge);
 void cymem__sys_region_free(void *p, size_t dirty, int huge);
 
-/* Give the calling thread's cached memory back to the system; returns how
- * many bytes (cymem_trim()). */
+/* Give every thread's cached memory back to the system, and free the
+ * caches a fork's child has no thread for; returns how many bytes
+ * (cymem_trim()). */
 size_t cymem__sys_trim(void);
+
+/* Before a fork(), once every pool's locks are held (fork.c): hold every
+ * cache's.  After it, give them back; in the child (@child), the caches
+ * of the threads it does not have become orphans, for its next trim. */
+void cymem__caches_fork_take(void);
+void cymem__caches_fork_give(int child);
 
 #endif /* CYMEM_TCACHE_H */

@@ -1,5 +1,5 @@
 /*
- * rel-trim.c - cymem_trim() gives the thread's cached memory back.
+ * rel-trim.c - cymem_trim() gives the threads' cached memory back.
  *
  * After a warm-up, a thread makes and destroys pools of every kind the
  * per-thread cache keeps (small pools kept whole, chunks of small blocks,
@@ -7,8 +7,8 @@
  * cymem_trim(): it must report the bytes it gave back, a second call must
  * find nothing, the resident size must be back within 1 MiB of where it
  * was before the pools were made, and pools must work as before.  The
- * same runs on a second thread, whose trim leaves the first thread's
- * cache alone.  The resident size is read from /proc/self/statm; under
+ * same runs on a second thread.  The resident size is read from
+ * /proc/self/statm; under
  * valgrind or AddressSanitizer, whose own allocators decide what stays
  * resident, it is reported but not compared.
  *
@@ -19,9 +19,17 @@
  * The regions of a destroyed large pool wait in the cache: all of them
  * (up to 64, 256 MiB) for 100 ms, then all but four go back at the
  * thread's next call on the cache (a pool made or destroyed).
+ *
+ * A trim empties every thread's cache, not only its caller's: a thread
+ * that made and destroyed pools and then waits (a worker of a thread
+ * pool) keeps nothing resident after another thread's trim, and goes on
+ * using pools after it; trims while a thread makes and destroys pools
+ * take nothing from under it; and in the child of a fork(), whose other
+ * threads are gone, a trim gives their caches back too.
  */
 #include <cymem.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +99,7 @@ static void *run(void *arg)
            after >> 10, given >> 10);
     expect(given > 4 * MIB, "cymem_trim() gave back little or nothing");
     expect(cymem_trim() == 0, "a second cymem_trim() found more");
-    if (before != 0 && !UNDER_ASAN && getenv("CYMEM_UNDER_VALGRIND") == NULL)
+    if (before != 0 && !UNDER_SANITIZER && getenv("CYMEM_UNDER_VALGRIND") == NULL)
         expect(after <= before + MIB, "resident size not back within 1 MiB");
 
     cymem_pool *again = cymem_pool_new();
@@ -215,13 +223,159 @@ static void regions_wait(void)
     expect(kept <= 256 * MIB + 8 * MIB, "more than 64 regions waited in the cache");
 }
 
-static void *other(void *arg)
+/* ---- other threads' caches --------------------------------------------- */
+
+/* A worker that fills its cache, says so, and waits to be told to go on:
+ * a thread of a thread pool, idle between jobs. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int stage;
+
+static void stage_set(int v)
+{
+    pthread_mutex_lock(&mu);
+    stage = v;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void stage_wait(int v)
+{
+    pthread_mutex_lock(&mu);
+    while (stage < v)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static void *idle_worker(void *arg)
 {
     (void)arg;
-    /* This thread's cache is empty: trimming it finds nothing, and does
-     * not touch the main thread's. */
-    expect(cymem_trim() == 0, "another thread's trim found memory");
+    expect(workload() == 0, "the worker's pools");
+    /* Past their wait, its regions but four stay: for good, since the
+     * thread makes no call on its cache until it is told to go on. */
+    usleep(150 * 1000);
+    cymem_pool *p = cymem_pool_new();
+    expect(p != NULL && fill(p, 100000) == 0, "the worker's pool");
+    cymem_pool_destroy(p);
+    stage_set(1);
+    stage_wait(2);
+    /* Its cache was emptied under it: it goes on as before. */
+    for (int i = 0; i < 3; i++) {
+        expect(workload() == 0, "the worker's pools after another thread's trim");
+        cymem_pool *q = cymem_pool_new();
+        expect(q != NULL && fill(q, 300000) == 0, "the worker's pool after the trim");
+        cymem_pool_destroy(q);
+    }
     return NULL;
+}
+
+/* Start an idle worker in *@t, with every cache empty before it; return
+ * once its cache is full and it waits: 0, or -1 if it could not start. */
+static int idle_start(pthread_t *t)
+{
+    cymem_trim();
+    stage = 0;
+    if (pthread_create(t, NULL, idle_worker, NULL) != 0) {
+        expect(0, "pthread_create");
+        return -1;
+    }
+    stage_wait(1);
+    return 0;
+}
+
+static void idle_thread(void)
+{
+    cymem_trim();
+    size_t before = rss();
+    pthread_t t;
+    if (idle_start(&t) != 0)
+        return;
+    size_t cached = rss();
+    size_t given = cymem_trim();
+    size_t after = rss();
+    printf("rel-trim: idle thread: resident %zu KiB, %zu KiB with its pools destroyed, "
+           "%zu KiB after the main thread trimmed %zu KiB\n", before >> 10, cached >> 10,
+           after >> 10, given >> 10);
+    expect(given >= 16 * MIB, "a trim did not empty an idle thread's cache");
+    expect(cymem_trim() == 0, "a second cymem_trim() found more");
+    /* The thread's stack and its C library arena are resident too. */
+    if (before != 0 && !UNDER_SANITIZER && getenv("CYMEM_UNDER_VALGRIND") == NULL)
+        expect(after <= before + 2 * MIB, "resident size not back after another thread's trim");
+    stage_set(2);
+    pthread_join(t, NULL);
+    expect(cymem_trim() == 0, "the worker's exit left memory in a cache");
+}
+
+/* Trims from one thread while another makes and destroys pools of every
+ * kind the cache keeps: what the worker takes from its cache is never
+ * given back under it (the checkers and the pools' own checks say so). */
+static int busy_stop;
+
+static void *busy_worker(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&busy_stop, __ATOMIC_RELAXED)) {
+        cymem_pool *p = cymem_pool_new();
+        if (p == NULL || fill(p, 300000) != 0) {
+            expect(0, "a pool while another thread trims");
+            break;
+        }
+        void *big = cymem_pool_alloc(p, 1, 20000);
+        expect(big != NULL && cymem_pool_free(p, big) == 0, "a large block while trims run");
+        cymem_pool_reset(p);
+        expect(fill(p, 200000) == 0, "a pool reset while trims run");
+        cymem_pool_destroy(p);
+    }
+    return NULL;
+}
+
+static void busy_thread(void)
+{
+    pthread_t t;
+    busy_stop = 0;
+    if (pthread_create(&t, NULL, busy_worker, NULL) != 0) {
+        expect(0, "pthread_create");
+        return;
+    }
+    size_t total = 0;
+    long end = now_ms() + 300;
+    int trims = 0;
+    while (now_ms() < end) {
+        total += cymem_trim();
+        trims++;
+    }
+    __atomic_store_n(&busy_stop, 1, __ATOMIC_RELAXED);
+    pthread_join(t, NULL);
+    printf("rel-trim: %d trims gave back %zu KiB while another thread used pools\n", trims,
+           total >> 10);
+    expect(cymem_trim() == 0, "the busy worker's exit left memory in a cache");
+}
+
+/* In a fork's child, the caches of the threads it does not have. */
+static void forked(void)
+{
+    pthread_t t;
+    if (idle_start(&t) != 0)
+        return;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        size_t given = cymem_trim();
+        size_t again = cymem_trim();
+        printf("rel-trim: fork: the child trimmed %zu KiB, then %zu KiB\n", given >> 10,
+               again >> 10);
+        cymem_pool *p = cymem_pool_new();
+        int ok = p != NULL && fill(p, 300000) == 0;
+        cymem_pool_destroy(p);
+        fflush(stdout);
+        _exit(given >= 16 * MIB && again == 0 && ok ? 0 : 1);
+    }
+    int status = 0;
+    expect(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+               WEXITSTATUS(status) == 0,
+           "the child of a fork did not give back the cache of a thread it does not have");
+    stage_set(2);
+    pthread_join(t, NULL);
 }
 
 int main(void)
@@ -229,18 +383,11 @@ int main(void)
     run("main thread");
     large_blocks();
     regions_wait();
-    /* Fill the main thread's cache, trim from another thread: the main
-     * thread's cache is still there after. */
-    cymem_pool *p = cymem_pool_new();
-    if (p == NULL || fill(p, 300000) != 0)
-        return 99;
-    cymem_pool_destroy(p);
-    pthread_t t;
-    if (pthread_create(&t, NULL, other, NULL) != 0)
-        return 99;
-    pthread_join(t, NULL);
-    expect(cymem_trim() > 0, "the main thread's cache was emptied by another thread");
+    idle_thread();
+    busy_thread();
+    forked();
 
+    pthread_t t;
     if (pthread_create(&t, NULL, run, "second thread") != 0)
         return 99;
     pthread_join(t, NULL);

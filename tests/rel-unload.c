@@ -68,7 +68,7 @@ int main(void)
     size_t after = rss();
     printf("rel-unload: resident %zu KiB before, %zu KiB after three rounds\n",
            before >> 10, after >> 10);
-    if (before != 0 && !UNDER_ASAN && getenv("CYMEM_UNDER_VALGRIND") == NULL &&
+    if (before != 0 && !UNDER_SANITIZER && getenv("CYMEM_UNDER_VALGRIND") == NULL &&
         after > before + 4 * MIB) {
         fprintf(stderr, "rel-unload: the destroyed pools' memory stayed after the unloads\n");
         return 1;

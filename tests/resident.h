@@ -1,7 +1,8 @@
 /*
  * resident.h - for the tests that compare the process's resident size
- * (rel-trim, rel-unload): the size, and whether AddressSanitizer, whose
- * allocator decides what stays resident, is built in (UNDER_ASAN).
+ * (rel-trim, rel-unload): the size, and whether a sanitizer whose
+ * allocator and shadow memory decide what stays resident
+ * (AddressSanitizer, ThreadSanitizer) is built in (UNDER_SANITIZER).
  */
 #ifndef CYMEM_TESTS_RESIDENT_H
 #define CYMEM_TESTS_RESIDENT_H
@@ -10,15 +11,15 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#  define UNDER_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define UNDER_SANITIZER 1
 #elif defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define UNDER_ASAN 1
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define UNDER_SANITIZER 1
 #  endif
 #endif
-#ifndef UNDER_ASAN
-#  define UNDER_ASAN 0
+#ifndef UNDER_SANITIZER
+#  define UNDER_SANITIZER 0
 #endif
 
 /* Resident bytes, from /proc/self/statm, or 0 if the system does not say. */
