@@ -43,10 +43,11 @@
  *  - a cache is used by its thread only, under its lock, and memory freed
  *    on one thread is reused by pools of that thread only; other threads
  *    take the lock only to empty the cache (cymem_trim(), a fork's
- *    handlers);
+ *    handlers, the library's unloading);
  *  - a live cache is on `caches' from when it is made until its thread
  *    exits (or the thread unloading the library frees it), an orphan
- *    until a trim frees it; the list changes under caches_lock, and a
+ *    until a trim or the unloading frees it; the list changes under
+ *    caches_lock, and a
  *    thread that holds caches_lock waits for caches' locks, never the
  *    reverse;
  *  - it holds at most CACHE_BYTES of slabs, BIG_BYTES of large blocks and
@@ -118,7 +119,9 @@ typedef struct slab_cache {
     int lock;                            /* 1: taken (cache_trylock()) */
     int orphan;                          /* a fork's child has not its thread */
     struct slab_cache *prev, *next;      /* on caches, under caches_lock */
-    int closing;                         /* the thread is exiting */
+    int closing;                         /* its thread is exiting, or the
+                                            library unloading: it takes
+                                            nothing more */
     size_t bytes;
     unsigned count[CACHE_BUCKETS];
     cached slot[CACHE_BUCKETS][CACHE_DEPTH];
@@ -235,14 +238,37 @@ static void tcache_key_init(void)
     tcache_key_ok = pthread_key_create(&tcache_key, tcache_release) == 0;
 }
 
+/* Empty every cache (and close it, if @close: it takes nothing more),
+ * and free the orphans; returns how many bytes went back. */
+static size_t caches_empty(int close)
+{
+    size_t bytes = 0;
+    mutex_lock(&caches_lock);
+    for (slab_cache *c = caches, *next; c != NULL; c = next) {
+        next = c->next;
+        cache_lock(c);
+        if (close)
+            c->closing = 1;
+        bytes += cache_empty(c);
+        cache_unlock(c);
+        if (c->orphan) {
+            caches_unlink(c);
+            free(c);
+        }
+    }
+    mutex_unlock(&caches_lock);
+    return bytes;
+}
+
 /* A library unloaded while threads still run must not leave its
- * destructor behind in the key: those threads' caches are then lost
- * (leaked), which is better than a call into unmapped code.  The thread
- * that unloads it (or exits the process) gives its own cache back, which
- * nothing could reach after: the regions of a large pool it destroyed
- * just before would stay mapped, up to REGION_MAX of them at every load
- * and unload.  A pool it uses after, in a later destructor, uses the
- * system directly. */
+ * destructor behind in the key, nor their caches' memory mapped and
+ * unreachable: the regions of a large pool destroyed just before would
+ * stay, up to REGION_MAX of them at every load and unload.  The thread
+ * that unloads it (or exits the process) gives its own cache back and
+ * frees it; a pool it uses after, in a later destructor, uses the system
+ * directly.  Every other thread's cache is emptied and closed, but not
+ * freed: at a process's exit its thread may still be running, and its
+ * calls on a closed cache go to the system.  A fork's orphans are freed. */
 #  if defined(__GNUC__)
 __attribute__((destructor)) static void tcache_unload(void)
 {
@@ -252,6 +278,7 @@ __attribute__((destructor)) static void tcache_unload(void)
     }
     if (tcache != NULL)
         tcache_release(tcache);
+    (void)caches_empty(1);
 }
 #  endif
 
@@ -468,18 +495,7 @@ size_t cymem__sys_trim(void)
 {
     size_t bytes = 0;
 #if USE_CACHE
-    mutex_lock(&caches_lock);
-    for (slab_cache *c = caches, *next; c != NULL; c = next) {
-        next = c->next;
-        cache_lock(c);
-        bytes += cache_empty(c);
-        cache_unlock(c);
-        if (c->orphan) {
-            caches_unlink(c);
-            free(c);
-        }
-    }
-    mutex_unlock(&caches_lock);
+    bytes = caches_empty(0);
 #endif
 #ifdef HAVE_MALLOC_TRIM
     /* Descriptors, maps and mid-sized blocks came from malloc: let glibc

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "resident.h"
+#include "stage.h"
 
 #define MIB ((size_t)1 << 20)
 
@@ -227,26 +228,6 @@ static void regions_wait(void)
 
 /* A worker that fills its cache, says so, and waits to be told to go on:
  * a thread of a thread pool, idle between jobs. */
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int stage;
-
-static void stage_set(int v)
-{
-    pthread_mutex_lock(&mu);
-    stage = v;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
-
-static void stage_wait(int v)
-{
-    pthread_mutex_lock(&mu);
-    while (stage < v)
-        pthread_cond_wait(&cv, &mu);
-    pthread_mutex_unlock(&mu);
-}
-
 static void *idle_worker(void *arg)
 {
     (void)arg;
