@@ -31,8 +31,9 @@
  * system as if there were no cache.  So a thread never waits for a
  * cache's lock while it holds a pool's, and a fork() can take these locks
  * after every pool's (fork.c).  In the child of a fork, the caches of the
- * threads it does not have are orphans: the child's first trim gives
- * them back and frees them.
+ * threads it does not have are orphans: the child's first call on a
+ * cache, or its first trim, gives them back and frees them (a child that
+ * execs at once never pays for that).
  *
  * Below: os.c, for pages and zeroed memory.  Above: backing.c (and
  * region.c), which does the pool's accounting; this file keeps none of it
@@ -46,7 +47,8 @@
  *    handlers, the library's unloading);
  *  - a live cache is on `caches' from when it is made until its thread
  *    exits (or the thread unloading the library frees it), an orphan
- *    until a trim or the unloading frees it; the list changes under
+ *    until the child's first call on a cache, a trim or the unloading
+ *    frees it (orphans_pending says there is one); the list changes under
  *    caches_lock, and a
  *    thread that holds caches_lock waits for caches' locks, never the
  *    reverse;
@@ -155,6 +157,8 @@ static int tcache_key_ok;
 /* Every live cache (and, in the child of a fork, every orphan). */
 static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
 static slab_cache *caches;
+/* Some caches on the list are orphans (written under caches_lock). */
+static int orphans_pending;
 
 static inline int cache_trylock(slab_cache *c)
 {
@@ -256,8 +260,27 @@ static size_t caches_empty(int close)
             free(c);
         }
     }
+    __atomic_store_n(&orphans_pending, 0, __ATOMIC_RELAXED);
     mutex_unlock(&caches_lock);
     return bytes;
+}
+
+/* In a fork's child, at its first call on a cache: give back and free
+ * the caches of the threads it does not have (they have no thread to
+ * hold their locks). */
+static NOINLINE void orphans_free(void)
+{
+    mutex_lock(&caches_lock);
+    for (slab_cache *c = caches, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->orphan) {
+            cache_empty(c);
+            caches_unlink(c);
+            free(c);
+        }
+    }
+    __atomic_store_n(&orphans_pending, 0, __ATOMIC_RELAXED);
+    mutex_unlock(&caches_lock);
 }
 
 /* A library unloaded while threads still run must not leave its
@@ -349,6 +372,8 @@ static inline void regions_check(slab_cache *c)
  * thread is emptying it.  cache_leave() ends the call. */
 static inline slab_cache *cache_take(slab_cache *c)
 {
+    if (unlikely(__atomic_load_n(&orphans_pending, __ATOMIC_RELAXED)))
+        orphans_free();
     return c != NULL && cache_trylock(c) ? c : NULL;
 }
 
@@ -520,8 +545,10 @@ void cymem__caches_fork_give(int child)
 {
 #if USE_CACHE
     for (slab_cache *c = caches; c != NULL; c = c->next) {
-        if (child && c != tcache)
+        if (child && c != tcache) {
             c->orphan = 1;
+            __atomic_store_n(&orphans_pending, 1, __ATOMIC_RELAXED);
+        }
         cache_unlock(c);
     }
     mutex_unlock(&caches_lock);

@@ -33,7 +33,8 @@ size_t cymem__sys_trim(void);
 
 /* Before a fork(), once every pool's locks are held (fork.c): hold every
  * cache's.  After it, give them back; in the child (@child), the caches
- * of the threads it does not have become orphans, for its next trim. */
+ * of the threads it does not have become orphans, given back at its
+ * first call on a cache or its first trim. */
 void cymem__caches_fork_take(void);
 void cymem__caches_fork_give(int child);
 
