@@ -138,6 +138,20 @@ for o in '' d/ . d/.. ; do
         fail "record -o '$o' left hidden files: $(ls -A "$scratch" "$scratch/d")"
 done
 
+# An -o that names an existing file other than a directory: replay FILE
+# would read that file, not the logs beside it, so the recording could
+# not be replayed by its name.  Bad usage, before anything runs, and the
+# file is left as it was.
+echo "my notes" > "$scratch/taken.log"
+expect_status 2 "$CYMEM_STAT" record -o "$scratch/taken.log" -- "$ALLOC"
+grep -q "taken.log' exists and is not a directory" "$scratch/err" ||
+    fail "record -o an existing file: $(cat "$scratch/err")"
+test "$(cat "$scratch/taken.log")" = "my notes" || fail "record -o: the existing file changed"
+ls "$scratch" | grep -q '^taken\.log\.' && fail "record -o an existing file: it ran"
+expect_status 2 "$CYMEM_STAT" record -o /dev/null -- "$ALLOC"
+grep -q "'/dev/null' exists and is not a directory" "$scratch/err" ||
+    fail "record -o /dev/null: $(cat "$scratch/err")"
+
 # The command record gives to replay the logs works as it is written,
 # whatever the name: quoted for the shell, never taken for an option.
 for o in "a b'\$c.log" -dash.log; do

@@ -223,6 +223,15 @@ int record_main(const char *output, char **argv)
                 "Try '%s --help' for more information.\n", progname, output, progname);
         return 2;
     }
+    /* replay FILE reads a file FILE, not the logs beside it: with one
+     * there, the recording could not be replayed by its name. */
+    struct stat st;
+    if (stat(output, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: record: '%s' exists and is not a directory: 'replay %s' "
+                "would read it, not the logs %s.PID; remove it, or record under "
+                "another name\n", progname, output, output, output);
+        return 2;
+    }
     if (module == NULL || *module == '\0')
         module = PKGLIBDIR "/cymem-mtrace.so";
     if (debug == NULL || *debug == '\0')
