@@ -300,4 +300,17 @@ fi
 grep -q 'a\\x1b\[1mb.mtrace' "$scratch/out" || fail "the trace's name: $(cat "$scratch/out")"
 grep -q 'x\\x1b\[31mred:\[0x1\]' "$scratch/out" || fail "the caller: $(cat "$scratch/out")"
 
+# A run boundary frees the blocks of the run that ends, and looks at the
+# slots that run used, not at every slot of the trace: after a run of
+# three blocks, a run of one frees slot 0 alone; and a trace that ends
+# with "= End" has nothing left to free after it (a pool was reset once
+# more, in the time).  --trace writes the operations the runs execute.
+printf '= Start\n+ 0x10 0x10\n+ 0x20 0x10\n+ 0x30 0x10\n= End\n= Start\n+ 0x10 0x20\n= End\n' \
+    > "$scratch/runs.mtrace"
+rm -f "$scratch/runs.ops"
+expect_status 0 "$CYMEM_STAT" --trace "$scratch/runs.ops" --allocators malloc --repeat 1 \
+    --quiet replay "$scratch/runs.mtrace"
+test "$(grep freeall "$scratch/runs.ops" | cut -d ' ' -f 4-6 | tr '\n' ,)" = "0 0 3,0 0 1," ||
+    fail "the free-alls of two runs: $(cat "$scratch/runs.ops")"
+
 exit 0

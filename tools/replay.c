@@ -505,10 +505,13 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
             goto out;
         }
         if (ev == '=') {
-            /* A run ends: its live blocks die with it. */
+            /* A run ends: its live blocks die with it.  They are in the
+             * slots it used, below m.next_slot: a free-all over every
+             * slot of the trace would go through the largest run's at
+             * each boundary, in the time of every backend. */
             if (run_events) {
                 plan->trace_runs++;
-                if (plan_free_rest(plan, 0, 0, plan->nslots) != 0)
+                if (plan_free_rest(plan, 0, 0, m.next_slot) != 0)
                     goto nomem;
                 amap_clear(&m);
             }
@@ -596,7 +599,8 @@ int replay_build(const char *path, FILE *copy, struct plan *plan,
         rc = REPLAY_EMPTY;
         goto out;
     }
-    if (plan_free_rest(plan, 0, 0, plan->nslots) != 0 ||
+    /* The last run's blocks, unless a boundary freed them already. */
+    if ((run_events && plan_free_rest(plan, 0, 0, m.next_slot) != 0) ||
         plan_finish(plan) != 0 || (prof && profile_finish(prof) != 0))
         goto nomem;
     rc = 0;
