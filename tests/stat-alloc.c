@@ -18,7 +18,12 @@
  *                 30 blocks of 80 bytes and exits;
  *   --execveat    keep 30 blocks of 57 bytes, then exec this program
  *                 without arguments through execveat(2) (status 77 where
- *                 the C library has no execveat()). */
+ *                 the C library has no execveat());
+ *   --vfork       start two children with vfork(2), as dash starts its
+ *                 commands: one whose exec fails and that leaves
+ *                 through _exit(127), one that execs this program
+ *                 without arguments and with an empty environment (a
+ *                 program that cannot be traced); wait for both. */
 #define _GNU_SOURCE 1   /* execveat */
 
 #include <fcntl.h>
@@ -119,6 +124,29 @@ static int exec_at(char *self)
 #endif
 }
 
+/* Two children of vfork(): a failed exec, and an exec of a program that
+ * is not traced. */
+static int vfork_children(char *self)
+{
+    char *args[] = { self, NULL }, *none[] = { NULL };
+    extern char **environ;
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = vfork();
+        if (pid < 0)
+            return 1;
+        if (pid == 0) {
+            if (i == 0)
+                execve("/nonexistent/program", args, environ);
+            else
+                execve(self, args, none);
+            _exit(127);
+        }
+        if (waitpid(pid, NULL, 0) != pid)
+            return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *p[100];
@@ -153,5 +181,7 @@ int main(int argc, char **argv)
         return become_daemon();
     if (arg_is(argc, argv, "--execveat"))
         return exec_at(argv[0]);
+    if (arg_is(argc, argv, "--vfork"))
+        return vfork_children(argv[0]);
     return arg_is(argc, argv, "--fail") ? 3 : 0;
 }

@@ -64,6 +64,24 @@ if test $? -ne 77; then
         fail "execveat: the blocks before the exec are not all there"
 fi
 
+# The children of vfork(), as dash starts its commands, have logs of
+# their own: one whose exec fails and that leaves through _exit() a
+# complete one, one that goes on in a program that cannot be traced an
+# incomplete one, which record names.
+expect_status 1 "$CYMEM_STAT" record -o "$scratch/vf.log" -- "$ALLOC" --vfork
+set -- "$scratch"/vf.log.*
+test $# -eq 3 || fail "vfork: not three logs: $* $(cat "$scratch/err")"
+whole_lines "$@"
+ends=0 starts=0
+for f in "$@"; do
+    test "$(tail -n 1 "$f")" = "= End" && ends=$((ends + 1))
+    test "$(cat "$f")" = "= Start" && starts=$((starts + 1))
+done
+test $ends -eq 2 && test $starts -eq 1 || fail "vfork: $(tail -n 2 "$@")"
+grep -q "vf.log.[0-9]* is incomplete" "$scratch/err" &&
+    grep -q "1 of the logs is incomplete" "$scratch/err" || fail "vfork: $(cat "$scratch/err")"
+expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/vf.log"
+
 # cymem-stat recorded itself (as a script that runs it is): its runs
 # write nothing under the recording's name, and the recording replays.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/cs.log" -- "$CYMEM_STAT" -q -w small -n 100 -r 1

@@ -42,7 +42,13 @@
  *
  * A vfork child shares its parent's memory, stream included: it is
  * recognised by its process ID, which is not the one the log was opened
- * for, and left alone; it execs or _exits without touching it.
+ * for, and left alone; it execs or _exits without touching it.  It gets
+ * a log of its own all the same, as a fork child does, when it execs (as
+ * dash starts its commands): BASE.PID, begun with "= Start" by the exec
+ * function, made with async-signal-safe calls and nothing of the parent's
+ * memory written.  The program it execs goes on in that log, or leaves it
+ * incomplete if it cannot be traced; _exit() ends it after an exec that
+ * failed.
  *
  * The module allocates nothing of its own once tracing runs, apart from
  * what setenv() and the tracer do.
@@ -326,6 +332,45 @@ static int owner(void)
     return lg.stream != NULL && getpid() == lg.pid;
 }
 
+/* Whether this process is a vfork child of a traced one: the log in its
+ * memory is its parent's. */
+static int vfork_child(void)
+{
+    return lg.stream != NULL && getpid() != lg.pid;
+}
+
+/* The log of a vfork child, BASE.PID, into @path (sizeof lg.path bytes),
+ * without snprintf(): the child runs on its parent's memory. */
+static void vfork_log_path(char *path)
+{
+    char digits[24];
+    size_t n = 0, len = strlen(base);
+    for (unsigned long pid = (unsigned long)getpid(); pid || n == 0; pid /= 10)
+        digits[n++] = (char)('0' + pid % 10);
+    memcpy(path, base, len);
+    path[len++] = '.';
+    while (n > 0)
+        path[len++] = digits[--n];
+    path[len] = '\0';
+}
+
+/* A vfork child's log: begun with "= Start" before its first exec (a
+ * log that is there already was begun by an exec that failed), ended
+ * with "= End" when it leaves without one that worked. */
+static void vfork_log(const char *line, int flags)
+{
+    char path[sizeof lg.path];
+    vfork_log_path(path);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | flags, 0666);
+    if (fd < 0)
+        return;
+    ssize_t k;
+    do
+        k = write(fd, line, strlen(line));
+    while (k < 0 && errno == EINTR);
+    close(fd);
+}
+
 typedef char *getenv_fn(const char *);
 typedef int setenv_fn(const char *, const char *, int);
 typedef int unsetenv_fn(const char *);
@@ -429,6 +474,8 @@ void _exit(int status)
 {
     if (owner())
         end_log();
+    else if (vfork_child())
+        vfork_log(end_line, 0);
     for (;;)
         syscall(SYS_exit_group, status);
 }
@@ -460,6 +507,8 @@ int daemon(int nochdir, int noclose)
         type *f_ = (type *)next(name);                          \
         if (owner())                                            \
             flush(0);                                           \
+        else if (vfork_child())                                 \
+            vfork_log("= Start\n", O_CREAT | O_EXCL);           \
         return f_ ? f_(__VA_ARGS__) : (errno = ENOSYS, -1);     \
     } while (0)
 
