@@ -23,13 +23,17 @@
  *                 commands: one whose exec fails and that leaves
  *                 through _exit(127), one that execs this program
  *                 without arguments and with an empty environment (a
- *                 program that cannot be traced); wait for both. */
+ *                 program that cannot be traced); wait for both;
+ *   --no-room     fork a child under a file size limit of 0 (SIGXFSZ
+ *                 ignored), where no write to a file can succeed, as on
+ *                 a full file system; wait for it. */
 #define _GNU_SOURCE 1   /* execveat */
 
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,6 +151,28 @@ static int vfork_children(char *self)
     return 0;
 }
 
+/* A child that can write to no file: its log cannot even begin. */
+static int no_room(void)
+{
+    struct rlimit old, none;
+    if (getrlimit(RLIMIT_FSIZE, &old) != 0)
+        return 1;
+    none = old;
+    none.rlim_cur = 0;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &none) != 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *volatile q = malloc(100);
+        free(q);
+        _exit(0);
+    }
+    if (setrlimit(RLIMIT_FSIZE, &old) != 0 || pid < 0 || waitpid(pid, NULL, 0) != pid)
+        return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char *p[100];
@@ -183,5 +209,7 @@ int main(int argc, char **argv)
         return exec_at(argv[0]);
     if (arg_is(argc, argv, "--vfork"))
         return vfork_children(argv[0]);
+    if (arg_is(argc, argv, "--no-room"))
+        return no_room();
     return arg_is(argc, argv, "--fail") ? 3 : 0;
 }

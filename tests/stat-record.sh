@@ -82,6 +82,14 @@ grep -q "vf.log.[0-9]* is incomplete" "$scratch/err" &&
     grep -q "1 of the logs is incomplete" "$scratch/err" || fail "vfork: $(cat "$scratch/err")"
 expect_status 0 "$CYMEM_STAT" --json --repeat 1 replay "$scratch/vf.log"
 
+# A log that cannot be written (a full file system; here a child under a
+# file size limit of 0) is said to be so, and an empty one is not left in
+# the way of the next recording under the same name.
+expect_status 1 "$CYMEM_STAT" record -o "$scratch/nr.log" -- "$ALLOC" --no-room
+grep -q "nr.log.[0-9]* could not be written" "$scratch/err" || fail "no room: $(cat "$scratch/err")"
+test "$(ls "$scratch"/nr.log.* | wc -l)" -eq 1 || fail "no room: $(ls "$scratch")"
+expect_status 0 "$CYMEM_STAT" record -o "$scratch/nr.log" -- "$ALLOC"
+
 # cymem-stat recorded itself (as a script that runs it is): its runs
 # write nothing under the recording's name, and the recording replays.
 expect_status 0 "$CYMEM_STAT" record -o "$scratch/cs.log" -- "$CYMEM_STAT" -q -w small -n 100 -r 1

@@ -27,22 +27,29 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "pkglibdir.h"   /* PKGLIBDIR, made by make */
 
 /* Events (lines that are not "= ...") of a log, and whether its last line
- * is "= End": a log that ends otherwise was cut short. */
-static unsigned long count_events(const char *path, int *complete)
+ * is "= End": a log that ends otherwise was cut short.  *@written: whether
+ * its writes went through, as far as the log shows: the module writes
+ * "= Start" as soon as it makes a log, and whole lines, so an empty log,
+ * or one whose last line has no newline, is one a write to failed. */
+static unsigned long count_events(const char *path, int *complete, int *written)
 {
     FILE *f = fopen(path, "re");
     unsigned long n = 0;
     char line[64];
     int start = 1, last_end = 0;
     *complete = 0;
+    *written = 1;
     if (f == NULL)
         return 0;
+    if ((*written = getc(f) != EOF))
+        rewind(f);
     while (fgets(line, sizeof line, f)) {
         if (start) {
             last_end = strcmp(line, "= End\n") == 0;
@@ -54,6 +61,7 @@ static unsigned long count_events(const char *path, int *complete)
             last_end = 0;
     }
     *complete = last_end && start;
+    *written = *written && start;
     fclose(f);
     return n;
 }
@@ -332,16 +340,34 @@ int record_main(const char *output, char **argv)
         goto out;
     }
     unsigned long events = 0;
-    size_t incomplete = 0;
+    size_t incomplete = 0, removed = 0;
+    struct statvfs fs;
+    int full = dir_of(base, dir) == 0 && statvfs(dir, &fs) == 0 && fs.f_bavail == 0;
     for (size_t i = 0; i < nlogs; i++) {
-        int complete;
-        events += count_events(logs[i], &complete);
-        if (!complete) {
+        int complete, written;
+        events += count_events(logs[i], &complete, &written);
+        if (complete)
+            continue;
+        incomplete++;
+        if (written && !full) {
             fprintf(stderr, "%s: record: %s is incomplete (it does not end with "
                     "'= End': the process was killed, left without the C library, or "
                     "went on in a program that could not be traced)\n", progname, logs[i]);
-            incomplete++;
+            continue;
         }
+        fprintf(stderr, "%s: record: %s could not be written (%s)\n", progname, logs[i],
+                full ? "its file system is full" : "a write to it failed");
+        /* An empty log holds nothing, and is no log for the next
+         * recording, which would refuse to remove it. */
+        struct stat lst;
+        if (stat(logs[i], &lst) == 0 && lst.st_size == 0 && unlink(logs[i]) == 0)
+            removed++;
+    }
+    if (removed == nlogs) {
+        fprintf(stderr, "%s: record: no log of %s could be written\n", progname, argv[0]);
+        logset_free(logs, nlogs);
+        rc = 1;
+        goto out;
     }
     fprintf(stderr, "%s: recorded %lu events of %zu process%s of %s in %s.PID "
             "(%s.%s%s); replay them with:\n  %s replay ", progname, events, nlogs,
