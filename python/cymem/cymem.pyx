@@ -173,6 +173,8 @@ cdef class _Blocks(dict):
     cdef free_t user_free
     cdef dict views             # {block: live views}, or None
     cdef bint exact
+    cdef bint plain             # neither exact nor on user_malloc: fast paths
+    cdef bint busy              # in user_malloc or user_free (below)
 
     def __dealloc__(self):
         if self.pool != NULL:
@@ -188,11 +190,34 @@ cdef class _Blocks(dict):
 (<TypeObject *>_Blocks).tp_traverse = (<TypeObject *>dict).tp_traverse
 (<TypeObject *>_Blocks).tp_clear = (<TypeObject *>dict).tp_clear
 
+# The caller's functions run inside a libcymem call on the pool, and may
+# run Python code: their own, a finalizer that the collector calls, or
+# another thread's, if they let go of the GIL.  That code must not call
+# into the pool while libcymem is in the middle of a call on it: busy is
+# set while they run, and every method then refuses the pool (_check_idle).
+# Upstream's pool called them outside of its own bookkeeping.
+# ctx is cast at each use: a typed local would take a reference, and they
+# also run from _Blocks.__dealloc__.
 cdef void *_backing_malloc(size_t size, void *ctx) noexcept:
-    return (<_Blocks>ctx).user_malloc(size)
+    (<_Blocks>ctx).busy = True
+    cdef void *p = (<_Blocks>ctx).user_malloc(size)
+    (<_Blocks>ctx).busy = False
+    return p
 
 cdef void _backing_free(void *ptr, size_t size, void *ctx) noexcept:
+    (<_Blocks>ctx).busy = True
     (<_Blocks>ctx).user_free(ptr)
+    (<_Blocks>ctx).busy = False
+
+cdef int _check_idle(_Blocks b) except -1:
+    """RuntimeError if b's pool is in a call to its allocator functions:
+    called right before each libcymem call on the pool, with no Python
+    code in between."""
+    if b.busy:
+        raise RuntimeError("the pool is in a call to its pymalloc or pyfree "
+                           "function, which cannot use it (nor can another "
+                           "thread meanwhile)")
+    return 0
 
 cdef cymem_pool *_open(_Blocks b) except NULL:
     """The libcymem pool of b, made now: a Pool that never allocates (as
@@ -331,13 +356,15 @@ cdef _no_memory(size_t number, size_t size):
 cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size,
                        bint failed) except NULL:
     """Pool.alloc() for every case but the common one: a zero size (which
-    may warn), the pool's first block, tracking mode, a failure (failed:
-    the fast path's allocation, which is not tried again)."""
+    may warn), the pool's first block, tracking mode, a pool on the
+    caller's functions, a failure (failed: the fast path's allocation,
+    which is not tried again)."""
     cdef _Blocks b = <_Blocks>self._blocks
     cdef void *p = NULL
     if not failed:
         if (number == 0 or elem_size == 0) and WARN_ZERO_ALLOC:
             warnings.warn("Allocating zero bytes")
+        _check_idle(b)
         if b.pool == NULL:
             _open(b)
         p = cymem_pool_alloc(b.pool, number, elem_size)
@@ -350,11 +377,13 @@ cdef void *_alloc_slow(Pool self, size_t number, size_t elem_size,
 
 cdef int _free_slow(Pool self, void *p) except -1:
     """Pool.free() for every case but the common one: live views, tracking
-    mode, a pointer that is not a live block of the pool (KeyError)."""
+    mode, a pool on the caller's functions, a pointer that is not a live
+    block of the pool (KeyError)."""
     cdef _Blocks b = <_Blocks>self._blocks
     cdef size_t n
     if b.views is not None:
         _check_no_views(b, p)
+    _check_idle(b)
     if p == NULL or b.pool == NULL or cymem_pool_free_size(b.pool, p, &n) != 0:
         raise KeyError(<size_t>p)
     self.size -= n
@@ -372,8 +401,10 @@ cdef inline int _check_made(Pool pool) except -1:
     return 0
 
 cdef inline _Blocks _blocks_of(Pool pool):
-    """pool's _Blocks, for a method that Python calls (_check_made)."""
+    """pool's _Blocks, for a method that Python calls (_check_made), on a
+    pool that is not in its allocator functions (_check_idle)."""
     _check_made(pool)
+    _check_idle(<_Blocks>pool._blocks)
     return <_Blocks>pool._blocks
 
 # The live block that starts at p: its size, from one lookup that, unlike
@@ -467,6 +498,7 @@ cdef class Pool:
             b.user_malloc = pymalloc.malloc
             b.user_free = pyfree.free
         b.exact = _track
+        b.plain = not b.exact and b.user_malloc == NULL
         self._blocks = b
 
     def __dealloc__(self):
@@ -496,7 +528,7 @@ cdef class Pool:
         cdef void *p
         cdef bint failed = False
         if (pool != NULL and number != 0 and elem_size != 0
-                and not (<_Blocks>self._blocks).exact):
+                and (<_Blocks>self._blocks).plain):
             p = cymem_pool_alloc(pool, number, elem_size)
             if p != NULL:
                 self.size += number * elem_size
@@ -510,7 +542,7 @@ cdef class Pool:
         cdef size_t n
         cdef cymem_pool *pool = (<_Blocks>self._blocks).pool
         if ((<_Blocks>self._blocks).views is None and p != NULL and pool != NULL
-                and not (<_Blocks>self._blocks).exact
+                and (<_Blocks>self._blocks).plain
                 and cymem_pool_free_size(pool, p, &n) == 0):
             self.size -= n
             return
@@ -522,6 +554,7 @@ cdef class Pool:
         block of this pool or new_size is not larger."""
         cdef _Blocks b = <_Blocks>self._blocks
         cdef size_t old = 0
+        _check_idle(b)
         if p == NULL or b.pool == NULL or not _block_at(b.pool, p, &old):
             raise ValueError("Pointer %d not found in Pool" % <size_t>p)
         if new_size == 0:
@@ -623,14 +656,15 @@ cdef class Pool:
         return st.live_blocks
 
     def __contains__(self, addr):
-        cdef size_t n
-        return _owns(_blocks_of(self), _addr(addr), &n)
+        # addr first: its __index__ may run Python code (see _check_idle)
+        cdef size_t n, a = _addr(addr)
+        return _owns(_blocks_of(self), a, &n)
 
     @cython.always_allow_keywords(True)     # block_size(addr=...), as free(addr=...)
     def block_size(self, addr):
         """The requested size of a live block; KeyError if addr is not one."""
-        cdef size_t n = 0
-        if _owns(_blocks_of(self), _addr(addr), &n):
+        cdef size_t n = 0, a = _addr(addr)
+        if _owns(_blocks_of(self), a, &n):
             return n
         raise KeyError(addr)
 
@@ -673,6 +707,7 @@ cdef class Pool:
         # an object the collector tracks or runs Python code.
         cdef PoolView v = PoolView.__new__(PoolView)
         cdef dict views = {} if b.views is None else b.views
+        _check_idle(b)
         if (a == 0 or b.pool == NULL or
                 cymem_pool_find(b.pool, <void *>a, &base, &size) != 0):
             raise KeyError("%s is not inside a live block of this pool"

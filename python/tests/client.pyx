@@ -40,6 +40,28 @@ cdef class HookPool(Pool):
             hook()
         return Pool.alloc(self, number, size)
 
+# Allocator functions that call a Python hook first (a finalizer that the
+# collector calls in them, or a switch to another thread, would run Python
+# code there too).
+alloc_hook = None
+
+cdef void* hook_malloc(size_t n):
+    global alloc_hook
+    hook, alloc_hook = alloc_hook, None
+    if hook is not None:
+        hook()
+    return malloc(n)
+
+cdef void hook_free(void* p):
+    global alloc_hook
+    hook, alloc_hook = alloc_hook, None
+    if hook is not None:
+        hook()
+    free(p)
+
+def hook_pool():
+    return Pool(WrapMalloc(hook_malloc), WrapFree(hook_free))
+
 def run():
     results = {}
     cdef Pool mem = Pool()

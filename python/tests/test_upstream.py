@@ -125,6 +125,71 @@ def test_realloc_of_a_subclass_whose_alloc_frees_the_block(tmp_path):
     assert out.stdout.strip() == "ok"
 
 
+REENTER = """
+import sys, threading
+sys.path[:0] = %r
+import client
+
+def in_thread(code):
+    # the pool used by another thread while this one is in its allocator
+    errors = []
+    def run():
+        try:
+            exec(code)
+        except Exception as e:
+            errors.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+for action in %r:
+    p = client.hook_pool()
+    small = [p.alloc(1, 16) for i in range(10)]
+    big = p.alloc(1, 100000)
+    refused = []
+    def hook():
+        try:
+            exec(action)
+        except RuntimeError:
+            refused.append(action)
+    client.alloc_hook = hook
+    %s
+    assert client.alloc_hook is None and refused == [action], (action, refused)
+    st = p.stats()
+    assert p.size == st["live_bytes"] and len(p) == st["live_blocks"], (action, st)
+    assert sum(p.addresses.values()) == p.size
+    b = p.alloc(1, 100000)
+    assert p.block_size(b) == 100000 and b in p
+    p.free()
+    assert len(p) == 0 and p.size == 0
+print("ok")
+"""
+
+REENTRANT_ACTIONS = ["p.free()", "p.free(big)", "p.free(small[0])", "p.alloc(1, 16)",
+                     "p.alloc(1, 200000)", "p.realloc(big, 200000)", "p.aligned_alloc(1, 8)",
+                     "len(p)", "p.stats()", "p.addresses", "big in p", "p.view(big, 8)",
+                     "in_thread('p.free()')", "in_thread('p.alloc(1, 200000)')"]
+
+
+@pytest.mark.parametrize("trigger", ["p.alloc(1, 300000)", "p.free(big)", "p.free()",
+                                     "p.realloc(big, 300000)",
+                                     "p.aligned_alloc(1, 300000, 4096)"])
+def test_allocator_functions_that_call_back_into_their_pool(ours, tmp_path, trigger):
+    # Pool(pymalloc, pyfree) calls its functions from inside libcymem, and
+    # they may run Python code that uses the same pool (its own code, a
+    # finalizer the collector calls, another thread): that call is refused
+    # with RuntimeError, and the pool stays whole.  Here the functions
+    # call a hook that tries each action once.
+    cdir = build_client(tmp_path, PKG, SRCDIR)
+    out = subprocess.run([sys.executable, "-c", REENTER % ([cdir, PKG], REENTRANT_ACTIONS,
+                                                           trigger)],
+                         env=dict(os.environ, PYTHONPATH=""), capture_output=True, text=True)
+    assert out.returncode == 0, "status %d\n%s" % (out.returncode, out.stderr)
+    assert out.stdout.strip() == "ok"
+
+
 def test_brief_3_2_vector_array(tmp_path):
     vdir = build_client(tmp_path, PKG, SRCDIR, "vector")
     code = ("import sys; sys.path[:0] = %r; import vector, cymem.cymem; "
