@@ -816,18 +816,19 @@ cdef class Address:
                   PyMalloc pymalloc not None=Default_Malloc,
                   PyFree pyfree not None=Default_Free):
         self.ptr = NULL
-        _check_allocator(pymalloc, pyfree)
         self.pymalloc = pymalloc
         self.pyfree = pyfree
 
     # As upstream: the allocator arguments reach __cinit__ only (Address
-    # with four arguments is a TypeError, here from __init__).
+    # with four arguments is a TypeError, here from __init__, before the
+    # allocator is looked at).
     def __init__(self, number, elem_size):
         # The conversions first: they may run Python code (__index__),
         # which may even initialise this Address.
         cdef size_t k = _size(number), s = _size(elem_size), n
         if self.ptr != NULL:
             raise TypeError("Address is already initialised")
+        _check_allocator(self.pymalloc, self.pyfree)
         if mul_overflow(k, s, &n):
             raise _no_memory(k, s)
         self.ptr = self.pymalloc.malloc(n)

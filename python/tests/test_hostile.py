@@ -93,7 +93,12 @@ CASES = [
     ("pool-wrong-type", "Pool(1, 2)", "TypeError"),
     ("address-none", "Address(1, 8, None, None)", "TypeError"),
     ("address-four-args", "Address(1, 8, cm.Default_Malloc, cm.Default_Free)", "TypeError"),
-    ("address-empty", "Address(1, 8, PyMalloc(), PyFree())", "ValueError"),
+    # (upstream's __init__ takes two arguments: four are a TypeError first)
+    ("address-empty", "Address(1, 8, PyMalloc(), PyFree())", "TypeError"),
+    ("address-empty-new", "Address.__new__(Address, 1, 8, PyMalloc(), PyFree()).__init__(1, 8)",
+     "ValueError"),
+    ("address-empty-free", "Address.__new__(Address, 1, 8, cm.Default_Malloc, PyFree())"
+     ".__init__(1, 8)", "ValueError"),
     ("address-float", "Address(1.5, 8)", "TypeError"),
     ("address-overflow", "Address(2**62, 8)", "MemoryError"),
     ("address-reinit", "x = Address(1, 8); x.__init__(1, 8)", "TypeError"),
