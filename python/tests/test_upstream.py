@@ -114,15 +114,22 @@ print("ok")
 """
 
 
+def run_with_client(tmp_path, script, *args):
+    """Run script in a new interpreter, with the path to the client (built
+    against our .pxd) and our module for its first %r, and args for the
+    rest; it must print ok."""
+    cdir = build_client(tmp_path, PKG, SRCDIR)
+    out = subprocess.run([sys.executable, "-c", script % (([cdir, PKG],) + args)],
+                         env=dict(os.environ, PYTHONPATH=""), capture_output=True, text=True)
+    assert out.returncode == 0, "status %d\n%s" % (out.returncode, out.stderr)
+    assert out.stdout.strip() == "ok"
+
+
 def test_realloc_of_a_subclass_whose_alloc_frees_the_block(tmp_path):
     # realloc on a Cython subclass calls the subclass's alloc, then copies
     # the old block: Python code run by that alloc can free the block (64
     # MiB here, which goes back to the system), and it must not be read.
-    cdir = build_client(tmp_path, PKG, SRCDIR)
-    out = subprocess.run([sys.executable, "-c", HOOK % [cdir, PKG]],
-                         env=dict(os.environ, PYTHONPATH=""), capture_output=True, text=True)
-    assert out.returncode == 0, "status %d\n%s" % (out.returncode, out.stderr)
-    assert out.stdout.strip() == "ok"
+    run_with_client(tmp_path, HOOK)
 
 
 REENTER = """
@@ -176,18 +183,13 @@ REENTRANT_ACTIONS = ["p.free()", "p.free(big)", "p.free(small[0])", "p.alloc(1, 
 @pytest.mark.parametrize("trigger", ["p.alloc(1, 300000)", "p.free(big)", "p.free()",
                                      "p.realloc(big, 300000)",
                                      "p.aligned_alloc(1, 300000, 4096)"])
-def test_allocator_functions_that_call_back_into_their_pool(ours, tmp_path, trigger):
+def test_allocator_functions_that_call_back_into_their_pool(tmp_path, trigger):
     # Pool(pymalloc, pyfree) calls its functions from inside libcymem, and
     # they may run Python code that uses the same pool (its own code, a
     # finalizer the collector calls, another thread): that call is refused
     # with RuntimeError, and the pool stays whole.  Here the functions
     # call a hook that tries each action once.
-    cdir = build_client(tmp_path, PKG, SRCDIR)
-    out = subprocess.run([sys.executable, "-c", REENTER % ([cdir, PKG], REENTRANT_ACTIONS,
-                                                           trigger)],
-                         env=dict(os.environ, PYTHONPATH=""), capture_output=True, text=True)
-    assert out.returncode == 0, "status %d\n%s" % (out.returncode, out.stderr)
-    assert out.stdout.strip() == "ok"
+    run_with_client(tmp_path, REENTER, REENTRANT_ACTIONS, trigger)
 
 
 def test_brief_3_2_vector_array(tmp_path):
