@@ -831,10 +831,18 @@ cdef class Address:
         _check_allocator(self.pymalloc, self.pyfree)
         if mul_overflow(k, s, &n):
             raise _no_memory(k, s)
-        self.ptr = self.pymalloc.malloc(n)
-        if self.ptr == NULL:
+        cdef void *p = self.pymalloc.malloc(n)
+        # The allocator may run Python code (a callback, a finalizer) that
+        # initialised this Address meanwhile: its block is kept, this one
+        # given back.
+        if self.ptr != NULL:
+            if p != NULL:
+                self.pyfree.free(p)
+            raise TypeError("Address is already initialised")
+        if p == NULL:
             raise _no_memory(k, s)
-        memset(self.ptr, 0, n)
+        memset(p, 0, n)
+        self.ptr = p
 
     @property
     def addr(self):

@@ -44,23 +44,35 @@ cdef class HookPool(Pool):
 # collector calls in them, or a switch to another thread, would run Python
 # code there too).
 alloc_hook = None
+cdef size_t n_hook_malloc = 0
+cdef size_t n_hook_free = 0
 
 cdef void* hook_malloc(size_t n):
-    global alloc_hook
+    global alloc_hook, n_hook_malloc
     hook, alloc_hook = alloc_hook, None
     if hook is not None:
         hook()
+    n_hook_malloc += 1
     return malloc(n)
 
 cdef void hook_free(void* p):
-    global alloc_hook
+    global alloc_hook, n_hook_free
     hook, alloc_hook = alloc_hook, None
     if hook is not None:
         hook()
+    n_hook_free += 1
     free(p)
 
 def hook_pool():
     return Pool(WrapMalloc(hook_malloc), WrapFree(hook_free))
+
+def hook_address(number, elem_size):
+    """An Address on the hook's functions, not yet initialised."""
+    return Address.__new__(Address, number, elem_size,
+                           WrapMalloc(hook_malloc), WrapFree(hook_free))
+
+def hook_counts():
+    return n_hook_malloc, n_hook_free
 
 def run():
     results = {}

@@ -192,6 +192,33 @@ def test_allocator_functions_that_call_back_into_their_pool(tmp_path, trigger):
     run_with_client(tmp_path, REENTER, REENTRANT_ACTIONS, trigger)
 
 
+REINIT = """
+import sys, gc
+sys.path[:0] = %r
+import client
+a = client.hook_address(1, 8)
+client.alloc_hook = lambda: a.__init__(1, 16)
+try:
+    a.__init__(1, 8)
+except TypeError as e:
+    assert "already initialised" in str(e), e
+else:
+    raise SystemExit("no TypeError")
+assert client.hook_counts() == (2, 1), client.hook_counts()
+del a
+gc.collect()
+assert client.hook_counts() == (2, 2), client.hook_counts()
+print("ok")
+"""
+
+
+def test_address_initialised_by_its_allocator_function(tmp_path):
+    # Python code that the allocator runs (a callback here) initialises
+    # the Address: the block the outer __init__ got is given back, not
+    # leaked under the one kept.
+    run_with_client(tmp_path, REINIT)
+
+
 def test_brief_3_2_vector_array(tmp_path):
     vdir = build_client(tmp_path, PKG, SRCDIR, "vector")
     code = ("import sys; sys.path[:0] = %r; import vector, cymem.cymem; "
