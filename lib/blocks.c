@@ -252,7 +252,8 @@ int cymem__block_containing(const cymem_pool *pool, const void *addr, void **blo
 
 /* ---- A pool as a piece of memory -------------------------------------- */
 
-/* The debug mode at a reset (TRACK_POOL_RESET): every live block's redzone
+/* The debug mode at a reset and a destroy (TRACK_POOL_RESET,
+ * TRACK_POOL_DROP): every live block's redzone
  * is checked, against its slab block's size, its arena block's units or,
  * direct, its own size. */
 static int debug_check_live(void *p, size_t n, void *ctx)
@@ -363,6 +364,9 @@ static void release_all(cymem_pool *pool)
 /* Free everything @pool holds and @pool itself. */
 void cymem__pool_free(cymem_pool *pool)
 {
+    /* Its small blocks go with it: the debug mode checks them (its direct
+     * blocks were checked as the destroy gave them back). */
+    TRACK_POOL_DROP(pool);
     /* A heap's keeper is in the page map, for its shared pool's lookups. */
     if (pool->key != pool)
         cymem__page_remove(pool, pool_keeper(pool));

@@ -7,7 +7,7 @@
  *
  *  - the bytes from a block's requested end to the end of its block (its
  *    slack, the redzone) hold REDZONE; they are checked when the block is
- *    freed, resized in place or dropped by a reset;
+ *    freed, resized in place or dropped by a reset or a destroy;
  *  - a freed slab block is filled with FREED, checked when the block is
  *    handed out again: a write after free shows.
  *
@@ -20,7 +20,8 @@
  * called it hides them again.
  *
  * The hooks of track.h call in from the engine; debug.c calls nothing back
- * (at a reset pool.c walks the live blocks and checks each one here) and
+ * (at a reset or a destroy blocks.c walks the live blocks and checks each
+ * one here) and
  * below it only reads the settings of options.c.
  *
  * Invariants:

@@ -22,6 +22,8 @@
  *
  *   TRACK_POOL_NEW(pool) / TRACK_POOL_DELETE(pool)
  *   TRACK_POOL_RESET(pool)           every block of the pool is being freed
+ *   TRACK_POOL_DROP(pool)            the same, by a destroy: the debug
+ *                                    mode's checks only
  *   TRACK_SLAB_NEW(p, size)          slab memory nobody may touch yet
  *   TRACK_SLAB_RESET(p, size)        every block of a slab freed by a reset
  *   TRACK_BLOCK_ALLOC(pool, p, n, cap)   block [p, p+n) handed out, cap
@@ -67,9 +69,9 @@ void cymem__debug_alloc(void *p, size_t n, size_t cap);
 void cymem__debug_reuse(const cymem_pool *pool, void *p, size_t cap);
 void cymem__debug_check(const cymem_pool *pool, const void *p, size_t n, size_t cap);
 void cymem__debug_free(const cymem_pool *pool, void *p, size_t n, size_t cap);
-/* Check every live block of a pool about to be reset: pool.c walks the
- * blocks and calls cymem__debug_check() on each, so that debug.c need
- * not call back into the engine. */
+/* Check every live block of a pool about to be reset or freed: blocks.c
+ * walks the blocks and calls cymem__debug_check() on each, so that
+ * debug.c need not call back into the engine. */
 void cymem__debug_reset(const cymem_pool *pool);
 
 #define DEBUG_ON (cymem__debug)
@@ -151,6 +153,13 @@ void cymem__debug_reset(const cymem_pool *pool);
             VG_POOL_DELETE(pool);                                       \
             VG_POOL_NEW(pool);                                          \
         }                                                               \
+    } while (0)
+/* A destroy drops the blocks too: the debug mode checks them as a reset
+ * does (the checkers learn of it from TRACK_POOL_DELETE and the memory's
+ * return). */
+#define TRACK_POOL_DROP(pool) do {                                      \
+        if (TRACKING && DEBUG_ON)                                       \
+            cymem__debug_reset(pool);                                   \
     } while (0)
 #define TRACK__HIDE(p, n) do {                                          \
         AS_POISON((p), (n));                                            \

@@ -19,6 +19,10 @@
  *   write-after-free  write into a freed block, then allocate again
  *   overflow-write    write past the end, then free the block
  *   overflow-write-huge   the same for the mapped block
+ *   overflow-destroy  write past the end of a small block, then destroy
+ *                 the pool without freeing it
+ *   overflow-child    the same in a child pool, which its parent's reset
+ *                 destroys
  *   leak          exit without destroying the pool
  *   none          no bug: checkers must stay silent
  *
@@ -83,6 +87,15 @@ int main(int argc, char **argv)
     } else if (strcmp(bug, "overflow-write-huge") == 0) {
         ((char *)huge)[200001] = 1;        /* write past the end */
         cymem_pool_free(pool, (void *)huge);
+    } else if (strcmp(bug, "overflow-destroy") == 0) {
+        p[45] = 1;                         /* write past the end, no free */
+    } else if (strcmp(bug, "overflow-child") == 0) {
+        cymem_pool_options o = { NULL, pool, 0, 0 };
+        cymem_pool *child = cymem_pool_new_ex(&o);
+        volatile char *c = child != NULL ? cymem_pool_alloc(child, 1, 24) : NULL;
+        if (c == NULL) return 1;
+        c[26] = 1;                         /* write past the end, no free */
+        cymem_pool_reset(pool);
     } else if (strcmp(bug, "write-after-free") == 0) {
         cymem_pool_free(pool, (void *)p);
         ((char *)p)[20] = 1;               /* write after free */

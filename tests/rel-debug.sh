@@ -1,7 +1,8 @@
 #!/bin/sh
 # rel-debug.sh - the debug mode (CYMEM_DEBUG): a write past a block's end
-# is reported when the block is freed, a write after free when the block
-# is reused; CYMEM_DEBUG=abort aborts; no report without a bug.
+# is reported when the block is freed or its pool reset or destroyed, a
+# write after free when the block is reused; CYMEM_DEBUG=abort aborts; no
+# report without a bug.
 case "${CFLAGS-}" in
 *-fsanitize=address*) echo "SKIP: AddressSanitizer does this job in this build"; exit 77 ;;
 esac
@@ -16,6 +17,8 @@ check() {   # check MODE BUG EXPECTED
 }
 check 1 overflow-write 'libcymem: write past the end at byte 44 of block'
 check 1 overflow-write-huge 'libcymem: write past the end at byte 200001 of block'
+check 1 overflow-destroy 'libcymem: write past the end at byte 45 of block'
+check 1 overflow-child 'libcymem: write past the end at byte 26 of block'
 check 1 write-after-free 'libcymem: write after free at byte 20 of block'
 if CYMEM_DEBUG=abort ./rel-bugs overflow-write >/dev/null 2>&1; then
     echo "FAIL: CYMEM_DEBUG=abort did not abort"; fail=1
