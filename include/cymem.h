@@ -181,6 +181,9 @@ CYMEM_API CYMEM_NODISCARD cymem_pool *cymem_pool_new(void);
  * its own it uses its parent's; a custom allocator is then called under a
  * mutex that the pool it was given to and all that inherit it share, so
  * that it need not be thread-safe when they are used by different threads.
+ * Its holder may take it again: the allocator may use those pools, not the
+ * one whose call it serves, nor a THREADSAFE one that other threads use
+ * (cymem_allocator(3)).
  *
  * Return: the pool, or NULL with errno EINVAL (unknown flag bits, a
  * chunk_size out of range or not a power of two, an allocator without both

@@ -33,15 +33,31 @@
 
 #include <stdlib.h>
 
+/* A token of the calling thread: the address of its own byte. */
+static __thread char bk_self;
+
 /* The caller's allocator, which need not be thread-safe, under the mutex
- * of the pools that share it, if they are more than one. */
+ * of the pools that share it, if they are more than one; its holder may
+ * take it again (the allocator using a pool that shares it).  Only the
+ * holder writes owner, so a thread reads its own token there exactly
+ * while it holds the mutex. */
 static void bk_lock(const cymem_pool *pool, int lock)
 {
-    int err = !pool->bk_lock ? 0
-              : lock         ? pthread_mutex_lock(pool->bk_lock)
-                             : pthread_mutex_unlock(pool->bk_lock);
-    if (unlikely(err != 0))
-        cymem__fatal("the allocator's mutex", err);
+    cymem__bk_mutex *m = pool->bk_lock;
+    uintptr_t me = (uintptr_t)&bk_self;
+    if (m == NULL)
+        return;
+    if (lock && __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me) {
+        m->depth++;
+    } else if (lock) {
+        mutex_lock(&m->mu);
+        __atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
+    } else if (m->depth > 0) {
+        m->depth--;
+    } else {
+        __atomic_store_n(&m->owner, 0, __ATOMIC_RELAXED);
+        mutex_unlock(&m->mu);
+    }
 }
 
 static void *bk_malloc(const cymem_pool *pool, size_t size)

@@ -49,7 +49,7 @@ static unsigned children;
 static void pool_give(cymem_pool *pool, int bk, unsigned nheld)
 {
     if (bk)
-        mutex_unlock(&pool->bk_mutex);
+        mutex_unlock(&pool->bk_mutex.mu);
     while (nheld-- > 0)
         heap_unlock(pool->heapv[nheld]);
     if (pool->flags & CYMEM_POOL_THREADSAFE)
@@ -67,7 +67,7 @@ static int pool_take(cymem_pool *pool)
             pool_give(pool, 0, i);
             return 0;
         }
-    if (pool->bk_lock == &pool->bk_mutex && pthread_mutex_trylock(&pool->bk_mutex) != 0) {
+    if (pool->bk_lock == &pool->bk_mutex && pthread_mutex_trylock(&pool->bk_mutex.mu) != 0) {
         pool_give(pool, 0, pool->nheaps);
         return 0;
     }

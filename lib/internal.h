@@ -250,6 +250,18 @@ typedef struct cymem__hbin {
     size_t n, cap;
 } cymem__hbin;
 
+/* The mutex of pools that share a custom allocator (backing.c): a plain
+ * mutex that its holder may take again, as the allocator's functions may
+ * use a pool that shares it.  @owner (a token of the holding thread, 0
+ * for none) and @depth (the holder's further takes) are written by the
+ * holder only; a plain mutex, not a recursive one, so that the child of a
+ * fork() may give it back from its one thread (fork.c). */
+typedef struct cymem__bk_mutex {
+    pthread_mutex_t mu;
+    uintptr_t owner;
+    unsigned depth;
+} cymem__bk_mutex;
+
 struct cymem_pool {
     /* The fields the fast paths read come first, on one cache line. */
     cymem__slab *arena_fast; /* arena, when the fast path may serve */
@@ -313,8 +325,8 @@ struct cymem_pool {
      * (bk_mutex, made when the pool gets its first child that inherits
      * the allocator), for that pool and every descendant that inherits
      * it; NULL while no other pool uses the allocator (backing.c). */
-    pthread_mutex_t *bk_lock;
-    pthread_mutex_t bk_mutex;
+    cymem__bk_mutex *bk_lock;
+    cymem__bk_mutex bk_mutex;
     /* A THREADSAFE pool, or the owner of bk_mutex: its neighbours on the
      * list of the pools whose locks a fork() takes (fork.c). */
     cymem_pool *fork_prev, *fork_next;

@@ -168,7 +168,7 @@ static void destroy_tree(cymem_pool *pool)
      * one that frees the mutex's memory among them, need no mutex. */
     if (pool->bk_lock == &pool->bk_mutex) {
         pool->bk_lock = NULL;
-        pthread_mutex_destroy(&pool->bk_mutex);
+        pthread_mutex_destroy(&pool->bk_mutex.mu);
     }
     cymem__direct_release_all(pool);
     TRACK_POOL_DELETE(pool);
@@ -198,13 +198,17 @@ void cymem_pool_destroy(cymem_pool *pool)
 }
 
 /* The mutex of @parent's custom allocator, for a child that inherits it,
- * made the first time; NULL with errno set if it cannot be. */
-static pthread_mutex_t *allocator_lock(cymem_pool *parent)
+ * made the first time; NULL with errno set if it cannot be.  Its holder
+ * may take it again (backing.c): the allocator may use a pool that shares
+ * it, as it could before the first child came (cymem_allocator(3)). */
+static cymem__bk_mutex *allocator_lock(cymem_pool *parent)
 {
-    pthread_mutex_t *mu;
+    cymem__bk_mutex *mu;
     pool_lock(parent);
     if (parent->bk_lock == NULL) {
-        int err = pthread_mutex_init(&parent->bk_mutex, NULL);
+        parent->bk_mutex.owner = 0;
+        parent->bk_mutex.depth = 0;
+        int err = pthread_mutex_init(&parent->bk_mutex.mu, NULL);
         if (err == 0) {
             parent->bk_lock = &parent->bk_mutex;
             /* A fork() takes it too (a THREADSAFE pool is on the list

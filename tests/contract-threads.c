@@ -6,7 +6,8 @@
  * every block still carries what its owner wrote (no block handed out
  * twice, none lost).  Also: a THREADSAFE pool on a custom allocator and
  * the children that inherit it, used by different threads, never call the
- * allocator at the same time.  Threads record failures; only the main
+ * allocator at the same time, and the allocator, within one thread, may
+ * use a pool that shares it.  Threads record failures; only the main
  * thread asserts, since Check's assertions are not made for other threads.
  */
 #include "harness.h"
@@ -326,6 +327,63 @@ START_TEST(children_share_the_allocator_lock)
 }
 END_TEST
 
+/* An allocator that, once told of a pool, takes a large block of it at
+ * each call to its malloc (not for that pool's own calls). */
+static cymem_pool *nested;
+static int nested_calls, nested_failed;
+
+static void *nesting_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    cymem_pool *p = nested;
+    if (p != NULL) {
+        nested = NULL;
+        if (cymem_pool_alloc(p, 1, 100000) == NULL)
+            nested_failed = 1;
+        nested_calls++;
+        nested = p;
+    }
+    return malloc(size);
+}
+
+static void nesting_free(void *ptr, size_t size, void *ctx)
+{
+    (void)size;
+    (void)ctx;
+    free(ptr);
+}
+
+START_TEST(allocator_may_use_a_pool_that_shares_it)
+{
+    /* Before its holder could take the mutex the pools share again, the
+     * allocator's call into the child waited for it for ever. */
+    cymem_allocator a = { nesting_malloc, nesting_free, NULL };
+    cymem_pool_options o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &a;
+    cymem_pool *parent = cymem_pool_new_ex(&o);
+    ck_assert_ptr_nonnull(parent);
+    cymem_pool *child = child_of(parent);
+    cymem_pool *grandchild = child_of(child);
+    ck_assert_ptr_nonnull(grandchild);
+    /* A block of the parent (its memory, and maybe a larger direct map)
+     * makes the allocator take a block of the child at each call. */
+    nested = child;
+    ck_assert_ptr_nonnull(cymem_pool_alloc(parent, 1, 200000));
+    int into_child = nested_calls;
+    nested = parent;
+    ck_assert_ptr_nonnull(cymem_pool_alloc(grandchild, 1, 200000));
+    nested = NULL;
+    ck_assert_int_ge(into_child, 1);
+    ck_assert_int_gt(nested_calls, into_child);
+    ck_assert_int_eq(nested_failed, 0);
+    ck_assert_uint_eq(stats_of(child).live_blocks, (size_t)into_child);
+    ck_assert_uint_eq(stats_of(parent).live_blocks,
+                      1 + (size_t)(nested_calls - into_child));
+    cymem_pool_destroy(parent);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("threads");
@@ -334,5 +392,9 @@ int main(void)
     tcase_add_test(tc, shared_slots);
     tcase_add_test(tc, children_share_the_allocator_lock);
     suite_add_tcase(s, tc);
+    /* A deadlock fails it in seconds. */
+    TCase *nest = tcase_timed("nesting", 20);
+    tcase_add_test(nest, allocator_may_use_a_pool_that_shares_it);
+    suite_add_tcase(s, nest);
     return run_suite(s);
 }
