@@ -74,6 +74,7 @@
 #include "track.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdlib.h>
 #ifdef HAVE_MALLOC_TRIM
@@ -134,6 +135,11 @@ typedef struct slab_cache {
     cached_region regions[REGION_MAX];
 } slab_cache;
 
+/* The fields a closed cache's thread reads (its lock, closing) are on its
+ * first page, which the unloading keeps (caches_empty()). */
+_Static_assert(offsetof(slab_cache, closing) + sizeof(int) <= 4096,
+               "a cache's lock and closing are on its first page");
+
 /* ---- the per-thread slab cache ----------------------------------------- */
 
 #define USE_CACHE CYMEM__OS_PAGES
@@ -188,6 +194,20 @@ static void caches_unlink(slab_cache *c)
         c->next->prev = c->prev;
 }
 
+/* A cache's own memory is pages of its own (zero when mapped), not the C
+ * library's heap: one that the library's unloading closes but cannot
+ * free (below) keeps only its first page, and is not a block of the
+ * heap that nothing points to. */
+static slab_cache *cache_map(void)
+{
+    return cymem__os_pages_alloc(sizeof(slab_cache));
+}
+
+static void cache_unmap(slab_cache *c)
+{
+    cymem__os_pages_free(c, sizeof *c);
+}
+
 /* Give a cached region back to the system. */
 static void region_unmap(void *mem)
 {
@@ -234,7 +254,7 @@ static void tcache_release(void *arg)
      * must not find it. */
     tcache = NULL;
     tcache_gone = 1;
-    free(c);
+    cache_unmap(c);
 }
 
 static void tcache_key_init(void)
@@ -251,13 +271,19 @@ static size_t caches_empty(int close)
     for (slab_cache *c = caches, *next; c != NULL; c = next) {
         next = c->next;
         cache_lock(c);
-        if (close)
-            c->closing = 1;
         bytes += cache_empty(c);
+        if (close && !c->orphan) {
+            /* Its thread reads it as empty and closed from now on (the
+             * fields past the first page read as zero). */
+            size_t page = cymem__page_size();
+            c->closing = 1;
+            if (sizeof *c > page)
+                (void)cymem__os_pages_discard((char *)c + page, sizeof *c - page);
+        }
         cache_unlock(c);
         if (c->orphan) {
             caches_unlink(c);
-            free(c);
+            cache_unmap(c);
         }
     }
     __atomic_store_n(&orphans_pending, 0, __ATOMIC_RELAXED);
@@ -276,7 +302,7 @@ static NOINLINE void orphans_free(void)
         if (c->orphan) {
             cache_empty(c);
             caches_unlink(c);
-            free(c);
+            cache_unmap(c);
         }
     }
     __atomic_store_n(&orphans_pending, 0, __ATOMIC_RELAXED);
@@ -291,7 +317,9 @@ static NOINLINE void orphans_free(void)
  * frees it; a pool it uses after, in a later destructor, uses the system
  * directly.  Every other thread's cache is emptied and closed, but not
  * freed: at a process's exit its thread may still be running, and its
- * calls on a closed cache go to the system.  A fork's orphans are freed. */
+ * calls on a closed cache go to the system.  Past its first page, which
+ * holds its lock and says it is closed, its pages go back.  A fork's
+ * orphans are freed. */
 #  if defined(__GNUC__)
 __attribute__((destructor)) static void tcache_unload(void)
 {
@@ -317,11 +345,11 @@ static slab_cache *tcache_get(void)
     (void)pthread_once(&tcache_once, tcache_key_init);
     if (!tcache_key_ok)
         return NULL;
-    slab_cache *c = calloc(1, sizeof *c);
+    slab_cache *c = cache_map();
     if (c == NULL)
         return NULL;
     if (pthread_setspecific(tcache_key, c) != 0) {
-        free(c);
+        cache_unmap(c);
         return NULL;
     }
     mutex_lock(&caches_lock);
