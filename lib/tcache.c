@@ -197,14 +197,19 @@ static void caches_unlink(slab_cache *c)
 /* A cache's own memory is pages of its own (zero when mapped), not the C
  * library's heap: one that the library's unloading closes but cannot
  * free (below) keeps only its first page, and is not a block of the
- * heap that nothing points to. */
+ * heap that nothing points to.  The large blocks it keeps are the heap's:
+ * the checkers are told where to find the pointers to them. */
 static slab_cache *cache_map(void)
 {
-    return cymem__os_pages_alloc(sizeof(slab_cache));
+    slab_cache *c = cymem__os_pages_alloc(sizeof(slab_cache));
+    if (c != NULL)
+        TRACK_ROOTS(c, sizeof *c);
+    return c;
 }
 
 static void cache_unmap(slab_cache *c)
 {
+    TRACK_ROOTS_GONE(c, sizeof *c);
     cymem__os_pages_free(c, sizeof *c);
 }
 

@@ -116,11 +116,24 @@ void cymem__debug_reset(const cymem_pool *pool);
 #endif
 #ifdef CYMEM_ASAN
 #  include <sanitizer/asan_interface.h>
+#  include <sanitizer/lsan_interface.h>
 #  define AS_POISON(p, n)   __asan_poison_memory_region((p), (n))
 #  define AS_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
 #else
 #  define AS_POISON(p, n)   ((void)0)
 #  define AS_UNPOISON(p, n) ((void)0)
+#endif
+
+/* Pages of the library's own (not a heap block) that hold pointers to
+ * heap blocks it keeps, a thread's cache of large blocks: LeakSanitizer
+ * looks for pointers in the heap, the stacks and the data only, so they
+ * are named to it while they are mapped.  memcheck reads every mapping. */
+#ifdef CYMEM_ASAN
+#  define TRACK_ROOTS(p, n)      __lsan_register_root_region((p), (n))
+#  define TRACK_ROOTS_GONE(p, n) __lsan_unregister_root_region((p), (n))
+#else
+#  define TRACK_ROOTS(p, n)      ((void)0)
+#  define TRACK_ROOTS_GONE(p, n) ((void)0)
 #endif
 
 /* A pool's own memory, its keeper, is a heap block to memcheck (its blocks
