@@ -49,9 +49,8 @@
  *    exits (or the thread unloading the library frees it), an orphan
  *    until the child's first call on a cache, a trim or the unloading
  *    frees it (orphans_pending says there is one); the list changes under
- *    caches_lock, and a
- *    thread that holds caches_lock waits for caches' locks, never the
- *    reverse;
+ *    caches_lock, and a thread that holds caches_lock waits for caches'
+ *    locks, never the reverse;
  *  - it holds at most CACHE_BYTES of slabs, BIG_BYTES of large blocks and
  *    REGION_MAX regions, the oldest first in `regions'; a region beyond
  *    the newest REGION_KEEP is given back by the first call of the thread
@@ -267,6 +266,14 @@ static void tcache_key_init(void)
     tcache_key_ok = pthread_key_create(&tcache_key, tcache_release) == 0;
 }
 
+/* Take the emptied orphan @c off the list and give its pages back; the
+ * caller holds caches_lock. */
+static void orphan_free(slab_cache *c)
+{
+    caches_unlink(c);
+    cache_unmap(c);
+}
+
 /* Empty every cache (and close it, if @close: it takes nothing more),
  * and free the orphans; returns how many bytes went back. */
 static size_t caches_empty(int close)
@@ -286,10 +293,8 @@ static size_t caches_empty(int close)
                 (void)cymem__os_pages_discard((char *)c + page, sizeof *c - page);
         }
         cache_unlock(c);
-        if (c->orphan) {
-            caches_unlink(c);
-            cache_unmap(c);
-        }
+        if (c->orphan)
+            orphan_free(c);
     }
     __atomic_store_n(&orphans_pending, 0, __ATOMIC_RELAXED);
     mutex_unlock(&caches_lock);
@@ -306,8 +311,7 @@ static NOINLINE void orphans_free(void)
         next = c->next;
         if (c->orphan) {
             cache_empty(c);
-            caches_unlink(c);
-            cache_unmap(c);
+            orphan_free(c);
         }
     }
     __atomic_store_n(&orphans_pending, 0, __ATOMIC_RELAXED);
